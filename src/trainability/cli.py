@@ -1,0 +1,138 @@
+"""Command line: ``trainability <command> ...``; ``trainability <command> --help`` documents each.
+
+Commands import only what they need, so a training job starts with NumPy alone.
+Expected failures (bad arguments, missing or corrupt files) print one line naming the
+problem and exit with status 2; outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_dataset(sub):
+    p = sub.add_parser("dataset", help="generate a train/test dataset (.npz)")
+    p.add_argument("--name", default="circles", help="circles, moons, xor or spirals")
+    p.add_argument("--n-samples", type=_positive_int, default=1000)
+    p.add_argument("--noise", type=float, default=0.1)
+    p.add_argument("--factor", type=float, default=0.5, help="circles: inner/outer radius")
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--scale", type=_positive_float, default=1.0, help="multiply raw features")
+    p.add_argument("--standardize", action="store_true", help="mean 0, std 1 (train stats)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .npz")
+    p.set_defaults(func=_run_dataset)
+
+
+def _run_dataset(args):
+    from trainability.data import make_dataset
+    from trainability.io import save_dataset
+
+    data = make_dataset(
+        args.name, args.n_samples, args.noise, args.factor, args.test_fraction,
+        args.scale, args.standardize, args.seed,
+    )
+    save_dataset(args.out, data)
+    print(f"wrote {args.out}: {len(data.y_train)} train, {len(data.y_test)} test points")
+
+
+def _add_train(sub):
+    p = sub.add_parser(
+        "train",
+        help="train one cell (activation x init x width), all its seeds batched",
+        description="Train one model per seed on a dataset written by `trainability dataset` "
+        "and write every per-epoch history, the initial and final parameters and the "
+        "settings to one .npz (atomically).",
+    )
+    p.add_argument("--data", required=True, help="dataset .npz")
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--activation", default="relu")
+    p.add_argument("--init", default="random_normal")
+    p.add_argument("--init-scale", type=_positive_float, default=1.0,
+                   help="std of random_normal (and random_uniform's std)")
+    p.add_argument("--width", type=_positive_int, default=5)
+    p.add_argument("--depth", type=_positive_int, default=4)
+    p.add_argument("--batch-norm", type=_positive_int, nargs="*", default=[],
+                   help="hidden layers (1-based) followed by batch normalization")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--optimizer", default="rmsprop", help="sgd, momentum, nesterov, rmsprop, adam")
+    p.add_argument("--lr", type=_positive_float, default=0.001)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--l2", type=float, default=0.0)
+    p.add_argument("--schedule", default="constant", help="constant, step or cosine")
+    p.add_argument("--warmup-epochs", type=int, default=0)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--epochs", type=_positive_int, default=100)
+    p.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
+                   help="record losses and accuracies only")
+    p.add_argument("--float32", action="store_true", help="train in single precision")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args):
+    import numpy as np
+
+    from trainability.io import load_dataset, save_run
+    from trainability.model import Architecture
+    from trainability.optim import OptimizerConfig
+    from trainability.train import train
+
+    data = load_dataset(args.data)
+    arch = Architecture(args.depth, args.width, args.activation, tuple(args.batch_norm))
+    opt = OptimizerConfig(
+        args.optimizer, args.lr, momentum=args.momentum, l2=args.l2,
+        schedule=args.schedule, warmup_epochs=args.warmup_epochs,
+    )
+    start = time.perf_counter()
+    result = train(
+        arch, opt, data, args.seeds, epochs=args.epochs, batch_size=args.batch_size,
+        init=args.init, init_scale=args.init_scale, diagnostics=args.diagnostics,
+        dtype=np.float32 if args.float32 else np.float64,
+    )
+    seconds = time.perf_counter() - start
+    meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "data")}
+    save_run(args.out, result, meta)
+    acc = result.history["test_acc"][:, -1]
+    diverged = result.status.count("diverged")
+    print(
+        f"{args.activation}/{args.init}/w{args.width}: {len(args.seeds)} seeds in {seconds:.2f} s, "
+        f"final test accuracy mean {np.nanmean(acc):.3f}, min {np.nanmin(acc):.3f}"
+        + (f", {diverged} diverged" if diverged else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trainability", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_dataset(sub)
+    _add_train(sub)
+    args = parser.parse_args(argv)
+
+    from trainability.io import InputError
+
+    try:
+        args.func(args)
+    except (InputError, ValueError) as e:
+        print(f"trainability {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Atomic file writing and reading with errors that name the file.
+
+Every output is written to a temporary name in the same folder and renamed into place, so
+an interrupted job never leaves a truncated file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from trainability.train import Dataset
+
+
+class InputError(Exception):
+    """An expected failure (bad argument, missing or corrupt file): reported in one line."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_npz(path, **arrays) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file; a missing, corrupt or incomplete file is an InputError."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path}: not a readable .npz file ({e})") from None
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise InputError(f"{path}: missing arrays {missing}")
+    return arrays
+
+
+DATASET_KEYS = ("X_train", "y_train", "X_test", "y_test")
+
+
+def save_dataset(path, data: Dataset) -> None:
+    save_npz(path, **{k: getattr(data, k) for k in DATASET_KEYS})
+
+
+def load_dataset(path) -> Dataset:
+    return Dataset(**load_npz(path, DATASET_KEYS))
+
+
+RUN_KEYS = ("seeds", "status", "diverged_epoch", "theta0", "theta", "meta")
+
+
+def save_run(path, result, meta: dict) -> None:
+    """One trained cell: every history array, the parameters and the cell's settings."""
+    save_npz(
+        path,
+        seeds=np.asarray(result.seeds),
+        status=np.asarray(result.status),
+        diverged_epoch=result.diverged_epoch,
+        theta0=result.theta0,
+        theta=result.theta,
+        meta=np.asarray(json.dumps(meta, sort_keys=True)),
+        **{f"history_{k}": v for k, v in result.history.items()},
+    )
+
+
+def load_run(path) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(meta, history, arrays)`` of a file written by ``save_run``."""
+    arrays = load_npz(path, RUN_KEYS)
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: corrupt metadata ({e})") from None
+    history = {k[len("history_") :]: arrays.pop(k) for k in list(arrays) if k.startswith("history_")}
+    return meta, history, arrays

@@ -1,0 +1,160 @@
+"""Optimizers acting in place on the flat ``(K, P)`` parameter array, and learning-rate schedules.
+
+Update rules (g: gradient, lr: learning rate of this step), written as Keras writes them:
+
+- sgd:       theta -= lr g
+- momentum:  v = mu v - lr g;  theta += v
+- nesterov:  v = mu v - lr g;  theta += mu v - lr g
+- rmsprop:   s = rho s + (1 - rho) g^2;  theta -= lr g / (sqrt(s) + eps)
+- adam:      m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
+             theta -= lr m_hat / (sqrt(s_hat) + eps), m_hat = m / (1 - b1^t), s_hat = s / (1 - b2^t)
+
+Optimizer state starts at zero, so an entry whose gradient is always zero (a pruned weight)
+never moves. ``OptimizerConfig`` carries every hyperparameter with the Keras defaults
+(rho 0.9, eps 1e-7, momentum 0.9, betas 0.9/0.999).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainability.registry import lookup
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: str = "rmsprop"
+    lr: float = 0.001
+    momentum: float = 0.9
+    rho: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-7
+    l2: float = 0.0  # coefficient of 0.5 * l2 * ||W||^2 added to the loss (weights only)
+    schedule: str = "constant"
+    warmup_epochs: int = 0
+    step_epochs: int = 30  # "step" schedule: multiply lr by step_gamma every step_epochs
+    step_gamma: float = 0.1
+
+    def __post_init__(self):
+        lookup(OPTIMIZERS, self.name, "optimizer")
+        lookup(SCHEDULES, self.schedule, "schedule")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+class SGD:
+    def __init__(self, cfg: OptimizerConfig, theta):
+        self.tmp = np.empty_like(theta)
+
+    def step(self, theta, g, lr):
+        np.multiply(g, lr, out=self.tmp)
+        theta -= self.tmp
+
+
+class Momentum:
+    nesterov = False
+
+    def __init__(self, cfg, theta):
+        self.mu = cfg.momentum
+        self.v = np.zeros_like(theta)
+        self.tmp = np.empty_like(theta)
+
+    def step(self, theta, g, lr):
+        v, tmp = self.v, self.tmp
+        np.multiply(g, lr, out=tmp)
+        v *= self.mu
+        v -= tmp
+        if self.nesterov:
+            tmp *= -1.0
+            tmp += self.mu * v
+            theta += tmp
+        else:
+            theta += v
+
+
+class Nesterov(Momentum):
+    nesterov = True
+
+
+class RMSprop:
+    def __init__(self, cfg, theta):
+        self.rho, self.eps = cfg.rho, cfg.eps
+        self.s = np.zeros_like(theta)
+        self.tmp = np.empty_like(theta)
+
+    def step(self, theta, g, lr):
+        s, tmp = self.s, self.tmp
+        np.multiply(g, g, out=tmp)  # in place: these arrays are the whole model
+        tmp -= s
+        tmp *= 1.0 - self.rho
+        s += tmp  # s = rho s + (1 - rho) g^2
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= lr
+        theta -= tmp
+
+
+class Adam:
+    def __init__(self, cfg, theta):
+        self.b1, self.b2, self.eps = cfg.beta1, cfg.beta2, cfg.eps
+        self.m = np.zeros_like(theta)
+        self.s = np.zeros_like(theta)
+        self.tmp = np.empty_like(theta)
+        self.t = 0
+
+    def step(self, theta, g, lr):
+        self.t += 1
+        m, s, tmp = self.m, self.s, self.tmp
+        np.subtract(g, m, out=tmp)
+        tmp *= 1.0 - self.b1
+        m += tmp  # m = b1 m + (1 - b1) g
+        np.multiply(g, g, out=tmp)
+        tmp -= s
+        tmp *= 1.0 - self.b2
+        s += tmp  # s = b2 s + (1 - b2) g^2
+        np.multiply(s, 1.0 / (1.0 - self.b2**self.t), out=tmp)
+        np.sqrt(tmp, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1.0 - self.b1**self.t)
+        theta -= tmp
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "rmsprop": RMSprop, "adam": Adam}
+
+
+def make_optimizer(cfg: OptimizerConfig, theta: np.ndarray):
+    """A fresh optimizer (zero state) for parameters shaped like ``theta``."""
+    return lookup(OPTIMIZERS, cfg.name, "optimizer")(cfg, theta)
+
+
+def _constant(cfg, epoch, progress):
+    return np.ones_like(epoch)
+
+
+def _step(cfg, epoch, progress):
+    return cfg.step_gamma ** np.floor(epoch / cfg.step_epochs)
+
+
+def _cosine(cfg, epoch, progress):
+    return 0.5 * (1.0 + np.cos(np.pi * progress))
+
+
+SCHEDULES = {"constant": _constant, "step": _step, "cosine": _cosine}
+
+
+def learning_rates(cfg: OptimizerConfig, epochs: int, steps_per_epoch: int) -> np.ndarray:
+    """Learning rate of every step, ``(epochs * steps_per_epoch,)``.
+
+    ``cosine`` decays from lr to 0 over the run; ``step`` multiplies by ``step_gamma``
+    every ``step_epochs``; a linear warm-up over ``warmup_epochs`` multiplies either.
+    """
+    t = np.arange(epochs * steps_per_epoch)
+    factor = SCHEDULES[cfg.schedule](cfg, t / steps_per_epoch, t / max(len(t), 1))
+    if cfg.warmup_epochs > 0:
+        factor = factor * np.minimum(1.0, (t + 1) / (cfg.warmup_epochs * steps_per_epoch))
+    return cfg.lr * factor

@@ -1,0 +1,16 @@
+"""Name lookup shared by the registries keyed by the names users write in params.yaml."""
+
+from __future__ import annotations
+
+from typing import Mapping, TypeVar
+
+T = TypeVar("T")
+
+
+def lookup(registry: Mapping[str, T], name: str, kind: str) -> T:
+    """Return ``registry[name]``; an unknown name raises a ValueError listing the known ones."""
+    try:
+        return registry[name]
+    except KeyError:
+        known = ", ".join(sorted(registry))
+        raise ValueError(f"unknown {kind} {name!r}; known: {known}") from None

@@ -48,7 +48,8 @@ def _run_dataset(args):
         args.name, args.n_samples, args.noise, args.factor, args.test_fraction,
         args.scale, args.standardize, args.seed,
     )
-    save_dataset(args.out, data)
+    meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "command")}
+    save_dataset(args.out, data, meta)
     print(f"wrote {args.out}: {len(data.y_train)} train, {len(data.y_test)} test points")
 
 
@@ -88,7 +89,7 @@ def _add_train(sub):
 def _run_train(args):
     import numpy as np
 
-    from trainability.io import load_dataset, save_run
+    from trainability.io import dataset_meta, load_dataset, save_run
     from trainability.model import Architecture
     from trainability.optim import OptimizerConfig
     from trainability.train import train
@@ -106,7 +107,8 @@ def _run_train(args):
         dtype=np.float32 if args.float32 else np.float64,
     )
     seconds = time.perf_counter() - start
-    meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "data")}
+    meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "data", "command")}
+    meta |= {"dataset": dataset_meta(args.data), "seconds": round(seconds, 3)}
     save_run(args.out, result, meta)
     acc = result.history["test_acc"][:, -1]
     diverged = result.status.count("diverged")
@@ -117,11 +119,31 @@ def _run_train(args):
     )
 
 
+def _add_aggregate(sub):
+    p = sub.add_parser("aggregate", help="tables, metrics and plot data from run files")
+    p.add_argument("runs", nargs="+", help="run .npz files written by `trainability train`")
+    p.add_argument("--tables", required=True, help="output folder of the tables")
+    p.add_argument("--metrics", required=True, help="output metrics .json")
+    p.add_argument("--plots", required=True, help="output folder of the plot data")
+    p.add_argument("--width", type=_positive_int, required=True,
+                   help="the running example's width (headline metrics)")
+    p.add_argument("--study", default="grid")
+    p.set_defaults(func=_run_aggregate)
+
+
+def _run_aggregate(args):
+    from trainability.tables import aggregate
+
+    aggregate(args.runs, args.tables, args.metrics, args.plots, args.width, args.study)
+    print(f"aggregated {len(args.runs)} run files into {args.tables}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trainability", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_dataset(sub)
     _add_train(sub)
+    _add_aggregate(sub)
     args = parser.parse_args(argv)
 
     from trainability.io import InputError

@@ -71,12 +71,20 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
 DATASET_KEYS = ("X_train", "y_train", "X_test", "y_test")
 
 
-def save_dataset(path, data: Dataset) -> None:
-    save_npz(path, **{k: getattr(data, k) for k in DATASET_KEYS})
+def save_dataset(path, data: Dataset, meta: dict | None = None) -> None:
+    """The split arrays, and ``meta`` (how the data were made) as JSON."""
+    arrays = {k: getattr(data, k) for k in DATASET_KEYS}
+    save_npz(path, meta=np.asarray(json.dumps(meta or {}, sort_keys=True)), **arrays)
 
 
 def load_dataset(path) -> Dataset:
-    return Dataset(**load_npz(path, DATASET_KEYS))
+    arrays = load_npz(path, DATASET_KEYS)
+    return Dataset(**{k: arrays[k] for k in DATASET_KEYS})
+
+
+def dataset_meta(path) -> dict:
+    arrays = load_npz(path, ("meta",))
+    return json.loads(str(arrays["meta"]))
 
 
 RUN_KEYS = ("seeds", "status", "diverged_epoch", "theta0", "theta", "meta")

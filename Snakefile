@@ -1,0 +1,23 @@
+# trainability: the grid study of activation x initialization x width, its figures and report.
+# Usage: snakemake --cores 8        (parameters: params.yaml; see README.md)
+from snakemake.utils import min_version
+
+min_version("9.18")
+
+
+configfile: "params.yaml"
+
+
+report: "src/workflow/report/workflow.rst"
+
+
+include: "src/workflow/rules/common.smk"
+include: "src/workflow/rules/grid.smk"
+include: "src/workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report.output.report,
+        rules.aggregate.output.metrics,

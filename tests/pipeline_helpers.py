@@ -1,0 +1,103 @@
+"""Run the workflow on a tiny configuration in a temporary copy of the project."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = str(Path(sys.executable).parent)
+
+TINY = {
+    "data": {
+        "name": "circles", "n_samples": 120, "noise": 0.1, "factor": 0.5,
+        "test_fraction": 0.25, "scale": 1.0, "standardize": False, "seed": 0,
+    },
+    "model": {"depth": 2, "width": 3, "init_scale": 1.0, "batch_norm": []},
+    "train": {
+        "optimizer": "rmsprop", "lr": 0.01, "momentum": 0.9, "l2": 0.0,
+        "schedule": "constant", "warmup_epochs": 0, "batch_size": 16, "epochs": 4, "seeds": 2,
+    },
+    "grid": {"activations": ["relu", "tanh"], "inits": ["zeros", "he_normal"], "widths": [3]},
+}
+
+PROJECT_FILES = ["Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", "src"]
+
+
+def env() -> dict:
+    e = dict(os.environ)
+    e["PATH"] = BIN + os.pathsep + e.get("PATH", "")
+    e.setdefault("GIT_AUTHOR_NAME", "test")
+    e.setdefault("GIT_AUTHOR_EMAIL", "test@example.org")
+    e.setdefault("GIT_COMMITTER_NAME", "test")
+    e.setdefault("GIT_COMMITTER_EMAIL", "test@example.org")
+    e["DVC_NO_ANALYTICS"] = "1"
+    return e
+
+
+def make_project(dest: Path, params: dict = TINY) -> Path:
+    """A copy of the workflow with ``params`` as params.yaml (no results)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore)
+        else:
+            shutil.copy2(src, dest / name)
+    (dest / "results").mkdir()
+    shutil.copy2(ROOT / "results" / ".gitignore", dest / "results" / ".gitignore")
+    write_params(dest, params)
+    return dest
+
+
+def write_params(project: Path, params: dict) -> None:
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def read_params(project: Path) -> dict:
+    return yaml.safe_load((project / "params.yaml").read_text())
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600):
+    result = subprocess.run(
+        cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+            f"{result.stderr[-5000:]}"
+        )
+    return result
+
+
+def snakemake(project: Path, *args: str, check: bool = True):
+    return run(["snakemake", "--cores", "2", *args], project, check)
+
+
+def planned_jobs(project: Path) -> dict[str, int]:
+    """Rule -> number of jobs a dry run would execute ({} when nothing is to be done)."""
+    out = snakemake(project, "-n").stdout
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[1]
+    counts = {}
+    for line in table.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def git_init(project: Path) -> None:
+    run(["git", "init", "-q", "-b", "main"], project)
+    run(["dvc", "init", "-q"], project)
+    run(["dvc", "config", "core.analytics", "false"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "tiny project"], project)

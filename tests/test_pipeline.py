@@ -1,0 +1,112 @@
+"""The Snakemake workflow end to end on a tiny configuration: outputs, incremental rebuilds,
+validation before any job runs, and lint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline_helpers import (
+    TINY,
+    make_project,
+    planned_jobs,
+    read_params,
+    snakemake,
+    write_params,
+)
+
+pytestmark = pytest.mark.pipeline
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A tiny project after one complete run; tests work on copies of it."""
+    project = make_project(tmp_path_factory.mktemp("finished") / "project")
+    snakemake(project)
+    return project
+
+
+@pytest.fixture
+def copy_of(finished, tmp_path):
+    dest = tmp_path / "project"
+    shutil.copytree(finished, dest, symlinks=True)  # copy2 keeps mtimes: state stays valid
+    return dest
+
+
+def test_full_run_writes_tables_figures_report_and_metrics(finished):
+    runs = pd.read_csv(finished / "results/tables/runs.csv")
+    grid = TINY["grid"]
+    cells = len(grid["activations"]) * len(grid["inits"]) * len(grid["widths"])
+    assert len(runs) == cells * TINY["train"]["seeds"]
+    required = {
+        "study", "dataset", "activation", "init", "width", "depth", "seed", "optimizer",
+        "lr", "epochs", "batch_size", "train_loss", "train_acc", "test_loss", "test_acc",
+        "status",
+    }
+    assert required <= set(runs.columns)
+    history = pd.read_csv(finished / "results/tables/history.csv")
+    assert len(history) == len(runs) * (TINY["train"]["epochs"] + 1)
+    metrics = json.loads((finished / "results/metrics.json").read_text())
+    assert metrics["grid"]["models"] == len(runs)
+    report = (finished / "results/report.md").read_text()
+    for png in (finished / "results/figures").glob("*.png"):
+        assert f"figures/{png.name}" in report
+    assert (finished / "results/figures/heatmap_w3.png").stat().st_size > 0
+
+
+def test_second_run_has_nothing_to_do(finished):
+    assert planned_jobs(finished) == {}
+
+
+def test_adding_a_width_trains_only_the_new_cells(copy_of):
+    params = read_params(copy_of)
+    params["grid"]["widths"] = [3, 4]
+    write_params(copy_of, params)
+    jobs = planned_jobs(copy_of)
+    assert jobs.get("train") == len(TINY["grid"]["activations"]) * len(TINY["grid"]["inits"])
+    assert "dataset" not in jobs
+
+
+def test_changing_lr_retrains_cells_but_keeps_the_dataset(copy_of):
+    params = read_params(copy_of)
+    params["train"]["lr"] = 0.02
+    write_params(copy_of, params)
+    jobs = planned_jobs(copy_of)
+    assert jobs.get("train") == 4
+    assert "dataset" not in jobs
+    assert {"aggregate", "figures", "report"} <= set(jobs)
+
+
+def test_editing_the_trainer_retrains(copy_of):
+    with open(copy_of / "src/trainability/model.py", "a") as f:
+        f.write("\n# an edit\n")
+    jobs = planned_jobs(copy_of)
+    assert jobs.get("train") == 4
+
+
+def test_editing_report_code_rebuilds_only_figures_and_report(copy_of):
+    with open(copy_of / "src/trainability/report.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert planned_jobs(copy_of) == {"figures": 1, "report": 1}
+
+
+def test_invalid_params_fail_before_any_job_with_the_key_named(tmp_path):
+    params = json.loads(json.dumps(TINY))
+    params["grid"]["activaton"] = params["grid"].pop("activations")
+    project = make_project(tmp_path / "project", params)
+    result = snakemake(project, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "grid.activaton: unknown key" in output
+    assert "allowed keys: activations, inits, widths" in output
+    assert not (project / "results" / "data").exists()
+    assert not (project / "results" / "runs").exists()
+
+
+def test_workflow_passes_lint(finished):
+    result = snakemake(finished, "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr

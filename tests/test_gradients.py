@@ -1,0 +1,150 @@
+"""Finite-difference checks of the backward pass and of the activation derivatives.
+
+The analytic gradient of the full-data mean BCE (``Network.backward`` fed with
+``d_logits = (sigmoid(logits) - y) / B``) must equal central differences of
+``bce_from_logits(Network.forward(..., training=True))`` for every parameter, for every
+activation, with and without batch normalization (batch statistics, as in training) and
+with and without a keep-mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainability.activations import ACTIVATIONS, sigmoid
+from trainability.model import Architecture, Network, init_params
+from trainability.train import bce_from_logits
+
+H = 1e-6  # central-difference step on parameters
+REL_TOL = 1e-6
+KINKED = {"relu", "leaky_relu"}  # first derivative jumps at 0
+
+
+def _loss(net, theta, X, y):
+    logits, _ = net.forward(net.bind(theta), X, None, training=True)
+    return bce_from_logits(logits, y)  # (K,)
+
+
+def _analytic(net, theta, X, y):
+    p = net.bind(theta)
+    logits, cache = net.forward(p, X, None, training=True)
+    grad = np.full_like(theta, np.nan)  # backward must write every entry
+    net.backward(p, cache, (sigmoid(logits) - y) / y.shape[-2], net.bind(grad))
+    return grad
+
+
+def _numeric(net, theta, X, y, mask=None):
+    """Central differences of each model's loss; model k's loss depends on theta[k] only,
+    so one perturbed column serves all K models at once."""
+    eff = (lambda t: t * mask) if mask is not None else (lambda t: t)
+    fd = np.empty_like(theta)
+    for j in range(theta.shape[1]):
+        plus, minus = theta.copy(), theta.copy()
+        plus[:, j] += H
+        minus[:, j] -= H
+        fd[:, j] = (_loss(net, eff(plus), X, y) - _loss(net, eff(minus), X, y)) / (2 * H)
+    return fd
+
+
+def _away_from_kinks(net, theta, X, y, margin=1e-3):
+    """Drop the points with a pre-activation within ``margin`` of 0 in any model and unit,
+    so no finite-difference step crosses relu's kink (repeated: with batch norm, dropping
+    points moves the batch statistics)."""
+    for _ in range(10):
+        _, cache = net.forward(net.bind(theta), X, None, training=True)
+        near = np.zeros(len(X), dtype=bool)
+        for _, z, _, _, _ in cache[:-1]:
+            near |= (np.abs(z) < margin).any(axis=(0, 2))
+        if not near.any():
+            return X, y
+        X, y = X[~near], y[~near]
+    raise AssertionError("test setup: could not keep the points away from the kink")
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["dense", "masked"])
+@pytest.mark.parametrize(
+    "depth,batch_norm", [(3, ()), (2, (1,)), (3, (1, 2)), (3, (3,))],
+    ids=["nobn", "bn1", "bn12", "bn3"],
+)
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_backward_matches_finite_differences(activation, depth, batch_norm, masked, tiny_batch):
+    X, y = tiny_batch
+    arch = Architecture(depth=depth, width=4, activation=activation, batch_norm=batch_norm)
+    net = Network(arch)
+    theta = init_params(net.layout, "random_normal", seeds=[11, 12], scale=0.8)
+    rng = np.random.default_rng(5)
+    # non-trivial biases and batch-norm scales, so their gradients are exercised too
+    theta += 0.3 * rng.normal(size=theta.shape) * (1.0 - net.layout.weight_mask())
+    mask = None
+    if masked:
+        # prune ~30% of the weights (biases and batch-norm parameters are never masked)
+        drop = (rng.random(theta.shape) < 0.3) & (net.layout.weight_mask() == 1.0)
+        mask = np.where(drop, 0.0, 1.0)
+        theta_eff = theta * mask
+    else:
+        theta_eff = theta
+
+    if activation in KINKED:
+        X, y = _away_from_kinks(net, theta_eff, X, y)
+        assert len(y) >= 48
+    grad = _analytic(net, theta_eff, X, y)
+    if mask is not None:
+        grad = grad * mask
+    fd = _numeric(net, theta, X, y, mask)
+
+    assert np.isfinite(grad).all()
+    scale = np.abs(fd).max()
+    assert scale > 1e-4  # the check would be vacuous on a flat loss
+    for name, (s, _) in net.layout.slices.items():
+        err = np.abs(grad[:, s] - fd[:, s]).max() / scale
+        assert err < REL_TOL, f"{name}: relative error {err:.2e}"
+
+
+def test_backward_accepts_batched_inputs_per_model(tiny_batch):
+    """Inputs ``(K, B, n)`` (each model its own batch, as in training) give each model the
+    gradient it gets alone on its batch."""
+    X, y = tiny_batch
+    net = Network(Architecture(depth=2, width=3, activation="tanh", batch_norm=(1,)))
+    theta = init_params(net.layout, "glorot_normal", seeds=[0, 1])
+    order = np.stack([np.arange(len(y)), np.arange(len(y))[::-1]])
+    Xk, yk = X[order[:, :32]], y[order[:, :32]]
+    grad_batched = _analytic(net, theta, Xk, yk)
+    for k in range(2):
+        grad_alone = _analytic(net, theta[k : k + 1], Xk[k], yk[k])
+        np.testing.assert_allclose(grad_batched[k], grad_alone[0], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivative_matches_finite_differences(name):
+    act = ACTIVATIONS[name]
+    z = np.linspace(-8.0, 8.0, 3201)
+    z = z[np.abs(z) > 1e-3]  # away from the kink of relu and leaky_relu
+    h = 1e-6
+    fd = (act.fn(z + h) - act.fn(z - h)) / (2 * h)
+    analytic = act.grad(z, act.fn(z)) * np.ones_like(z)  # relu's is boolean
+    np.testing.assert_allclose(analytic, fd, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_peak_grad_is_the_derivative_maximum(name):
+    """``peak_grad`` scales the saturation threshold, so it must be the derivative's max."""
+    act = ACTIVATIONS[name]
+    z = np.linspace(-10.0, 10.0, 200001)
+    z = z[np.abs(z) > 1e-9]
+    peak = (act.grad(z, act.fn(z)) * np.ones_like(z)).max()
+    assert act.peak_grad == pytest.approx(peak, rel=0.01)
+
+
+def test_sigmoid_is_stable_for_extreme_logits():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = sigmoid(np.array([-1e4, -800.0, 0.0, 800.0, 1e4]))
+    np.testing.assert_array_equal(out, [0.0, 0.0, 0.5, 1.0, 1.0])
+
+
+def test_bce_from_logits_is_finite_for_extreme_logits():
+    logits = np.array([[[-1e4], [1e4], [0.0]]])
+    y = np.array([[1.0], [0.0], [1.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = bce_from_logits(logits, y)
+    np.testing.assert_allclose(loss, [(1e4 + 1e4 + np.log(2.0)) / 3])

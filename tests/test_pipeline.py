@@ -8,7 +8,6 @@ import shutil
 
 import pandas as pd
 import pytest
-
 from pipeline_helpers import (
     TINY,
     make_project,
@@ -110,3 +109,10 @@ def test_workflow_passes_lint(finished):
     result = snakemake(finished, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_snakemake_html_report_has_the_figures_and_captions(copy_of):
+    snakemake(copy_of, "--report", "results/report.html")
+    html = (copy_of / "results/report.html").read_text(errors="replace")
+    assert "heatmap_w3.png" in html
+    assert "Final test accuracy of every activation x initialization cell" in html

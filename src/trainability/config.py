@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -35,10 +35,8 @@ def _message(error) -> str:
     prefix = f"{where}." if error.absolute_path else ""
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed))
-        return f"{prefix}{unknown[0]}: unknown key; allowed keys: {', '.join(allowed)}" if len(
-            unknown
-        ) == 1 else f"{where}: unknown keys {unknown}; allowed keys: {', '.join(allowed)}"
+        unknown = ", ".join(sorted(set(error.instance) - set(allowed)))
+        return f"{prefix}{unknown}: unknown key; allowed keys: {', '.join(allowed)}"
     if error.validator == "required":
         missing = error.message.split("'")[1]
         return f"{prefix}{missing}: required key is missing"
@@ -92,7 +90,8 @@ def _cross_checks(params: dict) -> list[str]:
     bad = [j for j in model["batch_norm"] if j > model["depth"]]
     if bad:
         problems.append(
-            f"model.batch_norm: layers {bad} do not exist; allowed: 1..{model['depth']} (model.depth)"
+            f"model.batch_norm: layers {bad} do not exist; "
+            f"allowed: 1..{model['depth']} (model.depth)"
         )
     return problems
 

@@ -10,9 +10,9 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -111,5 +111,6 @@ def load_run(path) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
         meta = json.loads(str(arrays.pop("meta")))
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: corrupt metadata ({e})") from None
-    history = {k[len("history_") :]: arrays.pop(k) for k in list(arrays) if k.startswith("history_")}
+    names = [k for k in arrays if k.startswith("history_")]
+    history = {k.removeprefix("history_"): arrays.pop(k) for k in names}
     return meta, history, arrays

@@ -11,8 +11,8 @@ Diverged models keep their rows: status ``diverged``, the epoch, and NaN final m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,59 +52,65 @@ def _first_epoch(reached: np.ndarray) -> np.ndarray:
     return first
 
 
+def _run_rows(settings, seeds, hist, arrays) -> pd.DataFrame:
+    diverged = arrays["diverged_epoch"]
+    test_loss = np.where(np.isnan(hist["test_loss"]), np.inf, hist["test_loss"])
+    return pd.DataFrame(
+        {
+            **settings,
+            "seed": seeds,
+            **{name: hist[name][:, -1] for name in SCALARS},
+            "status": arrays["status"],
+            "diverged_epoch": np.where(diverged >= 0, diverged, np.nan),
+            "best_test_epoch": test_loss.argmin(axis=1),
+            "epochs_to_95": _first_epoch(hist["train_acc"] >= TRAINED),
+        }
+    )
+
+
+def _history_rows(keys, seeds, hist) -> pd.DataFrame:
+    k, n_epochs = hist["train_loss"].shape
+    return pd.DataFrame(
+        {
+            **keys,
+            "seed": np.repeat(seeds, n_epochs),
+            "epoch": np.tile(np.arange(n_epochs), k),
+            **{name: hist[name].ravel() for name in SCALARS},
+        }
+    )
+
+
+def _layer_rows(keys, seeds, hist) -> pd.DataFrame:
+    k, n_epochs, n_layers = hist["grad_norm"].shape
+    per_layer = {name: hist[name].ravel() for name in PER_DENSE}
+    for name in PER_HIDDEN:  # hidden layers only: pad the classifier with NaN
+        padded = np.concatenate([hist[name], np.full((k, n_epochs, 1), np.nan)], axis=2)
+        per_layer[name] = padded.ravel()
+    return pd.DataFrame(
+        {
+            **keys,
+            "seed": np.repeat(seeds, n_epochs * n_layers),
+            "epoch": np.tile(np.repeat(np.arange(n_epochs), n_layers), k),
+            "layer": np.tile(np.arange(1, n_layers + 1), k * n_epochs),
+            **per_layer,
+        }
+    )
+
+
 def load_tables(paths: Sequence[str | Path], study: str = "grid"):
     """``(runs, history, layers)`` data frames from run files written by ``trainability train``."""
     runs, history, layers = [], [], []
     for path in paths:
         meta, hist, arrays = load_run(path)
-        missing = [k for k in SCALARS if k not in hist]
+        missing = [k for k in SCALARS + PER_DENSE + PER_HIDDEN if k not in hist]
         if missing:
             raise InputError(f"{path}: missing history arrays {missing}")
         settings = _settings(meta, study)
-        seeds = arrays["seeds"]
-        k, n_epochs = hist["train_loss"].shape
-        final = {name: hist[name][:, -1] for name in SCALARS}
-        runs.append(
-            pd.DataFrame(
-                {
-                    **settings,
-                    "seed": seeds,
-                    **final,
-                    "status": arrays["status"],
-                    "diverged_epoch": np.where(arrays["diverged_epoch"] >= 0, arrays["diverged_epoch"], np.nan),
-                    "best_test_epoch": np.nanargmin(np.where(np.isnan(hist["test_loss"]), np.inf, hist["test_loss"]), axis=1),
-                    "epochs_to_95": _first_epoch(hist["train_acc"] >= TRAINED),
-                }
-            )
-        )
         keys = {key: settings[key] for key in KEYS if key != "seed"}
-        epoch = np.tile(np.arange(n_epochs), k)
-        history.append(
-            pd.DataFrame(
-                {
-                    **keys,
-                    "seed": np.repeat(seeds, n_epochs),
-                    "epoch": epoch,
-                    **{name: hist[name].ravel() for name in SCALARS},
-                }
-            )
-        )
-        n_layers = hist["grad_norm"].shape[2]
-        per_layer = {name: hist[name].ravel() for name in PER_DENSE}
-        for name in PER_HIDDEN:  # hidden layers only: pad the classifier with NaN
-            padded = np.concatenate([hist[name], np.full((k, n_epochs, 1), np.nan)], axis=2)
-            per_layer[name] = padded.ravel()
-        layers.append(
-            pd.DataFrame(
-                {
-                    **keys,
-                    "seed": np.repeat(seeds, n_epochs * n_layers),
-                    "epoch": np.tile(np.repeat(np.arange(n_epochs), n_layers), k),
-                    "layer": np.tile(np.arange(1, n_layers + 1), k * n_epochs),
-                    **per_layer,
-                }
-            )
-        )
+        seeds = arrays["seeds"]
+        runs.append(_run_rows(settings, seeds, hist, arrays))
+        history.append(_history_rows(keys, seeds, hist))
+        layers.append(_layer_rows(keys, seeds, hist))
     if not runs:
         raise InputError("no run files given")
     return tuple(pd.concat(frames, ignore_index=True) for frames in (runs, history, layers))

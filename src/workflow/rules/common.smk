@@ -1,5 +1,6 @@
 # Helpers shared by the rules: validation, output names, and the arguments each job gets.
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -82,3 +83,10 @@ def get_figure_names():
     names += [f"heatmap_w{w}.png" for w in WIDTHS]
     names += [f"boundaries_w{w}.png" for w in WIDTHS]
     return names
+
+
+def get_caption(figure):
+    """The caption of a figure, one per kind: data, lecture, heatmap, boundaries, ..."""
+    stem = Path(figure).stem
+    kind = "lecture" if stem.startswith("lecture_") else re.sub(r"_w\d+$", "", stem)
+    return f"../report/{kind}.rst"

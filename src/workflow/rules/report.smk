@@ -12,7 +12,7 @@ rule figures:
         [
             report(
                 f"results/figures/{name}",
-                caption="../report/figures.rst",
+                caption=get_caption(name),
                 category="Grid study",
             )
             for name in get_figure_names()

@@ -90,7 +90,7 @@ def planned_jobs(project: Path) -> dict[str, int]:
     counts = {}
     for line in table.splitlines():
         m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if m and m.group(1) != "total":
+        if m and m.group(1) not in ("total", "all"):
             counts[m.group(1)] = int(m.group(2))
     return counts
 

@@ -138,12 +138,72 @@ def _run_aggregate(args):
     print(f"aggregated {len(args.runs)} run files into {args.tables}")
 
 
+def _add_figures(sub):
+    p = sub.add_parser(
+        "figures",
+        help="the grid study's figures (PNG) from the tables and run files",
+        description="Write data.png, lecture_{init}.png for every init, heatmap_w{width}.png "
+        "and boundaries_w{width}.png for every width, and accuracy_vs_width.png into "
+        "--out-dir (atomically).",
+    )
+    p.add_argument("runs", nargs="+", help="run .npz files (decision boundaries)")
+    p.add_argument("--data", required=True, help="dataset .npz the runs were trained on")
+    p.add_argument("--tables", required=True,
+                   help="folder with runs.csv and history.csv from `trainability aggregate`")
+    p.add_argument("--width", type=_positive_int, required=True,
+                   help="the running example's width (the lecture figures)")
+    p.add_argument("--out-dir", required=True, help="output folder of the figures")
+    p.set_defaults(func=_run_figures)
+
+
+def _run_figures(args):
+    from trainability.figures import load_grid_tables, make_figures
+    from trainability.io import dataset_meta, load_dataset
+
+    data = load_dataset(args.data)
+    name = dataset_meta(args.data).get("name", "")
+    runs, history = load_grid_tables(args.tables)
+    written = make_figures(data, runs, history, args.runs, args.width, args.out_dir, name)
+    print(f"wrote {len(written)} figures into {args.out_dir}")
+
+
+def _add_report(sub):
+    p = sub.add_parser(
+        "report",
+        help="the markdown report: the lecture's claims with measured numbers and verdicts",
+        description="Write a self-contained markdown report (atomically) that embeds the "
+        "figures by relative links and records provenance (params, git revision, versions).",
+    )
+    p.add_argument("--tables", required=True,
+                   help="folder with runs.csv from `trainability aggregate`")
+    p.add_argument("--metrics", required=True, help="metrics .json from `trainability aggregate`")
+    p.add_argument("--figures-dir", required=True, help="folder of `trainability figures`")
+    p.add_argument("--params", required=True, help="the parameters as .json")
+    p.add_argument("--width", type=_positive_int, required=True,
+                   help="the running example's width (the lecture's claims)")
+    p.add_argument("--out", required=True, help="output .md")
+    p.set_defaults(func=_run_report)
+
+
+def _run_report(args):
+    from trainability.report import write_report
+
+    missing = write_report(args.tables, args.metrics, args.figures_dir, args.params,
+                           args.width, args.out)
+    if missing:
+        print(f"warning: figures not found in {args.figures_dir}: {', '.join(missing)}",
+              file=sys.stderr)
+    print(f"wrote {args.out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trainability", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_dataset(sub)
     _add_train(sub)
     _add_aggregate(sub)
+    _add_figures(sub)
+    _add_report(sub)
     args = parser.parse_args(argv)
 
     from trainability.io import InputError

@@ -1,5 +1,6 @@
 # Helpers shared by the rules: validation, output names, and the arguments each job gets.
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -8,7 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # trainability, if not 
 
 from trainability.config import ConfigError, code_hash, tag, validate
 
-SRC = Path(workflow.basedir) / "src" / "trainability"
+# relative, so a moved or copied project keeps its provenance (inputs are compared by path)
+SRC = Path(os.path.relpath(Path(workflow.basedir) / "src" / "trainability"))
 
 try:
     validate(config, Path(workflow.basedir) / "src/workflow/schemas/params.schema.yaml")
@@ -33,7 +35,10 @@ TRAIN_CODE = [
     )
 ]
 TABLES_CODE = [str(SRC / f) for f in ("tables.py", "io.py", "cli.py")]
-REPORT_CODE = [str(SRC / f) for f in ("figures.py", "report.py", "io.py", "cli.py")]
+REPORT_CODE = [
+    str(SRC / f)
+    for f in ("figures.py", "report.py", "io.py", "cli.py", "model.py", "activations.py")
+]
 
 DATA_TAG = tag(config["data"], code_hash(DATA_CODE))
 DATASET = f"results/data/{config['data']['name']}-{DATA_TAG}.npz"

@@ -50,3 +50,24 @@ def histories_close():
     """``histories_close(h1, h2, atol)``: every history array equal within ``atol``, NaNs
     in the same places."""
     return _histories_close
+
+
+@pytest.fixture(scope="session")
+def finished_project(tmp_path_factory):
+    """The tiny configuration (pipeline_helpers.TINY) after one complete `snakemake` run.
+    Shared by every pipeline test: copy it (``project_copy``) before changing anything."""
+    from pipeline_helpers import make_project, snakemake
+
+    project = make_project(tmp_path_factory.mktemp("finished") / "project")
+    snakemake(project)
+    return project
+
+
+@pytest.fixture
+def project_copy(finished_project, tmp_path):
+    """A copy of ``finished_project``; copy2 keeps mtimes, so Snakemake's state stays valid."""
+    import shutil
+
+    dest = tmp_path / "project"
+    shutil.copytree(finished_project, dest, symlinks=True)
+    return dest

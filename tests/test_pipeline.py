@@ -4,7 +4,6 @@ validation before any job runs, and lint."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -20,23 +19,8 @@ from pipeline_helpers import (
 pytestmark = pytest.mark.pipeline
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A tiny project after one complete run; tests work on copies of it."""
-    project = make_project(tmp_path_factory.mktemp("finished") / "project")
-    snakemake(project)
-    return project
-
-
-@pytest.fixture
-def copy_of(finished, tmp_path):
-    dest = tmp_path / "project"
-    shutil.copytree(finished, dest, symlinks=True)  # copy2 keeps mtimes: state stays valid
-    return dest
-
-
-def test_full_run_writes_tables_figures_report_and_metrics(finished):
-    runs = pd.read_csv(finished / "results/tables/runs.csv")
+def test_full_run_writes_tables_figures_report_and_metrics(finished_project):
+    runs = pd.read_csv(finished_project / "results/tables/runs.csv")
     grid = TINY["grid"]
     cells = len(grid["activations"]) * len(grid["inits"]) * len(grid["widths"])
     assert len(runs) == cells * TINY["train"]["seeds"]
@@ -46,50 +30,50 @@ def test_full_run_writes_tables_figures_report_and_metrics(finished):
         "status",
     }
     assert required <= set(runs.columns)
-    history = pd.read_csv(finished / "results/tables/history.csv")
+    history = pd.read_csv(finished_project / "results/tables/history.csv")
     assert len(history) == len(runs) * (TINY["train"]["epochs"] + 1)
-    metrics = json.loads((finished / "results/metrics.json").read_text())
+    metrics = json.loads((finished_project / "results/metrics.json").read_text())
     assert metrics["grid"]["models"] == len(runs)
-    report = (finished / "results/report.md").read_text()
-    for png in (finished / "results/figures").glob("*.png"):
+    report = (finished_project / "results/report.md").read_text()
+    for png in (finished_project / "results/figures").glob("*.png"):
         assert f"figures/{png.name}" in report
-    assert (finished / "results/figures/heatmap_w3.png").stat().st_size > 0
+    assert (finished_project / "results/figures/heatmap_w3.png").stat().st_size > 0
 
 
-def test_second_run_has_nothing_to_do(finished):
-    assert planned_jobs(finished) == {}
+def test_second_run_has_nothing_to_do(finished_project):
+    assert planned_jobs(finished_project) == {}
 
 
-def test_adding_a_width_trains_only_the_new_cells(copy_of):
-    params = read_params(copy_of)
+def test_adding_a_width_trains_only_the_new_cells(project_copy):
+    params = read_params(project_copy)
     params["grid"]["widths"] = [3, 4]
-    write_params(copy_of, params)
-    jobs = planned_jobs(copy_of)
+    write_params(project_copy, params)
+    jobs = planned_jobs(project_copy)
     assert jobs.get("train") == len(TINY["grid"]["activations"]) * len(TINY["grid"]["inits"])
     assert "dataset" not in jobs
 
 
-def test_changing_lr_retrains_cells_but_keeps_the_dataset(copy_of):
-    params = read_params(copy_of)
+def test_changing_lr_retrains_cells_but_keeps_the_dataset(project_copy):
+    params = read_params(project_copy)
     params["train"]["lr"] = 0.02
-    write_params(copy_of, params)
-    jobs = planned_jobs(copy_of)
+    write_params(project_copy, params)
+    jobs = planned_jobs(project_copy)
     assert jobs.get("train") == 4
     assert "dataset" not in jobs
     assert {"aggregate", "figures", "report"} <= set(jobs)
 
 
-def test_editing_the_trainer_retrains(copy_of):
-    with open(copy_of / "src/trainability/model.py", "a") as f:
+def test_editing_the_trainer_retrains(project_copy):
+    with open(project_copy / "src/trainability/model.py", "a") as f:
         f.write("\n# an edit\n")
-    jobs = planned_jobs(copy_of)
+    jobs = planned_jobs(project_copy)
     assert jobs.get("train") == 4
 
 
-def test_editing_report_code_rebuilds_only_figures_and_report(copy_of):
-    with open(copy_of / "src/trainability/report.py", "a") as f:
+def test_editing_report_code_rebuilds_only_figures_and_report(project_copy):
+    with open(project_copy / "src/trainability/report.py", "a") as f:
         f.write("\n# an edit\n")
-    assert planned_jobs(copy_of) == {"figures": 1, "report": 1}
+    assert planned_jobs(project_copy) == {"figures": 1, "report": 1}
 
 
 def test_invalid_params_fail_before_any_job_with_the_key_named(tmp_path):
@@ -105,14 +89,14 @@ def test_invalid_params_fail_before_any_job_with_the_key_named(tmp_path):
     assert not (project / "results" / "runs").exists()
 
 
-def test_workflow_passes_lint(finished):
-    result = snakemake(finished, "--lint", check=False)
+def test_workflow_passes_lint(finished_project):
+    result = snakemake(finished_project, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
 
 
-def test_snakemake_html_report_has_the_figures_and_captions(copy_of):
-    snakemake(copy_of, "--report", "results/report.html")
-    html = (copy_of / "results/report.html").read_text(errors="replace")
+def test_snakemake_html_report_has_the_figures_and_captions(project_copy):
+    snakemake(project_copy, "--report", "results/report.html")
+    html = (project_copy / "results/report.html").read_text(errors="replace")
     assert "heatmap_w3.png" in html
     assert "Final test accuracy of every activation x initialization cell" in html

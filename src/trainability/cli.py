@@ -8,8 +8,11 @@ problem and exit with status 2; outputs are written atomically.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
+
+from trainability.studies import STUDIES
 
 
 def _positive_int(text: str) -> int:
@@ -181,6 +184,9 @@ def _add_report(sub):
     p.add_argument("--params", required=True, help="the parameters as .json")
     p.add_argument("--width", type=_positive_int, required=True,
                    help="the running example's width (the lecture's claims)")
+    p.add_argument("--section", action="append", default=[], metavar="MD",
+                   help="markdown section of another study, placed before the summary "
+                   "(repeat, in report order)")
     p.add_argument("--out", required=True, help="output .md")
     p.set_defaults(func=_run_report)
 
@@ -189,7 +195,7 @@ def _run_report(args):
     from trainability.report import write_report
 
     missing = write_report(args.tables, args.metrics, args.figures_dir, args.params,
-                           args.width, args.out)
+                           args.width, args.out, args.section)
     if missing:
         print(f"warning: figures not found in {args.figures_dir}: {', '.join(missing)}",
               file=sys.stderr)
@@ -204,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_aggregate(sub)
     _add_figures(sub)
     _add_report(sub)
+    for name in STUDIES:
+        importlib.import_module(f"trainability.studies.{name}").add_commands(sub)
     args = parser.parse_args(argv)
 
     from trainability.io import InputError

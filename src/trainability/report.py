@@ -23,6 +23,7 @@ import math
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -629,9 +630,11 @@ def render_report(
     width: int,
     figures_rel: str = "figures",
     provenance: dict | None = None,
+    sections: Sequence[str] = (),
 ) -> str:
     """The whole report as markdown. ``figures_rel``: the figures folder relative to the
-    report; ``provenance``: what ``collect_provenance`` returns."""
+    report; ``provenance``: what ``collect_provenance`` returns; ``sections``: markdown of
+    the other studies (each starting with a ``##`` heading), placed before the summary."""
     if runs.empty:
         raise InputError("the runs table is empty")
     main, _ = split_batch_norm(runs)
@@ -814,6 +817,9 @@ def render_report(
             "",
         ]
 
+    for section in sections:
+        out += [section.strip(), ""]
+
     verdicts = {v: [str(numbers[k]) for k, c in claims.items() if c.verdict == v]
                 for v in (SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTED)}
     summary = "; ".join(f"{v}: claim{'s' if len(ks) > 1 else ''} {', '.join(ks)}"
@@ -901,12 +907,25 @@ def read_json(path) -> dict:
         raise InputError(f"{path}: not readable ({e})") from None
 
 
-def write_report(tables_dir, metrics_path, figures_dir, params_path, width: int, out) -> list[str]:
-    """Write the report to ``out``; return the names of expected figures not found."""
+def write_report(
+    tables_dir, metrics_path, figures_dir, params_path, width: int, out, section_paths=()
+) -> list[str]:
+    """Write the report to ``out``; return the names of expected figures not found.
+
+    ``section_paths``: markdown files of the other studies, in report order; their links
+    are relative to the report's folder."""
     runs = read_table(Path(tables_dir) / "runs.csv")
     metrics, params = read_json(metrics_path), read_json(params_path)
+    sections = []
+    for path in section_paths:
+        try:
+            sections.append(Path(path).read_text())
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
     rel = Path(os.path.relpath(Path(figures_dir).resolve(), Path(out).resolve().parent))
-    text = render_report(runs, metrics, params, width, rel.as_posix(), collect_provenance())
+    text = render_report(
+        runs, metrics, params, width, rel.as_posix(), collect_provenance(), sections
+    )
     main, _ = split_batch_norm(runs)
     names = figure_names(main.init, main.width)
     missing = [n for n in names if not (Path(figures_dir) / n).is_file()]

@@ -46,6 +46,19 @@ TRAIN_TAG = tag(DATA_TAG, config["model"], config["train"], code_hash(TRAIN_CODE
 WIDTHS = sorted(set(config["grid"]["widths"]) | {config["model"]["width"]})
 
 
+# Markdown sections of the other studies, in report order; each study's rules append theirs.
+REPORT_SECTIONS = []
+
+
+def enabled(study):
+    """Whether params.yaml switches ``study`` on (its section's ``enabled`` key)."""
+    return config[study]["enabled"]
+
+
+def get_section_args(wildcards):
+    return [arg for path in REPORT_SECTIONS for arg in ("--section", path)]
+
+
 def run_file(activation, init, width):
     return f"results/runs/{activation}/{init}/w{width}-{TRAIN_TAG}.npz"
 

@@ -33,6 +33,7 @@ rule report:
         figures=rules.figures.output,
         runs=rules.aggregate.output.runs,
         metrics=rules.aggregate.output.metrics,
+        sections=REPORT_SECTIONS,
         code=REPORT_CODE,
     output:
         report=report("results/report.md", caption="../report/report.rst", category="Report"),
@@ -40,6 +41,7 @@ rule report:
     params:
         config=json.dumps(config, sort_keys=True),
         width=config["model"]["width"],
+        sections=get_section_args,
     conda:
         "../envs/trainability.yaml"
     log:
@@ -47,4 +49,4 @@ rule report:
     shell:
         "echo {params.config:q} > {output.params:q} && trainability report --tables results/tables"
         " --metrics {input.metrics:q} --figures-dir results/figures --params {output.params:q}"
-        " --width {params.width} --out {output.report:q} > {log:q} 2>&1"
+        " --width {params.width} {params.sections:q} --out {output.report:q} > {log:q} 2>&1"

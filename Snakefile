@@ -19,5 +19,8 @@ include: "src/workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        rules.report.output.report,
-        rules.aggregate.output.metrics,
+        # every product a reader sees, so a deleted one is rebuilt even when the report is
+        # up to date (Snakemake does not remake files nothing out of date asks for)
+        rules.report.output,
+        rules.aggregate.output,
+        rules.figures.output,

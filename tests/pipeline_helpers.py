@@ -27,7 +27,7 @@ TINY = {
     "grid": {"activations": ["relu", "tanh"], "inits": ["zeros", "he_normal"], "widths": [3]},
 }
 
-PROJECT_FILES = ["Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", "src"]
+PROJECT_FILES = ["Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", "src", "profiles"]
 
 
 def env() -> dict:

@@ -64,12 +64,6 @@ def test_train_run_file_matches_the_library_result(data_file, tmp_path):
         np.testing.assert_array_equal(history[name], values, name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli._run_train summarizes with np.nanmean/np.nanmin over the final test "
-    "accuracies; when every seed diverged they are all NaN and NumPy warns "
-    "'Mean of empty slice' / 'All-NaN slice encountered' on stderr",
-)
 def test_train_where_every_seed_diverges_prints_no_warnings(data_file, tmp_path, capsys):
     out = tmp_path / "run.npz"
     with warnings.catch_warnings():

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from pipeline_helpers import TINY, git_init, make_project, run, snakemake
 
 pytestmark = pytest.mark.pipeline

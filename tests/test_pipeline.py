@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from pipeline_helpers import (
     TINY,
     make_project,

@@ -111,13 +111,15 @@ def _run_train(args):
     )
     seconds = time.perf_counter() - start
     meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "data", "command")}
-    meta |= {"dataset": dataset_meta(args.data), "seconds": round(seconds, 3)}
+    meta["dataset"] = dataset_meta(args.data)  # no timings: same inputs, same bytes
     save_run(args.out, result, meta)
     acc = result.history["test_acc"][:, -1]
+    finished = acc[np.isfinite(acc)]
     diverged = result.status.count("diverged")
     print(
-        f"{args.activation}/{args.init}/w{args.width}: {len(args.seeds)} seeds in {seconds:.2f} s, "
-        f"final test accuracy mean {np.nanmean(acc):.3f}, min {np.nanmin(acc):.3f}"
+        f"{args.activation}/{args.init}/w{args.width}: {len(args.seeds)} seeds in {seconds:.2f} s"
+        + (f", final test accuracy mean {finished.mean():.3f}, min {finished.min():.3f}"
+           if finished.size else "")
         + (f", {diverged} diverged" if diverged else "")
     )
 
@@ -181,7 +183,9 @@ def _add_report(sub):
                    help="folder with runs.csv from `trainability aggregate`")
     p.add_argument("--metrics", required=True, help="metrics .json from `trainability aggregate`")
     p.add_argument("--figures-dir", required=True, help="folder of `trainability figures`")
-    p.add_argument("--params", required=True, help="the parameters as .json")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--params", help="the parameters as a .json or .yaml file")
+    given.add_argument("--params-json", help="the parameters as a JSON string")
     p.add_argument("--width", type=_positive_int, required=True,
                    help="the running example's width (the lecture's claims)")
     p.add_argument("--section", action="append", default=[], metavar="MD",
@@ -192,9 +196,18 @@ def _add_report(sub):
 
 
 def _run_report(args):
-    from trainability.report import write_report
+    import json
 
-    missing = write_report(args.tables, args.metrics, args.figures_dir, args.params,
+    from trainability.report import read_json, write_report
+
+    if args.params_json is not None:
+        try:
+            params = json.loads(args.params_json)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"--params-json: not valid JSON ({e})") from None
+    else:
+        params = read_json(args.params)
+    missing = write_report(args.tables, args.metrics, args.figures_dir, params,
                            args.width, args.out, args.section)
     if missing:
         print(f"warning: figures not found in {args.figures_dir}: {', '.join(missing)}",

@@ -6,6 +6,7 @@ an interrupted job never leaves a truncated file under the final name.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -19,6 +20,15 @@ import numpy as np
 from trainability.train import Dataset
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 class InputError(Exception):
     """An expected failure (bad argument, missing or corrupt file): reported in one line."""
 
@@ -28,8 +38,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # from a killed run
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -114,3 +127,15 @@ def load_run(path) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
     names = [k for k in arrays if k.startswith("history_")]
     history = {k.removeprefix("history_"): arrays.pop(k) for k in names}
     return meta, history, arrays
+
+
+def npz_intact(path) -> bool:
+    """Whether an existing .npz file is a complete archive (its index is readable).
+
+    Cheap (reads the zip directory, not the data): catches truncated files such as an
+    interrupted copy or a full disk leaves behind."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False

@@ -595,12 +595,11 @@ def provenance_section(params: dict, provenance: dict, runs: pd.DataFrame,
     else:
         git_text = f"unknown ({git.get('error', 'not a git repository')})"
     cells = runs.groupby(["activation", "init", "width"]).ngroups
-    if "seconds" in runs and runs.seconds.notna().any():
-        compute = (f"{runs.seconds.sum():.1f} s of training over {len(runs)} models in "
-                   f"{cells} cells")
-    else:
-        compute = (f"{len(runs)} models in {cells} cells (training wall time is recorded per "
-                   "run file, meta `seconds`, not in the tables)")
+    compute = f"{len(runs)} models in {cells} cells of the grid"
+    if provenance.get("wall_seconds") is not None:
+        compute += (f"; this pipeline run started {provenance['run_started']} and this report "
+                    f"was written {provenance['wall_seconds']:.0f} s later (wall time, from "
+                    "Snakemake's log; an incremental run only redoes what changed)")
     grid = metrics.get("grid", {}) if isinstance(metrics, dict) else {}
     lines = [
         "## Provenance",
@@ -882,8 +881,22 @@ def report_time() -> str:
     return now.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def run_start(cwd=None) -> datetime | None:
+    """Start of the newest Snakemake run here (its log is named by its local start time)."""
+    logs = sorted(Path(cwd or ".").glob(".snakemake/log/*.snakemake.log"))
+    if not logs:
+        return None
+    try:
+        return datetime.strptime(logs[-1].name.split(".snakemake")[0], "%Y-%m-%dT%H%M%S.%f")
+    except ValueError:
+        return None
+
+
 def collect_provenance(cwd=None) -> dict:
+    started = run_start(cwd)
     return {
+        "run_started": started.strftime("%Y-%m-%d %H:%M:%S") if started else None,
+        "wall_seconds": (datetime.now() - started).total_seconds() if started else None,
         "git": git_state(cwd),
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
@@ -908,14 +921,14 @@ def read_json(path) -> dict:
 
 
 def write_report(
-    tables_dir, metrics_path, figures_dir, params_path, width: int, out, section_paths=()
+    tables_dir, metrics_path, figures_dir, params: dict, width: int, out, section_paths=()
 ) -> list[str]:
     """Write the report to ``out``; return the names of expected figures not found.
 
     ``section_paths``: markdown files of the other studies, in report order; their links
     are relative to the report's folder."""
     runs = read_table(Path(tables_dir) / "runs.csv")
-    metrics, params = read_json(metrics_path), read_json(params_path)
+    metrics = read_json(metrics_path)
     sections = []
     for path in section_paths:
         try:

@@ -157,8 +157,10 @@ def write_csv(path, frame: pd.DataFrame) -> None:
 
         from trainability.io import atomic_path
 
-        with atomic_path(path) as tmp, gzip.GzipFile(tmp, "wb", mtime=0) as f:
-            f.write(text.encode())
+        # no name or time in the gzip header: same table, same bytes
+        with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+            with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+                f.write(text.encode())
     else:
         write_text(path, text)
 

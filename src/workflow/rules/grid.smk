@@ -53,3 +53,6 @@ rule aggregate:
     shell:
         "trainability aggregate {input.runs:q} --tables results/tables --metrics {output.metrics:q}"
         " --plots results/plots --width {params.width} > {log:q} 2>&1"
+
+
+rebuild_missing(get_grid_runs(), rules.aggregate.output.runs)

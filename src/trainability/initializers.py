@@ -14,7 +14,7 @@ he_normal       N(0, 2 / n_in)                       2 / n_in
 he_uniform      U(-sqrt(6 / n_in), ...)              2 / n_in
 lecun_normal    N(0, 1 / n_in)                       1 / n_in
 lecun_uniform   U(-sqrt(3 / n_in), ...)              1 / n_in
-orthogonal      Q from the QR of a Gaussian matrix   1 / n_out (rows or columns orthonormal)
+orthogonal      Q from the QR of a Gaussian matrix   1 / max(n_in, n_out) (orthonormal columns or rows)
 =============== ==================================== =====================================
 
 Unlike Keras, the "normal" variants are not truncated, so the variance is exactly the one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -26,6 +27,12 @@ TINY = {
     },
     "grid": {"activations": ["relu", "tanh"], "inits": ["zeros", "he_normal"], "widths": [3]},
 }
+
+# The grid alone: tests of the machinery (DVC, interruptions, --cores) need no studies.
+GRID_ONLY = copy.deepcopy(TINY)
+for _section in GRID_ONLY.values():
+    if "enabled" in _section:
+        _section["enabled"] = False
 
 PROJECT_FILES = ["Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", "src", "profiles"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_helpers import TINY, git_init, make_project, run, snakemake
+from pipeline_helpers import GRID_ONLY, git_init, make_project, run, snakemake
 
 pytestmark = pytest.mark.pipeline
 
@@ -24,7 +24,7 @@ def metrics(project: Path) -> dict:
 
 def fresh_metrics(tmp: Path, **train) -> dict:
     """Metrics of a plain Snakemake run from scratch with the tiny params changed."""
-    params = copy.deepcopy(TINY)
+    params = copy.deepcopy(GRID_ONLY)
     params["train"].update(train)
     project = make_project(tmp, params)
     snakemake(project)
@@ -40,7 +40,7 @@ def commit(project: Path, message: str) -> str:
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
     """A git + DVC project whose committed dvc.lock holds the tiny baseline results."""
-    project = make_project(tmp_path_factory.mktemp("dvc") / "project")
+    project = make_project(tmp_path_factory.mktemp("dvc") / "project", GRID_ONLY)
     git_init(project)
     run(["dvc", "repro"], project)
     commit(project, "baseline results")
@@ -119,3 +119,14 @@ def test_results_round_trip_through_a_local_remote(project, tmp_path):
     run(["dvc", "pull"], clone)
     for name in ("results/report.md", "results/tables/runs.csv", "results/metrics.json"):
         assert (clone / name).read_bytes() == (project / name).read_bytes()
+
+
+def test_plots_render_for_the_workspace_and_against_a_revision(project, tmp_path):
+    out = tmp_path / "plots"
+    run(["dvc", "plots", "show", "-o", str(out)], project)
+    html = (out / "index.html").read_text()
+    assert "test_acc_by_cell.csv" in html or "Final test accuracy per cell" in html
+    run(["dvc", "exp", "run", "-S", "train.lr=0.05"], project)
+    diff = run(["dvc", "plots", "diff", "HEAD", "-o", str(tmp_path / "diff")], project)
+    assert diff.returncode == 0
+    assert (tmp_path / "diff" / "index.html").exists()

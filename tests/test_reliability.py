@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline_helpers import env, make_project, snakemake
+from pipeline_helpers import GRID_ONLY, env, make_project, snakemake
 from trainability.cli import main
 
 pytestmark = pytest.mark.pipeline
@@ -49,14 +49,14 @@ def interrupt(project: Path, sig: int, after: float) -> None:
 
 
 def test_results_do_not_depend_on_the_number_of_cores(finished_project, tmp_path):
-    project = make_project(tmp_path / "project")
+    project = make_project(tmp_path / "project", GRID_ONLY)
     snakemake(project, "--cores", "1")  # the later --cores wins: one job at a time
     assert_same_products(project, finished_project)  # that one ran with --cores 2
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_an_interrupted_run_resumes_to_identical_results(finished_project, tmp_path, sig):
-    project = make_project(tmp_path / "project")
+    project = make_project(tmp_path / "project", GRID_ONLY)
     rng = random.Random(sig)
     for _ in range(2):  # two interruptions at random points of the run
         interrupt(project, sig, after=rng.uniform(2.0, 8.0))

@@ -18,8 +18,8 @@ eps 1e-3, the Keras defaults) at inference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class Architecture:
     def dense_shapes(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of every dense layer, the classifier last."""
         sizes = [self.n_inputs] + [self.width] * self.depth + [1]
-        return list(zip(sizes[:-1], sizes[1:]))
+        return list(zip(sizes[:-1], sizes[1:], strict=True))
 
 
 @dataclass
@@ -122,7 +122,7 @@ class BatchNormState:
     var: dict[int, np.ndarray]
 
     @classmethod
-    def fresh(cls, arch: Architecture, k: int, dtype=np.float64) -> "BatchNormState":
+    def fresh(cls, arch: Architecture, k: int, dtype=np.float64) -> BatchNormState:
         shape = (k, 1, arch.width)
         return cls(
             {j: np.zeros(shape, dtype) for j in arch.batch_norm},
@@ -179,14 +179,17 @@ class Network:
             if j in batch_norm:
                 if training:
                     mean = a.mean(axis=1, keepdims=True)
-                    var = a.var(axis=1, keepdims=True)
+                    centered = a - mean
+                    # a.var(axis=1) computes exactly this, but its own mean and a - mean too
+                    var = np.square(centered).mean(axis=1, keepdims=True)
                     if bn is not None:
                         bn.mean[j] = BN_MOMENTUM * bn.mean[j] + (1 - BN_MOMENTUM) * mean
                         bn.var[j] = BN_MOMENTUM * bn.var[j] + (1 - BN_MOMENTUM) * var
                 else:
                     mean, var = bn.mean[j], bn.var[j]
+                    centered = a - mean
                 inv_std = 1.0 / np.sqrt(var + BN_EPS)
-                a_hat = (a - mean) * inv_std
+                a_hat = centered * inv_std
                 cache.append((h, z, a, a_hat, inv_std))
                 h = p.gamma[j] * a_hat + p.beta[j]
             else:
@@ -213,7 +216,13 @@ class Network:
             np.add.reduce(delta, axis=1, keepdims=True, out=g.b[i])
             if i == 0:
                 break
-            d_a = np.matmul(delta, p.W[i].mT)
+            if i == self.arch.depth:
+                # The classifier has one output, so delta @ W.T is an outer product: a
+                # broadcast multiply forms the same products (no sums, so the same bits)
+                # without a BLAS call, twice as fast from width 16 up.
+                d_a = delta * p.W[i].mT
+            else:
+                d_a = np.matmul(delta, p.W[i].mT)
             _, z, a, a_hat, inv_std = cache[i - 1]
             if i in batch_norm:  # hidden layer i feeds dense layer i
                 np.add.reduce(d_a * a_hat, axis=1, keepdims=True, out=g.gamma[i])

@@ -124,7 +124,13 @@ class Adam:
         theta -= tmp
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "rmsprop": RMSprop, "adam": Adam}
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
 
 
 def make_optimizer(cfg: OptimizerConfig, theta: np.ndarray):

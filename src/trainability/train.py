@@ -25,8 +25,8 @@ history is NaN from there on and the other models carry on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -73,6 +73,22 @@ class TrainResult:
 def bce_from_logits(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Mean binary cross-entropy per model, stable for any logit: ``(K, B, 1) -> (K,)``."""
     return (np.logaddexp(0.0, logits) - y * logits).mean(axis=(1, 2))
+
+
+def _bce_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient of the mean BCE over the batch w.r.t. the logits: ``(sigmoid(z) - y) / B``.
+
+    The operations of ``activations.sigmoid``, in place in one fresh array and without its
+    ``errstate`` block (the training loop already ignores floating-point errors): that
+    context manager alone cost ~5% of a step of a small network.
+    """
+    d = np.negative(logits)
+    np.exp(d, out=d)
+    d += 1.0
+    np.divide(1.0, d, out=d)
+    d -= y
+    d *= 1.0 / y.shape[1]
+    return d
 
 
 def train(
@@ -130,7 +146,9 @@ def train(
     bn = BatchNormState.fresh(arch, k, dtype)
     optimizer = make_optimizer(opt, theta)
     steps_per_epoch = -(-n // batch_size)
-    lrs = learning_rates(opt, epochs, steps_per_epoch)
+    # Python floats: a NumPy float64 scalar would make every float32 update run in float64
+    # with casts (NEP 50), and Python arithmetic on them is faster; float64 is unaffected.
+    lrs = learning_rates(opt, epochs, steps_per_epoch).tolist()
     shufflers = [model_rng(s, SHUFFLE_STREAM) for s in seeds]
     grad = np.empty_like(theta)
     params, grads = net.bind(theta), net.bind(grad)
@@ -143,15 +161,13 @@ def train(
         for epoch in range(epochs + 1):
             if epoch > 0:
                 order = np.stack([r.permutation(n) for r in shufflers])
-                X_epoch, y_epoch = X[order], y[order]
+                # take, not X[order]: the same copy, 6x faster for these (n, 2) rows
+                X_epoch, y_epoch = X.take(order, axis=0), y.take(order, axis=0)
                 for start in range(0, n, batch_size):
                     xb = X_epoch[:, start : start + batch_size]
                     yb = y_epoch[:, start : start + batch_size]
                     logits, cache = net.forward(params, xb, bn, training=True)
-                    d_logits = sigmoid(logits)
-                    d_logits -= yb
-                    d_logits *= 1.0 / yb.shape[1]
-                    net.backward(params, cache, d_logits, grads)
+                    net.backward(params, cache, _bce_grad(logits, yb), grads)
                     if decay is not None:
                         grad += decay * theta
                     if mask is not None:
@@ -165,7 +181,7 @@ def train(
                 kept[epoch] = theta.copy()
             if (diverged >= 0).all():
                 break
-    for name, values in history.items():
+    for values in history.values():
         for m in np.flatnonzero(diverged >= 0):
             values[m, diverged[m] :] = np.nan
     return TrainResult(seeds, theta0, theta, history, diverged, bn, kept)
@@ -209,7 +225,19 @@ def _record(history, epoch, net, params, bn, X, y, X_test, y_test, diagnostics):
         history["act_mean"][:, epoch, i] = a.mean(axis=(1, 2))
         history["act_std"][:, epoch, i] = a.std(axis=(1, 2))
         if act.family == "relu":
-            history["dead_frac"][:, epoch, i] = (z <= 0).all(axis=1).mean(axis=1)
+            history["dead_frac"][:, epoch, i] = _all_points(z <= 0).mean(axis=1)
         elif act.family == "saturating":
             flat = act.grad(z, a) < SATURATION * act.peak_grad
-            history["saturated_frac"][:, epoch, i] = flat.all(axis=1).mean(axis=1)
+            history["saturated_frac"][:, epoch, i] = _all_points(flat).mean(axis=1)
+
+
+def _all_points(flags: np.ndarray) -> np.ndarray:
+    """``flags.all(axis=1)`` of ``(K, N, units)`` booleans: units flagged on every point.
+
+    Counted with a matrix product instead: NumPy reduces over a middle axis one short row
+    at a time, which made this the slowest diagnostic of narrow layers (5x at width 5; no
+    gain from width 256 up). Counts of 0s and 1s are exact in float32 below 2**24 points.
+    """
+    n = flags.shape[1]
+    dtype = np.float32 if n < 2**24 else np.float64
+    return np.matmul(np.ones((1, n), dtype), flags.astype(dtype))[:, 0] == n

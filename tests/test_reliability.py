@@ -121,3 +121,19 @@ def test_diverging_models_are_recorded_and_shown(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "diverged" in report
     assert "linear" in report
+
+
+def test_a_table_with_a_missing_column_gets_a_one_line_error(tmp_path, capsys):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pd.DataFrame({"activation": ["relu"], "init": ["zeros"], "width": [3]}).to_csv(
+        tables / "runs.csv", index=False
+    )
+    code = main(["report", "--tables", str(tables), "--metrics", str(tmp_path / "m.json"),
+                 "--figures-dir", str(tmp_path), "--params-json", "{}", "--width", "3",
+                 "--out", str(tmp_path / "report.md")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "runs.csv: missing columns seed, train_loss" in err[0]
+    assert not (tmp_path / "report.md").exists()

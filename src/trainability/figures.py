@@ -83,16 +83,31 @@ def figure_names(inits: Iterable[str], widths: Iterable[int]) -> list[str]:
 
 def load_grid_tables(tables_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(runs, history)`` from the folder ``trainability aggregate`` wrote."""
-    return read_table(Path(tables_dir) / "runs.csv"), read_table(Path(tables_dir) / "history.csv")
+    tables = Path(tables_dir)
+    return (
+        read_table(tables / "runs.csv", RUNS_COLUMNS),
+        read_table(tables / "history.csv", HISTORY_COLUMNS),
+    )
 
 
-def read_table(path) -> pd.DataFrame:
+RUNS_COLUMNS = ("activation", "init", "width", "seed", "train_loss", "train_acc", "test_loss",
+                "test_acc", "status")
+HISTORY_COLUMNS = ("activation", "init", "width", "seed", "epoch", "train_loss", "train_acc",
+                   "test_loss", "test_acc")
+
+
+def read_table(path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV table; a missing or unreadable file, or a missing column, is an InputError."""
     try:
-        return pd.read_csv(path)
+        table = pd.read_csv(path)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found (run `trainability aggregate` first)") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: not a readable CSV table ({e})") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {', '.join(missing)}")
+    return table
 
 
 def check_one_setting(runs: pd.DataFrame) -> None:

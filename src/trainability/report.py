@@ -31,7 +31,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from trainability.figures import activation_order, figure_names, init_order, read_table
+from trainability.figures import (
+    RUNS_COLUMNS,
+    activation_order,
+    figure_names,
+    init_order,
+    read_table,
+)
 from trainability.io import InputError, write_text
 
 # ---- the thresholds of the rules (fractions of test points classified correctly)
@@ -927,7 +933,7 @@ def write_report(
 
     ``section_paths``: markdown files of the other studies, in report order; their links
     are relative to the report's folder."""
-    runs = read_table(Path(tables_dir) / "runs.csv")
+    runs = read_table(Path(tables_dir) / "runs.csv", RUNS_COLUMNS)
     metrics = read_json(metrics_path)
     sections = []
     for path in section_paths:

@@ -48,9 +48,10 @@ def interrupt(project: Path, sig: int, after: float) -> None:
     process.wait(timeout=120)
 
 
-def test_results_do_not_depend_on_the_number_of_cores(finished_project, tmp_path):
+@pytest.mark.parametrize("cores", ["1", "8"])
+def test_results_do_not_depend_on_the_number_of_cores(finished_project, tmp_path, cores):
     project = make_project(tmp_path / "project", GRID_ONLY)
-    snakemake(project, "--cores", "1")  # the later --cores wins: one job at a time
+    snakemake(project, "--cores", cores)  # the later --cores wins
     assert_same_products(project, finished_project)  # that one ran with --cores 2
 
 

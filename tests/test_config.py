@@ -74,7 +74,7 @@ def test_invalid_params_name_the_key_the_value_and_what_is_allowed(params, expec
 
 
 def test_default_params_are_valid():
-    validate(DEFAULTS)
+    assert validate(DEFAULTS) is None  # raises ConfigError otherwise
 
 
 def test_every_problem_is_reported_at_once():

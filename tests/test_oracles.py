@@ -158,13 +158,12 @@ def _reference(name, theta, grads, lrs):
             theta = theta + mu * v - lr * g
         elif name == "rmsprop":
             s = rho * s + (1 - rho) * g**2
-            theta = theta - lr * g / (np.sqrt(s) + eps)
+            theta = theta - lr * g / np.sqrt(s + eps)
         elif name == "adam":
             m = b1 * m + (1 - b1) * g
             s = b2 * s + (1 - b2) * g**2
-            m_hat = m / (1 - b1**t)
-            s_hat = s / (1 - b2**t)
-            theta = theta - lr * m_hat / (np.sqrt(s_hat) + eps)
+            lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+            theta = theta - lr_t * m / (np.sqrt(s) + eps)
         else:
             raise AssertionError(name)
     return theta
@@ -208,14 +207,6 @@ def _keras(name, theta, grads, lr, eps):
     return theta
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="optim.py says its rules are 'written as Keras writes them' and uses the Keras "
-    "defaults (eps 1e-7), but RMSprop divides by sqrt(s) + eps where Keras divides by "
-    "sqrt(s + eps) (a floor of sqrt(1e-7) ~ 3e-4 on the denominator), and Adam adds eps "
-    "to sqrt(s_hat) where Keras adds it to sqrt(s): gradients below ~1e-3 (rmsprop) or "
-    "~1e-6 (adam) take different steps than in the lecture's Keras runs",
-)
 @pytest.mark.parametrize("name", ["rmsprop", "adam"])
 def test_adaptive_optimizers_match_keras_update_step(name):
     rng = np.random.default_rng(3)

@@ -10,7 +10,7 @@ import pytest
 
 from trainability.activations import sigmoid
 from trainability.model import Architecture, Network, init_params
-from trainability.optim import OPTIMIZERS, OptimizerConfig
+from trainability.optim import OPTIMIZERS, OptimizerConfig, learning_rates
 from trainability.train import PER_DENSE, PER_HIDDEN, SCALARS, train
 
 RMSPROP = OptimizerConfig("rmsprop", lr=0.001)
@@ -172,6 +172,28 @@ def test_a_shared_mask_of_shape_p_applies_to_every_model(circles_small):
     assert np.all(result.theta[:, mask == 0.0] == 0.0)
 
 
+
+
+def test_after_step_runs_once_per_step_with_its_learning_rate_and_keeps_masks(circles_small):
+    arch = Architecture(depth=2, width=4, activation="relu")
+    net = Network(arch)
+    mask = np.ones(net.layout.size)
+    mask[net.layout.slices["W1"][0]] = 0.0
+    opt = OptimizerConfig("sgd", lr=0.1, schedule="cosine", warmup_epochs=1)
+    seen = []
+
+    def push_up(theta, lr):  # moves every parameter, masked ones included
+        seen.append(lr)
+        theta += 1.0
+
+    result = train(arch, opt, circles_small, [0], epochs=3, batch_size=64, init="he_normal",
+                   mask=mask, after_step=push_up)
+    steps_per_epoch = -(-len(circles_small.y_train) // 64)
+    np.testing.assert_array_equal(seen, learning_rates(opt, 3, steps_per_epoch))
+    assert np.all(result.theta[:, mask == 0.0] == 0.0)
+    plain = train(arch, opt, circles_small, [0], epochs=3, batch_size=64, init="he_normal",
+                  mask=mask)
+    assert np.all(result.theta[:, mask == 1.0] != plain.theta[:, mask == 1.0])
 # --------------------------------------------------------------------------------------
 # (e) divergence
 

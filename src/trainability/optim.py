@@ -1,13 +1,18 @@
 """Optimizers acting in place on the flat ``(K, P)`` parameter array, and learning-rate schedules.
 
-Update rules (g: gradient, lr: learning rate of this step), written as Keras writes them:
+Update rules (g: gradient, lr: learning rate of this step), as Keras 3 (the lecture's
+tool) writes them, eps included:
 
 - sgd:       theta -= lr g
 - momentum:  v = mu v - lr g;  theta += v
 - nesterov:  v = mu v - lr g;  theta += mu v - lr g
-- rmsprop:   s = rho s + (1 - rho) g^2;  theta -= lr g / (sqrt(s) + eps)
+- rmsprop:   s = rho s + (1 - rho) g^2;  theta -= lr g / sqrt(s + eps)
 - adam:      m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
-             theta -= lr m_hat / (sqrt(s_hat) + eps), m_hat = m / (1 - b1^t), s_hat = s / (1 - b2^t)
+             theta -= lr_t m / (sqrt(s) + eps), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+
+Where eps sits matters for tiny gradients (a sigmoid net's first layers): RMSprop's
+sqrt(s + eps) floors the denominator at sqrt(1e-7) ~ 3e-4, so gradients far below it take
+small steps instead of being scaled up to steps of size ~lr.
 
 Optimizer state starts at zero, so an entry whose gradient is always zero (a pruned weight)
 never moves. ``OptimizerConfig`` carries every hyperparameter with the Keras defaults
@@ -91,8 +96,8 @@ class RMSprop:
         tmp -= s
         tmp *= 1.0 - self.rho
         s += tmp  # s = rho s + (1 - rho) g^2
-        np.sqrt(s, out=tmp)
-        tmp += self.eps
+        np.add(s, self.eps, out=tmp)
+        np.sqrt(tmp, out=tmp)
         np.divide(g, tmp, out=tmp)
         tmp *= lr
         theta -= tmp
@@ -116,11 +121,10 @@ class Adam:
         tmp -= s
         tmp *= 1.0 - self.b2
         s += tmp  # s = b2 s + (1 - b2) g^2
-        np.multiply(s, 1.0 / (1.0 - self.b2**self.t), out=tmp)
-        np.sqrt(tmp, out=tmp)
+        np.sqrt(s, out=tmp)
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1.0 - self.b1**self.t)
+        tmp *= lr * (1.0 - self.b2**self.t) ** 0.5 / (1.0 - self.b1**self.t)
         theta -= tmp
 
 

@@ -25,7 +25,7 @@ history is NaN from there on and the other models carry on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +105,7 @@ def train(
     mask: np.ndarray | None = None,
     checkpoints: Sequence[int] = (),
     diagnostics: bool = True,
+    after_step: Callable[[np.ndarray, float], None] | None = None,
     dtype=np.float64,
 ) -> TrainResult:
     """Train one model per seed, all in the same array operations.
@@ -122,6 +123,10 @@ def train(
     diagnostics
         Record the per-layer statistics; without them only losses and accuracies are
         recorded (about twice as fast for wide networks).
+    after_step
+        Called as ``after_step(theta, lr)`` after every optimizer step, to change the
+        ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
+        Masked parameters are zeroed again after it.
     """
     seeds = [int(s) for s in seeds]
     k = len(seeds)
@@ -173,6 +178,10 @@ def train(
                     if mask is not None:
                         grad *= mask
                     optimizer.step(theta, grad, lrs[step])
+                    if after_step is not None:
+                        after_step(theta, lrs[step])
+                        if mask is not None:
+                            theta *= mask
                     step += 1
             _record(history, epoch, net, params, bn, X, y, X_test, y_test, diagnostics)
             newly = (diverged < 0) & ~np.isfinite(history["train_loss"][:, epoch])

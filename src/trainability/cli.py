@@ -191,6 +191,11 @@ def _add_report(sub):
     p.add_argument("--section", action="append", default=[], metavar="MD",
                    help="markdown section of another study, placed before the summary "
                    "(repeat, in report order)")
+    p.add_argument("--study-metrics", action="append", default=[], metavar="JSON",
+                   help="headline metrics of another study, merged into --metrics-out (repeat)")
+    p.add_argument("--metrics-out",
+                   help="output .json: the grid's metrics and every --study-metrics in one file "
+                   "(what `dvc metrics show` reads)")
     p.add_argument("--out", required=True, help="output .md")
     p.set_defaults(func=_run_report)
 
@@ -198,6 +203,7 @@ def _add_report(sub):
 def _run_report(args):
     import json
 
+    from trainability.io import write_json
     from trainability.report import read_json, write_report
 
     if args.params_json is not None:
@@ -209,6 +215,11 @@ def _run_report(args):
         params = read_json(args.params)
     missing = write_report(args.tables, args.metrics, args.figures_dir, params,
                            args.width, args.out, args.section)
+    if args.metrics_out:
+        merged = read_json(args.metrics)
+        for path in args.study_metrics:
+            merged.update(read_json(path))
+        write_json(args.metrics_out, merged)
     if missing:
         print(f"warning: figures not found in {args.figures_dir}: {', '.join(missing)}",
               file=sys.stderr)

@@ -14,7 +14,7 @@ he_normal       N(0, 2 / n_in)                       2 / n_in
 he_uniform      U(-sqrt(6 / n_in), ...)              2 / n_in
 lecun_normal    N(0, 1 / n_in)                       1 / n_in
 lecun_uniform   U(-sqrt(3 / n_in), ...)              1 / n_in
-orthogonal      Q from the QR of a Gaussian matrix   1 / max(n_in, n_out) (orthonormal columns or rows)
+orthogonal      Q from the QR of a Gaussian matrix   1 / max(n_in, n_out) (orthonormal rows or cols)
 =============== ==================================== =====================================
 
 Unlike Keras, the "normal" variants are not truncated, so the variance is exactly the one
@@ -23,7 +23,7 @@ above. ``scale`` only affects random_normal and random_uniform.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -24,13 +24,24 @@ import os
 import platform
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+from trainability.claims import (
+    NOT_SUPPORTED,
+    NOT_TESTED,
+    PARTLY,
+    SUPPORTED,
+    VERDICT_RULE,
+    Check,
+    Claim,
+    markdown_figure,
+    markdown_table,
+    render_claim,
+)
 from trainability.figures import (
     RUNS_COLUMNS,
     activation_order,
@@ -57,7 +68,6 @@ SCALED_INITS = ("glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "l
                 "lecun_uniform")
 PACKAGES = ("numpy", "pandas", "matplotlib", "seaborn", "scikit-learn", "snakemake", "dvc")
 METRICS = ("test_acc", "train_acc", "train_loss", "test_loss")
-SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTED = "supported", "partly", "not supported", "not tested"
 
 
 # ---------------------------------------------------------------- cells and numbers
@@ -111,74 +121,6 @@ def _passes(value: float, ok) -> bool:
 
 
 # ---------------------------------------------------------------- claims
-
-
-@dataclass
-class Check:
-    what: str  # the cell or comparison
-    measured: str  # its numbers, as printed
-    value: float  # the number the rule thresholds (NaN if all seeds diverged)
-    passed: bool
-
-
-@dataclass
-class Claim:
-    key: str
-    statement: str  # the claim, in our words
-    lecture: str  # what the lecture showed (context, one run each)
-    rule: str  # how the checks are made
-    value_name: str  # what Check.value is
-    checks: list[Check] = field(default_factory=list)
-    note: str = ""  # why it was not tested
-    signed: bool = False  # values are differences: print with a sign
-
-    @property
-    def verdict(self) -> str:
-        if not self.checks:
-            return NOT_TESTED
-        passed = sum(c.passed for c in self.checks)
-        return SUPPORTED if passed == len(self.checks) else PARTLY if passed else NOT_SUPPORTED
-
-    @property
-    def tally(self) -> str:
-        if not self.checks:
-            return self.note or "no cells to test"
-        return f"{sum(c.passed for c in self.checks)} of {len(self.checks)} checks pass"
-
-    @property
-    def headline(self) -> str:
-        """The checked numbers in one line: all of them, or their range when many."""
-        if not self.checks:
-            return self.note or "no cells to test"
-        fmt = "{:+.3f}" if self.signed else "{:.3f}"
-
-        def show(c: Check) -> str:
-            return "all diverged" if pd.isna(c.value) else fmt.format(c.value)
-
-        if len(self.checks) <= 3:
-            return f"{self.value_name}: " + "; ".join(f"{c.what} {show(c)}" for c in self.checks)
-        finite = [c for c in self.checks if pd.notna(c.value)]
-        if not finite:
-            return f"{self.value_name}: all diverged"
-        lo = min(finite, key=lambda c: c.value)
-        hi = max(finite, key=lambda c: c.value)
-        failing = [c.what for c in self.checks if not c.passed]
-        if show(lo) == show(hi):
-            text = f"{self.value_name} {show(lo)} in all {len(finite)} finite checks"
-        else:
-            text = (f"{self.value_name} from {show(lo)} ({lo.what}) to {show(hi)} ({hi.what}) "
-                    f"over {len(self.checks)} checks")
-        if failing and len(failing) <= 3:
-            text += f"; failing: {', '.join(failing)}"
-        return text
-
-
-VERDICT_RULE = (
-    "A claim is **supported** if every one of its checks passes, **partly** supported if "
-    "some pass, **not supported** if none passes, and **not tested** if the configuration "
-    "lacks every cell it needs. Accuracies are final (last-epoch) test accuracies, averaged "
-    "over the seeds that did not diverge."
-)
 
 
 def _acc_check(what: str, cell: pd.Series, ok) -> Check:
@@ -427,32 +369,6 @@ def evaluate_claims(runs: pd.DataFrame, width: int) -> dict[str, Claim]:
 # ---------------------------------------------------------------- markdown pieces
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _figure(rel_dir: str, name: str, alt: str, caption: str) -> str:
-    link = f"{rel_dir}/{name}" if rel_dir not in ("", ".") else name
-    return f"![{alt}]({link})\n\n*Figure ({name}): {caption}*"
-
-
-def render_claim(number: int, claim: Claim) -> str:
-    lines = [
-        f"**Claim {number}: {claim.statement}**",
-        "",
-        f"- The lecture: {claim.lecture}",
-        f"- Rule: {claim.rule}",
-    ]
-    if claim.checks:
-        lines += ["", _table(["check", "measured", "passes"],
-                             [[c.what, c.measured, "yes" if c.passed else "no"]
-                              for c in claim.checks])]
-    lines += ["", f"Verdict: **{claim.verdict}** ({claim.tally})."]
-    return "\n".join(lines)
-
-
 def accuracy_table(cells: pd.DataFrame, width: int) -> str:
     """Activation (rows) x init (columns): mean ± sd of the final test accuracy."""
     at = cells.xs(width, level="width")
@@ -464,7 +380,7 @@ def accuracy_table(cells: pd.DataFrame, width: int) -> str:
         for init in inits:
             row.append(fmt_acc(at.loc[(act, init)]) if (act, init) in at.index else "not run")
         rows.append(row)
-    return _table(["activation \\ init", *inits], rows)
+    return markdown_table(["activation \\ init", *inits], rows)
 
 
 def activation_table(cells: pd.DataFrame, init: str, width: int) -> str:
@@ -474,7 +390,7 @@ def activation_table(cells: pd.DataFrame, init: str, width: int) -> str:
         c = at.loc[act]
         rows.append([act, _num(c.train_loss), _num(c.train_acc), fmt_acc(c),
                      f"{int(c.n_diverged)} of {int(c.n)}"])
-    return _table(["activation", "final train loss (nats)", "final train accuracy",
+    return markdown_table(["activation", "final train loss (nats)", "final train accuracy",
                    "final test accuracy (mean ± sd)", "diverged"], rows)
 
 
@@ -495,7 +411,7 @@ def diverged_section(runs: pd.DataFrame) -> str:
     return (
         f"{len(div)} of {len(runs)} models diverged (training loss no longer finite). They "
         "are excluded from every mean and sd above and counted next to them:\n\n"
-        + _table(["cell", "width", "diverged", "seeds", "epoch of divergence"], rows)
+        + markdown_table(["cell", "width", "diverged", "seeds", "epoch of divergence"], rows)
     )
 
 
@@ -569,7 +485,7 @@ def setup_section(runs: pd.DataFrame, params: dict, width: int, rel_dir: str) ->
         "± the sample standard deviation (ddof 1), with n the number of seeds that did not "
         "diverge.",
         "",
-        _figure(rel_dir, "data.png", "the dataset",
+        markdown_figure(rel_dir, "data.png", "the dataset",
                 "the training and test points, coloured by class. Look for: a problem no "
                 "straight line can solve, which a network has to bend its boundary around."),
     ]
@@ -585,11 +501,11 @@ def verdicts_by_width(runs: pd.DataFrame) -> str:
         claims = [f(cells, w) for w in widths]
         rows.append([claims[0].key] + [f"{c.verdict} ({c.tally})" if c.checks else c.verdict
                                        for c in claims])
-    return _table(["claim", *[f"width {w}" for w in widths]], rows)
+    return markdown_table(["claim", *[f"width {w}" for w in widths]], rows)
 
 
 def _versions_table(versions: dict) -> str:
-    return _table(["package", "version"], [[k, v] for k, v in versions.items()])
+    return markdown_table(["package", "version"], [[k, v] for k, v in versions.items()])
 
 
 def provenance_section(params: dict, provenance: dict, runs: pd.DataFrame,
@@ -619,7 +535,7 @@ def provenance_section(params: dict, provenance: dict, runs: pd.DataFrame,
     ]
     if grid:
         lines += ["", "Headline metrics (`metrics.json`, as `dvc exp show` lists them):", "",
-                  _table(["metric", "value"], [[k, grid[k]] for k in sorted(grid)])]
+                  markdown_table(["metric", "value"], [[k, grid[k]] for k in sorted(grid)])]
     lines += ["", "Parameters:", "", "```json", json.dumps(params, indent=2, sort_keys=True),
               "```"]
     return "\n".join(lines)
@@ -677,7 +593,7 @@ def render_report(
         "",
         "## The claims at a glance",
         "",
-        _table(
+        markdown_table(
             ["#", "claim (in our words)", "verdict", "evidence"],
             [[str(numbers[k]), c.statement, f"**{c.verdict}**",
               f"{c.headline} ({c.tally})" if c.checks else c.tally]
@@ -701,12 +617,13 @@ def render_report(
         "change only the nonlinearity of the hidden layers (the classifier keeps its sigmoid, "
         "as a probability output must).",
         "",
-        _figure(figures_rel, f"lecture_{lecture_init}.png", f"loss and accuracy, {lecture_init}",
-                f"loss (top) and accuracy (bottom) per epoch at width {width}, {lecture_init} "
-                "init, one column per activation; train solid, test dashed; line = mean over "
-                "seeds, band = min to max over seeds. Look for: which columns climb to an "
-                "accuracy near 1 and which stall near the dotted coin-flip line, and note that "
-                "every panel has its own vertical scale."),
+        markdown_figure(
+            figures_rel, f"lecture_{lecture_init}.png", f"loss and accuracy, {lecture_init}",
+            f"loss (top) and accuracy (bottom) per epoch at width {width}, {lecture_init} "
+            "init, one column per activation; train solid, test dashed; line = mean over "
+            "seeds, band = min to max over seeds. Look for: which columns climb to an "
+            "accuracy near 1 and which stall near the dotted coin-flip line, and note that "
+            "every panel has its own vertical scale."),
         "",
         f"Final numbers at width {width}, {lecture_init} init:",
         "",
@@ -730,7 +647,7 @@ def render_report(
     ]
     if "zeros" in inits:
         out += [
-            _figure(figures_rel, "lecture_zeros.png", "loss and accuracy, zeros",
+            markdown_figure(figures_rel, "lecture_zeros.png", "loss and accuracy, zeros",
                     f"the same panels with all-zero initial weights (width {width}). Look for: "
                     "flat loss curves on the dotted ln 2 line and accuracy on the coin-flip "
                     "line in every column."),
@@ -762,7 +679,7 @@ def render_report(
         out += [f"The lecture's figure for the other initializers (width {width}):", ""]
         for init in others:
             out += [
-                _figure(figures_rel, f"lecture_{init}.png", f"loss and accuracy, {init}",
+                markdown_figure(figures_rel, f"lecture_{init}.png", f"loss and accuracy, {init}",
                         f"loss and accuracy per epoch with {init} init. Look for: whether "
                         "this initializer changes which activations learn, and how fast."),
                 "",
@@ -778,7 +695,7 @@ def render_report(
     ]
     for w in widths:
         out += [
-            _figure(figures_rel, f"heatmap_w{w}.png", f"test accuracy heatmap, width {w}",
+            markdown_figure(figures_rel, f"heatmap_w{w}.png", f"test accuracy heatmap, width {w}",
                     f"final test accuracy at width {w}, mean ± sd over seeds per cell; "
                     "diverged models are counted in the cell. Look for: the zeros column, "
                     "rows that stay dark across initializers, and cells whose sd is large "
@@ -786,7 +703,7 @@ def render_report(
             "",
         ]
     out += [
-        _figure(figures_rel, "accuracy_vs_width.png", "test accuracy vs width",
+        markdown_figure(figures_rel, "accuracy_vs_width.png", "test accuracy vs width",
                 "final test accuracy against width (log2 axis), one panel per initializer, "
                 "error bars ±1 sd over seeds. Look for: lines that rise with width (a network "
                 "too narrow to train reliably) and lines that stay at the coin flip whatever "
@@ -813,7 +730,7 @@ def render_report(
     ]
     for w in widths:
         out += [
-            _figure(figures_rel, f"boundaries_w{w}.png", f"decision boundaries, width {w}",
+            markdown_figure(figures_rel, f"boundaries_w{w}.png", f"decision boundaries, width {w}",
                     f"predicted probability of class 1 over the plane at width {w} (rows: "
                     "activations, columns: initializers), black line at 0.5, test points on "
                     "top. Look for: a closed curve around the inner ring (learned), a flat "

@@ -38,7 +38,9 @@ TRAIN_CODE = [
 TABLES_CODE = [str(SRC / f) for f in ("tables.py", "io.py", "cli.py")]
 REPORT_CODE = [
     str(SRC / f)
-    for f in ("figures.py", "report.py", "io.py", "cli.py", "model.py", "activations.py")
+    for f in (
+        "figures.py", "report.py", "claims.py", "io.py", "cli.py", "model.py", "activations.py",
+    )
 ]
 
 DATA_TAG = tag(config["data"], code_hash(DATA_CODE))
@@ -47,8 +49,10 @@ TRAIN_TAG = tag(DATA_TAG, config["model"], config["train"], code_hash(TRAIN_CODE
 WIDTHS = sorted(set(config["grid"]["widths"]) | {config["model"]["width"]})
 
 
-# Markdown sections of the other studies, in report order; each study's rules append theirs.
+# Markdown sections of the other studies, in report order, and their headline metrics
+# (merged into results/metrics.json); each study's rules append theirs.
 REPORT_SECTIONS = []
+REPORT_METRICS = []
 
 
 def enabled(study):
@@ -57,7 +61,8 @@ def enabled(study):
 
 
 def get_section_args(wildcards):
-    return [arg for path in REPORT_SECTIONS for arg in ("--section", path)]
+    sections = [arg for path in REPORT_SECTIONS for arg in ("--section", path)]
+    return sections + [arg for path in REPORT_METRICS for arg in ("--study-metrics", path)]
 
 
 def run_file(activation, init, width):

@@ -42,7 +42,7 @@ rule aggregate:
         runs="results/tables/runs.csv",
         history="results/tables/history.csv",
         layers="results/tables/layers.csv.gz",
-        metrics="results/metrics.json",
+        metrics="results/tables/metrics.json",
         plot="results/plots/test_acc_by_cell.csv",
     params:
         width=config["model"]["width"],

@@ -34,9 +34,11 @@ rule report:
         runs=rules.aggregate.output.runs,
         metrics=rules.aggregate.output.metrics,
         sections=REPORT_SECTIONS,
+        study_metrics=REPORT_METRICS,
         code=REPORT_CODE,
     output:
         report=report("results/report.md", caption="../report/report.rst", category="Report"),
+        metrics="results/metrics.json",
     params:
         config=json.dumps(config, sort_keys=True),
         width=config["model"]["width"],
@@ -48,7 +50,8 @@ rule report:
     shell:
         "trainability report --tables results/tables --metrics {input.metrics:q}"
         " --figures-dir results/figures --params-json {params.config:q}"
-        " --width {params.width} {params.sections:q} --out {output.report:q} > {log:q} 2>&1"
+        " --width {params.width} {params.sections:q} --metrics-out {output.metrics:q}"
+        " --out {output.report:q} > {log:q} 2>&1"
 
 
 # the grid's jobs are all up to date without the dataset; the data figure reads it

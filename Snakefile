@@ -13,6 +13,10 @@ report: "src/workflow/report/workflow.rst"
 
 include: "src/workflow/rules/common.smk"
 include: "src/workflow/rules/grid.smk"
+include: "src/workflow/rules/gradients.smk"
+include: "src/workflow/rules/scaling.smk"
+include: "src/workflow/rules/batchnorm.smk"
+include: "src/workflow/rules/tweaks.smk"
 include: "src/workflow/rules/report.smk"
 
 

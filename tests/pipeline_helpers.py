@@ -26,6 +26,25 @@ TINY = {
         "schedule": "constant", "warmup_epochs": 0, "batch_size": 16, "epochs": 4, "seeds": 2,
     },
     "grid": {"activations": ["relu", "tanh"], "inits": ["zeros", "he_normal"], "widths": [3]},
+    "batchnorm": {
+        "enabled": True, "activations": ["sigmoid", "tanh"], "init": "random_normal",
+        "after_layers": [1], "every_layer": False, "seeds": 2,
+    },
+    "tweaks": {
+        "enabled": True, "activations": ["sigmoid"], "init": "random_normal",
+        "optimizers": ["sgd"], "lrs": [0.01, 0.1], "variant_optimizer": "adam",
+        "variants": {"warmup": {"schedule": "constant", "warmup_epochs": 1, "l2": 0.0}},
+        "seeds": 2,
+    },
+    "gradients": {
+        "enabled": True, "activations": ["relu", "sigmoid"], "inits": ["zeros", "random_normal"],
+        "depths": [1], "seeds": 2,
+    },
+    "scaling": {
+        "enabled": True, "activations": ["relu", "tanh"], "init_stds": [1.0, 0.01],
+        "inits": ["he_normal"], "profile_depth": 3, "bins": 8, "input_scale": 100.0,
+        "train_inits": ["random_normal"], "seeds": 2,
+    },
 }
 
 # The grid alone: tests of the machinery (DVC, interruptions, --cores) need no studies.

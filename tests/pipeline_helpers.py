@@ -45,6 +45,23 @@ TINY = {
         "inits": ["he_normal"], "profile_depth": 3, "bins": 8, "input_scale": 100.0,
         "train_inits": ["random_normal"], "seeds": 2,
     },
+    "size": {
+        "enabled": True, "quick": False,
+        "datasets": [{"name": "circles", "noise": 0.1, "success": 0.9}],
+        "data": {"n_samples": 120, "factor": 0.5, "test_fraction": 0.25,
+                 "validation_fraction": 0.25, "seed": 0},
+        "train": {"depth": 2, "init": "he_normal", "optimizer": "adam", "lr": 0.01,
+                  "batch_size": 16, "epochs": 3},
+        "width": {"enabled": True, "widths": [2, 8], "seeds_narrow": 3, "narrow_up_to": 2,
+                  "seeds": 3, "seeds_wide": 3, "wide_from": 8, "reliable": 0.95},
+        "dead": {"enabled": True, "widths": [8], "seeds": 3, "l2": 0.003, "group_lasso": 0.3,
+                 "tau": 0.01, "taus": [0.01, 0.1]},
+        "lottery": {"enabled": True, "width": 8, "seeds": 3,
+                    "rates": {"first": 0.1, "hidden": 0.2, "output": 0.1},
+                    "target_density": 0.7, "reinit_draws": 2, "rewind_epoch": 1},
+        "structured": {"enabled": True, "width": 8, "seeds": 3, "group_lasso": 0.3,
+                       "widths": [2, 4], "finetune_epochs": 2},
+    },
 }
 
 # The grid alone: tests of the machinery (DVC, interruptions, --cores) need no studies.

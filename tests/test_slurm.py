@@ -1,0 +1,258 @@
+"""The workflow on a real Slurm cluster: a single-node cluster started on this machine
+(tests/slurm/cluster.sh), the tiny configuration run through `snakemake --executor slurm`
+with the project's profile (profiles/slurm), results equal to the local run's bit for bit,
+a failing job reported as failed, and `dvc exp run` on top with the same metrics.
+
+Needs root and Debian's Slurm packages (installed here with apt-get when missing). Where
+that is impossible the tests skip with the reason; under CI (CI set) they fail instead, so
+CI always runs them. Every command runs under a timeout, all of them together under one
+deadline, and the cluster's daemons are stopped whatever happens."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline_helpers import ROOT, TINY, env, git_init, make_project, run
+
+pytestmark = pytest.mark.slurm
+
+CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+PROFILE = "profiles/slurm"
+# This cluster's settings, written into the project's profile as a user writes theirs.
+# A real cluster has accounting, so the plugin asks sacct for job states; this one has
+# none, so squeue (finished jobs stay listed for the cluster's MinJobAge, 600 s). It has
+# no accounts either: the plugin's guess fails harmlessly ("Unable to guess SLURM account").
+TEST_SITE_SETTINGS = {
+    "slurm-status-command": "squeue",
+    # the plugin checks first after this many seconds, then 10 s later each time
+    "slurm-init-seconds-before-status-checks": 3,
+    # few jobs: one for the datasets, one for all the tiny configuration's cells
+    "group-components": {"data": 100, "cells": 100},
+}
+# at most 2 cores a job (the cells in it 2 at a time): the node has as many as this machine
+CORES = ["--cores", str(min(2, os.cpu_count() or 1))]
+# Seconds. The tiny configuration takes ~2.5 min on the cluster on an idle 2-core machine
+# (every job starts a Snakemake of its own there, ~2 s of CPU), 5-10 min under heavy load.
+RUN_TIMEOUT = 900  # one Snakemake or DVC run on the cluster
+DEADLINE = 1800  # everything from the cluster's start to the last run
+
+_deadline = [float("inf")]  # time.monotonic() by which every bounded run must be over
+
+
+def bounded(cmd: list, cwd: Path | None = None, timeout: float = 60, environ=None,
+            deadline: bool = True):
+    """Run ``cmd`` in its own process group, for at most ``timeout`` seconds (and not past
+    the module's deadline); then SIGKILL the whole group, so that no child holding the
+    pipes can keep us waiting, and return what it printed (returncode -9)."""
+    if deadline:
+        timeout = max(1.0, min(timeout, _deadline[0] - time.monotonic()))
+    proc = subprocess.Popen(
+        [str(c) for c in cmd], cwd=cwd, env=environ or env(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
+        err += f"\n[killed after {timeout:.0f} s]"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def why_no_slurm() -> str | None:
+    """Why this machine cannot run the test cluster, or None when it can (after
+    installing Debian's packages if they are missing)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "starting slurmctld and slurmd needs root"
+    if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
+        return None
+    if not shutil.which("apt-get"):
+        return "Slurm is not installed and there is no apt-get to install it"
+    result = bounded(["bash", CLUSTER, "install"], timeout=1200, deadline=False)
+    if result.returncode != 0:
+        return f"installing Slurm with apt-get failed:\n{result.stderr[-2000:]}"
+    return None
+
+
+def cluster_logs(scratch: Path) -> str:
+    return "\n".join(
+        f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        for log in sorted((scratch / "log").glob("*.log"))
+    )
+
+
+@pytest.fixture(scope="module")
+def slurm_env():
+    """A running single-node Slurm cluster: the environment that points Snakemake at it.
+    Its daemons are stopped (by their pid files) when the module's tests are done."""
+    reason = why_no_slurm()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Slurm tests, but {reason}")
+        pytest.skip(f"no local Slurm cluster: {reason}")
+    _deadline[0] = time.monotonic() + DEADLINE
+    scratch = Path(tempfile.mkdtemp(prefix="slurm-", dir="/tmp"))  # short: a socket path
+    try:
+        start = time.monotonic()
+        up = bounded(["bash", CLUSTER, "up", scratch], timeout=120)
+        assert up.returncode == 0, f"no cluster:\n{up.stderr}\n{cluster_logs(scratch)}"
+        print(f"Slurm cluster up in {time.monotonic() - start:.1f} s ({scratch})")
+        e = env()
+        e["SLURM_CONF"] = str(scratch / "slurm.conf")
+        e["PATH"] = str(scratch / "bin") + os.pathsep + e["PATH"]  # its srun: cluster.sh
+        yield e
+    finally:
+        down = bounded(["bash", CLUSTER, "down", scratch], timeout=120, deadline=False)
+        _deadline[0] = float("inf")
+        assert down.returncode == 0, f"stopping the cluster failed:\n{down.stderr}"
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def add_site_settings(project: Path) -> None:
+    profile = project / PROFILE / "config.yaml"
+    settings = yaml.safe_load(profile.read_text())
+    settings.update(TEST_SITE_SETTINGS)
+    profile.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
+def cluster_snakemake(project: Path, slurm_env: dict, *args: str):
+    """`snakemake --workflow-profile profiles/slurm`, as the README says."""
+    cmd = ["snakemake", "--workflow-profile", PROFILE, *CORES, *args]
+    return bounded(cmd, project, RUN_TIMEOUT, slurm_env)
+
+
+def failure(result) -> str:
+    return f"rc={result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+
+
+def copy(project: Path, dest: Path) -> Path:
+    shutil.copytree(project, dest, symlinks=True)  # copy2 keeps mtimes: Snakemake's state
+    return dest
+
+
+@pytest.fixture(scope="module")
+def cluster_project(slurm_env, tmp_path_factory):
+    """The tiny configuration after one complete run on the cluster, and that run."""
+    project = make_project(tmp_path_factory.mktemp("slurm") / "project")
+    add_site_settings(project)
+    start = time.monotonic()
+    result = cluster_snakemake(project, slurm_env)
+    assert result.returncode == 0, failure(result)
+    print(f"tiny study on Slurm in {time.monotonic() - start:.1f} s")
+    return project, result
+
+
+def local_run(request) -> Path:
+    """The shared local run (conftest), made only once the cluster is known to work."""
+    return request.getfixturevalue("finished_project")
+
+
+def results(root: Path) -> dict[str, bytes]:
+    """Every data file a run leaves in results/ (datasets, run files, tables, plot data,
+    metrics; not logs, images, or the report, which states the run's wall time), by path;
+    gzip's contents, not its header."""
+    files = {}
+    for path in sorted((root / "results").rglob("*")):
+        rel = str(path.relative_to(root))
+        skip = rel.startswith("results/logs/") or path.suffix in (".png", ".md")
+        if path.is_file() and not skip:
+            data = path.read_bytes()
+            files[rel] = gzip.decompress(data) if path.suffix == ".gz" else data
+    return files
+
+
+def test_cluster_run_equals_the_local_run_bit_for_bit(cluster_project, request):
+    project, result = cluster_project
+    local = local_run(request)
+    # the jobs went through Slurm, the cells in group jobs, far fewer jobs than steps
+    submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: (\S+)\)", result.stderr)
+    assert any("/group_cells" in log for log in submitted), failure(result)
+    assert any("/group_summary" in log for log in submitted), failure(result)
+    assert not any("/rule_train/" in log for log in submitted), failure(result)
+    steps = int(re.findall(r"(\d+) of \d+ steps \(100%\) done", result.stderr)[-1])
+    assert len(submitted) < steps
+    # the same files, byte for byte
+    on_cluster, here = results(project), results(local)
+    assert sorted(on_cluster) == sorted(here)
+    grid = TINY["grid"]
+    runs = tuple(f"results/runs/{a}/{i}/" for a in grid["activations"] for i in grid["inits"])
+    assert len([name for name in here if name.startswith(runs)]) == len(runs)
+    assert "results/metrics.json" in here and "results/tables/runs.csv" in here
+    for name, data in here.items():
+        assert on_cluster[name] == data, f"{name} differs from the local run's"
+    figures = sorted(p.name for p in (project / "results/figures").rglob("*.png"))
+    assert figures == sorted(p.name for p in (local / "results/figures").rglob("*.png"))
+    assert (project / "results/report.md").stat().st_size > 0
+
+
+def test_failing_job_is_reported_as_failed(cluster_project, slurm_env, tmp_path):
+    project = copy(cluster_project[0], tmp_path / "project")
+    # a grid cell with an activation that does not exist: the job starts on the cluster
+    # and its command fails there
+    run = next((project / "results/runs/relu/zeros").glob("*.npz"))
+    target = f"results/runs/no_such_activation/zeros/{run.name}"
+    result = cluster_snakemake(project, slurm_env, target)
+    assert result.returncode != 0, failure(result)
+    jobs = re.findall(r"submitted with SLURM jobid (\d+)", result.stderr)
+    assert len(jobs) == 1, failure(result)
+    assert "Error in rule train" in result.stderr, failure(result)
+    assert "At least one job did not complete successfully" in result.stderr, failure(result)
+    assert not (project / target).exists()
+    # and Slurm itself has the job as failed (finished jobs stay listed for MinJobAge)
+    state = bounded(["squeue", "-h", "-t", "all", "-j", jobs[0], "-o", "%T"],
+                    timeout=30, environ=slurm_env)
+    assert state.stdout.strip() == "FAILED", failure(state)
+
+
+def test_dvc_exp_run_with_the_cluster_profile_gives_the_local_metrics(
+    cluster_project, slurm_env, tmp_path, request
+):
+    project = copy(cluster_project[0], tmp_path / "project")
+    git_init(project)
+    # the cluster's results as the committed baseline (dvc.lock), as after a `dvc repro`
+    run(["dvc", "commit", "--force", "--quiet"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "baseline from the cluster"], project)
+    # DVC runs its stage's command (dvc.yaml) unchanged; Snakemake takes the profile from
+    # the environment. --force: the params are unchanged, run the stage all the same.
+    e = dict(slurm_env, SNAKEMAKE_PROFILE=str(project / PROFILE))
+    cmd = ["dvc", "exp", "run", "--force", "-n", "on-slurm"]
+    result = bounded(cmd, project, RUN_TIMEOUT, e)
+    assert result.returncode == 0, failure(result)
+    assert "submitted with SLURM jobid" in result.stdout + result.stderr, failure(result)
+    metrics = json.loads((project / "results/metrics.json").read_text())
+    local = json.loads((local_run(request) / "results/metrics.json").read_text())
+    assert metrics == local
+    shown = run(["dvc", "exp", "show", "--csv", "--no-pager"], project).stdout
+    assert "on-slurm" in shown
+
+
+def test_profile_sizes_and_groups_every_rule_that_runs_a_job():
+    """Every rule that runs a command has its resources and its group in the profile (a
+    new rule would otherwise ask for the defaults and go to Slurm on its own), and every
+    rule the profile names exists (Snakemake ignores a name it does not know)."""
+    sources = [ROOT / "Snakefile", *sorted((ROOT / "src/workflow/rules").glob("*.smk"))]
+    parts = re.split(r"(?m)^\s*rule (\w+):", "\n".join(p.read_text() for p in sources))
+    runs_a_job = {
+        name: bool(re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body))
+        for name, body in zip(parts[1::2], parts[2::2], strict=True)
+    }
+    jobs = {name for name, job in runs_a_job.items() if job}
+    profile = yaml.safe_load((ROOT / PROFILE / "config.yaml").read_text())
+    assert "train" in jobs and "report" in jobs
+    assert not jobs - set(profile["set-resources"]), "add to set-resources in profiles/slurm"
+    assert not jobs - set(profile["groups"]), "add to groups in profiles/slurm"
+    named = set(profile["set-resources"]) | set(profile["groups"]) | set(profile["set-threads"])
+    assert not named - set(runs_a_job), "profiles/slurm names rules that do not exist"

@@ -19,7 +19,7 @@ from pipeline_helpers import (
     snakemake,
     write_params,
 )
-from trainability import cli
+from trainability import claims, cli
 from trainability.studies import batchnorm as bn
 
 # ---------------------------------------------------------------- settings
@@ -53,10 +53,10 @@ def test_placement_labels_and_order():
 
 
 def test_mean_sd_is_the_sample_sd_over_finite_values():
-    assert bn.mean_sd([1.0, 2.0, 3.0, np.nan]) == (2.0, 1.0, 3)
-    mean, sd, n = bn.mean_sd([5.0])
+    assert claims.mean_sd([1.0, 2.0, 3.0, np.nan]) == (2.0, 1.0, 3)
+    mean, sd, n = claims.mean_sd([5.0])
     assert (mean, n) == (5.0, 1) and math.isnan(sd)
-    mean, sd, n = bn.mean_sd([])
+    mean, sd, n = claims.mean_sd([])
     assert n == 0 and math.isnan(mean) and math.isnan(sd)
 
 
@@ -166,16 +166,6 @@ def test_section_states_the_claims_and_links_every_figure():
         assert f"(figures/batchnorm/{name})" in text
     assert "**Claim B1:" in text and "Verdict: **supported**" in text
 
-
-def test_a_missing_output_removes_the_files_that_read_it(tmp_path):
-    present, gone, section, report = (tmp_path / n for n in ("a.csv", "b.png", "s.md", "r.md"))
-    for path in (present, section, report):
-        path.write_text("x")
-    assert bn.remove_if_missing([present], [section, report]) == []
-    assert section.exists() and report.exists()
-    assert bn.remove_if_missing([present, gone], [section, report]) == [gone]
-    assert not section.exists() and not report.exists()
-    assert bn.remove_if_missing([gone], [section, report]) == []  # nothing left to remove
 
 
 # ---------------------------------------------------------------- commands

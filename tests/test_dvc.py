@@ -97,6 +97,27 @@ def test_queued_experiment_is_never_stale(project, tmp_path):
     assert applied == fresh_metrics(tmp_path / "fresh", epochs=2)
 
 
+def test_temp_experiment_of_a_study_is_never_stale(tmp_path):
+    """A study's tables have fixed names; a temp experiment starts without the manifest
+    that says which run files they were built from, so they are rebuilt, not reused."""
+    params = copy.deepcopy(GRID_ONLY)
+    params["batchnorm"]["enabled"] = True
+    project = make_project(tmp_path / "project", params)
+    git_init(project)
+    run(["dvc", "repro"], project)
+    commit(project, "baseline results")
+    base = metrics(project)["batchnorm"]
+    run(["dvc", "exp", "run", "--temp", "-S", "batchnorm.activations=[tanh]", "-n", "bn"],
+        project)
+    run(["dvc", "exp", "apply", "bn"], project)
+    applied = metrics(project)
+    params["batchnorm"]["activations"] = ["tanh"]
+    fresh = make_project(tmp_path / "fresh", params)
+    snakemake(fresh)
+    assert applied["batchnorm"] != base
+    assert applied == metrics(fresh)
+
+
 def test_checkout_of_an_older_revision_restores_its_report_and_tables(project):
     old_report = (project / "results/report.md").read_text()
     old_runs = (project / "results/tables/runs.csv").read_text()

@@ -155,27 +155,7 @@ def test_workflow_always_trains_the_running_depth(tmp_path):
     assert g.depths(config) == [1, 3, 8]
     assert g.run_files(config, "abc") == [
         f"results/runs/gradients/tanh/zeros/d{d}-abc.npz" for d in (1, 3, 8)]
-    present, consumer = tmp_path / "a", tmp_path / "section.md"
-    present.touch()
-    consumer.touch()
-    assert g.remove_if_missing([str(present)], str(consumer)) == []
-    assert consumer.exists()
-    assert g.remove_if_missing([str(present), str(tmp_path / "b")], str(consumer)) == [
-        str(tmp_path / "b")]
-    assert not consumer.exists()
 
-
-def test_a_lost_input_of_the_tables_removes_their_manifest(tmp_path):
-    kept, gone, broken = (tmp_path / n for n in ("kept.npz", "gone.npz", "broken.npz"))
-    np.savez(kept, x=np.zeros(3))
-    broken.write_bytes(b"PK\x03\x04 truncated")
-    manifest = tmp_path / "manifest.txt"
-    assert g.remove_if_lost(str(manifest)) == []  # no manifest: nothing was built yet
-    manifest.write_text(f"{kept}\n")
-    assert g.remove_if_lost(str(manifest)) == [] and manifest.exists()
-    manifest.write_text(f"{kept}\n{gone}\n{broken}\n")
-    assert g.remove_if_lost(str(manifest)) == [str(gone), f"{broken} (corrupt)"]
-    assert not manifest.exists() and not broken.exists() and kept.exists()
 
 
 # ---------------------------------------------------------------- the commands

@@ -3,7 +3,7 @@
 A claim is a list of *checks* (one per cell or comparison), each a threshold rule on a
 measured number; its verdict follows from them: **supported** if every check passes,
 **partly** if some do, **not supported** if none does, **not tested** if there is nothing
-to check. Light on purpose (standard library only): every study's section job imports it.
+to check. Light on purpose (NumPy at most): every study's section job imports it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,22 @@ SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTED = "supported", "partly", "not suppo
 
 def _missing(value) -> bool:
     return value is None or math.isnan(value)
+
+
+def passes(value, ok) -> bool:
+    """Whether a measured ``value`` passes the rule ``ok``; a missing or NaN value (all
+    seeds diverged) never does."""
+    return bool(not _missing(value) and math.isfinite(value) and ok(value))
+
+
+def mean_sd(values) -> tuple[float, float, int]:
+    """``(mean, sample sd (ddof 1), n)`` of the finite ``values``; NaN where undefined."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    n = len(v)
+    return (float(v.mean()) if n else math.nan, float(v.std(ddof=1)) if n > 1 else math.nan, n)
 
 
 @dataclass

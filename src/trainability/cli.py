@@ -12,31 +12,18 @@ import importlib
 import sys
 import time
 
+from trainability.argtypes import positive_float, positive_int
 from trainability.studies import STUDIES
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _add_dataset(sub):
     p = sub.add_parser("dataset", help="generate a train/test dataset (.npz)")
     p.add_argument("--name", default="circles", help="circles, moons, xor or spirals")
-    p.add_argument("--n-samples", type=_positive_int, default=1000)
+    p.add_argument("--n-samples", type=positive_int, default=1000)
     p.add_argument("--noise", type=float, default=0.1)
     p.add_argument("--factor", type=float, default=0.5, help="circles: inner/outer radius")
     p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--scale", type=_positive_float, default=1.0, help="multiply raw features")
+    p.add_argument("--scale", type=positive_float, default=1.0, help="multiply raw features")
     p.add_argument("--standardize", action="store_true", help="mean 0, std 1 (train stats)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output .npz")
@@ -68,21 +55,21 @@ def _add_train(sub):
     p.add_argument("--out", required=True, help="output .npz")
     p.add_argument("--activation", default="relu")
     p.add_argument("--init", default="random_normal")
-    p.add_argument("--init-scale", type=_positive_float, default=1.0,
+    p.add_argument("--init-scale", type=positive_float, default=1.0,
                    help="std of random_normal (and random_uniform's std)")
-    p.add_argument("--width", type=_positive_int, default=5)
-    p.add_argument("--depth", type=_positive_int, default=4)
-    p.add_argument("--batch-norm", type=_positive_int, nargs="*", default=[],
+    p.add_argument("--width", type=positive_int, default=5)
+    p.add_argument("--depth", type=positive_int, default=4)
+    p.add_argument("--batch-norm", type=positive_int, nargs="*", default=[],
                    help="hidden layers (1-based) followed by batch normalization")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--optimizer", default="rmsprop", help="sgd, momentum, nesterov, rmsprop, adam")
-    p.add_argument("--lr", type=_positive_float, default=0.001)
+    p.add_argument("--lr", type=positive_float, default=0.001)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--l2", type=float, default=0.0)
     p.add_argument("--schedule", default="constant", help="constant, step or cosine")
     p.add_argument("--warmup-epochs", type=int, default=0)
-    p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--epochs", type=_positive_int, default=100)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--epochs", type=positive_int, default=100)
     p.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
                    help="record losses and accuracies only")
     p.add_argument("--float32", action="store_true", help="train in single precision")
@@ -130,7 +117,7 @@ def _add_aggregate(sub):
     p.add_argument("--tables", required=True, help="output folder of the tables")
     p.add_argument("--metrics", required=True, help="output metrics .json")
     p.add_argument("--plots", required=True, help="output folder of the plot data")
-    p.add_argument("--width", type=_positive_int, required=True,
+    p.add_argument("--width", type=positive_int, required=True,
                    help="the running example's width (headline metrics)")
     p.add_argument("--study", default="grid")
     p.set_defaults(func=_run_aggregate)
@@ -155,7 +142,7 @@ def _add_figures(sub):
     p.add_argument("--data", required=True, help="dataset .npz the runs were trained on")
     p.add_argument("--tables", required=True,
                    help="folder with runs.csv and history.csv from `trainability aggregate`")
-    p.add_argument("--width", type=_positive_int, required=True,
+    p.add_argument("--width", type=positive_int, required=True,
                    help="the running example's width (the lecture figures)")
     p.add_argument("--out-dir", required=True, help="output folder of the figures")
     p.set_defaults(func=_run_figures)
@@ -186,7 +173,7 @@ def _add_report(sub):
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--params", help="the parameters as a .json or .yaml file")
     given.add_argument("--params-json", help="the parameters as a JSON string")
-    p.add_argument("--width", type=_positive_int, required=True,
+    p.add_argument("--width", type=positive_int, required=True,
                    help="the running example's width (the lecture's claims)")
     p.add_argument("--section", action="append", default=[], metavar="MD",
                    help="markdown section of another study, placed before the summary "

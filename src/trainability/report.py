@@ -40,6 +40,7 @@ from trainability.claims import (
     Claim,
     markdown_figure,
     markdown_table,
+    passes,
     render_claim,
 )
 from trainability.figures import (
@@ -116,20 +117,18 @@ def _cell(cells: pd.DataFrame, activation: str, init: str, width: int) -> pd.Ser
     return cells.loc[key] if key in cells.index else None
 
 
-def _passes(value: float, ok) -> bool:
-    return bool(pd.notna(value) and ok(value))
 
 
 # ---------------------------------------------------------------- claims
 
 
 def _acc_check(what: str, cell: pd.Series, ok) -> Check:
-    return Check(what, fmt_acc(cell), cell.test_acc, _passes(cell.test_acc, ok))
+    return Check(what, fmt_acc(cell), cell.test_acc, passes(cell.test_acc, ok))
 
 
 def _diff_check(what: str, measured: str, diff: float, ok) -> Check:
     return Check(what, f"{measured}: {diff:+.3f}" if pd.notna(diff) else f"{measured}: n/a",
-                 diff, _passes(diff, ok))
+                 diff, passes(diff, ok))
 
 
 def claim_relu_tanh_learn(cells: pd.DataFrame, width: int) -> Claim:
@@ -192,7 +191,7 @@ def claim_zeros_coin_flip(cells: pd.DataFrame, width: int) -> Claim:
         cell = _cell(cells, act, "zeros", width)
         if cell is None:
             continue
-        ok = _passes(cell.test_acc, lambda v: v <= COIN_FLIP + CHANCE_TOL) and _passes(
+        ok = passes(cell.test_acc, lambda v: v <= COIN_FLIP + CHANCE_TOL) and passes(
             cell.train_loss, lambda v: abs(v - LN2) <= LN2_TOL
         )
         loss = "n/a" if pd.isna(cell.train_loss) else f"{cell.train_loss:.4f}"

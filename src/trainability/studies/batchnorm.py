@@ -35,6 +35,16 @@ import os
 
 import numpy as np
 
+from trainability.claims import (
+    VERDICT_RULE,
+    Check,
+    Claim,
+    markdown_table,
+    mean_sd,
+    passes,
+    render_claim,
+)
+
 STUDY = "batchnorm"
 NONE = "none"  # the batch_norm value of networks without batch normalization
 LEARNS = 0.90  # "learns": the lecture's ~0.93 less a tolerance of 0.03
@@ -163,39 +173,13 @@ def caption(figure) -> str:
     return f"../report/batchnorm_{'layers' if stem.startswith('layers_') else stem}.rst"
 
 
-def output_dir(wildcards, output) -> str:
-    """The folder of a job's first output (its figures folder)."""
-    return os.path.dirname(output[0])
 
 
-def remove_if_missing(outputs, consumers) -> list[str]:
-    """Remove every existing file of ``consumers`` when one of ``outputs`` is missing;
-    return the missing ones if that removed anything (else ``[]``).
-
-    Snakemake does not remake a missing file that nothing out of date needs, so a deleted
-    table or figure would stay deleted while the section and the report that read it are
-    up to date; removing them (the section, and the report that embeds it) makes them rerun
-    and ask for it. The manifest, which DVC does not version, is missing in a DVC temp or
-    queued experiment and in a fresh clone, so there the tables are always rebuilt from the
-    run files the current params name."""
-    missing = [path for path in outputs if not os.path.exists(path)]
-    removed = [path for path in consumers if missing and os.path.exists(path)]
-    for path in removed:
-        os.remove(path)
-    return missing if removed else []
 
 
 # ---------------------------------------------------------------- statistics
 
 
-def mean_sd(values) -> tuple[float, float, int]:
-    """``(mean, sample sd (ddof 1), n)`` of the finite ``values``; NaN where undefined."""
-    v = np.asarray(values, dtype=float).ravel()
-    v = v[np.isfinite(v)]
-    n = len(v)
-    mean = float(v.mean()) if n else math.nan
-    sd = float(v.std(ddof=1)) if n > 1 else math.nan
-    return mean, sd, n
 
 
 def geometric_mean(values) -> float:
@@ -617,14 +601,10 @@ def _row(summary, activation, bn):
     return sel.iloc[0] if len(sel) else None
 
 
-def _passes(value, ok) -> bool:
-    return bool(value is not None and np.isfinite(value) and ok(value))
 
 
 def claims(summary, depth: int) -> list:
     """The study's claims (``report.Claim``), each with its checks and rule."""
-    from trainability.claims import Check, Claim
-
     settings = [b for b in placement_order(summary.batch_norm) if b != NONE]
     rescue = Claim(
         "bn-rescues-sigmoid",
@@ -642,7 +622,7 @@ def claims(summary, depth: int) -> list:
         row = _row(summary, "sigmoid", bn)
         if base is None or row is None:
             continue
-        ok = _passes(row.test_acc_mean, lambda v: v >= LEARNS) and _passes(
+        ok = passes(row.test_acc_mean, lambda v: v >= LEARNS) and passes(
             row.gain_mean, lambda v: v >= GAIN)
         rescue.checks.append(Check(
             placement_label(bn, depth),
@@ -672,7 +652,7 @@ def claims(summary, depth: int) -> list:
             harmless.checks.append(Check(
                 f"{act}, {placement_label(bn, depth)}",
                 f"{_acc(row)} vs {_acc(base_a)} without; gain {_gain(row)}",
-                row.gain_mean, _passes(row.gain_mean, lambda v: v >= -SLACK)))
+                row.gain_mean, passes(row.gain_mean, lambda v: v >= -SLACK)))
     if not harmless.checks:
         harmless.note = "needs an activation other than sigmoid with and without batch norm"
 
@@ -697,7 +677,7 @@ def claims(summary, depth: int) -> list:
             placement_label(bn, depth),
             f"ratio {row.grad_ratio_init:.3g} with vs {base.grad_ratio_init:.3g} without: "
             f"{factor:.3g}x",
-            factor, _passes(factor, lambda v: v >= GRAD_FACTOR)))
+            factor, passes(factor, lambda v: v >= GRAD_FACTOR)))
     if not gradient.checks:
         gradient.note = "needs the sigmoid network with and without batch norm"
     return [rescue, harmless, gradient]
@@ -705,7 +685,6 @@ def claims(summary, depth: int) -> list:
 
 def render_section(runs, layers, figures_rel: str = "figures/batchnorm") -> str:
     """The report section as markdown (a pure function of the tables)."""
-    from trainability.claims import VERDICT_RULE, markdown_table, render_claim
     from trainability.figures import activation_order
 
     summary = summarize(runs, layers)
@@ -817,8 +796,6 @@ def render_section(runs, layers, figures_rel: str = "figures/batchnorm") -> str:
 
 def layer_table(layers, depth: int) -> str:
     """Sigmoid (or the first activation) per layer at initialization and at the end."""
-    from trainability.claims import markdown_table
-
     act = "sigmoid" if "sigmoid" in set(layers.activation) else sorted(layers.activation)[0]
     last = int(layers.epoch.max())
     stats = layer_summary(layers[layers.activation == act], [0, last])

@@ -31,13 +31,14 @@ network with a layer whose units are all dead).
 
 from __future__ import annotations
 
-import argparse
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from trainability.argtypes import positive_int
 
 STUDY = "gradients"
 TITLE = "Vanishing and exploding gradients"
@@ -986,55 +987,14 @@ def caption(figure) -> str:
     return f"../report/gradients_{stem}.rst"
 
 
-def output_dir(wildcards, output) -> str:
-    """The folder of a job's first output (its figures folder)."""
-    return os.path.dirname(output[0])
 
 
-def remove_if_missing(outputs, consumer) -> list[str]:
-    """If one of ``outputs`` is missing, remove ``consumer`` (so that it reruns and asks for
-    them: Snakemake does not remake a missing file nothing out of date needs); return the
-    missing ones when it did."""
-    missing = [path for path in outputs if not os.path.exists(path)]
-    if missing and os.path.exists(consumer):
-        os.remove(consumer)
-        return missing
-    return []
 
 
-def remove_if_lost(manifest) -> list[str]:
-    """The input files ``manifest`` lists (the ones the tables were built from) that are
-    gone or corrupt (a truncated .npz is deleted): if any, remove ``manifest`` so the
-    tables are rebuilt, and return them. Files the current parameters need but the tables
-    never read are left to Snakemake (their jobs rerun the tables anyway), so a dry run
-    with new parameters changes nothing."""
-    from trainability.io import npz_intact
-
-    try:
-        with open(manifest) as f:
-            listed = [line.strip() for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
-    lost = []
-    for path in listed:
-        if not os.path.exists(path):
-            lost.append(path)
-        elif path.endswith(".npz") and not npz_intact(path):
-            os.remove(path)
-            lost.append(f"{path} (corrupt)")
-    if lost:
-        os.remove(manifest)
-    return lost
 
 
 # ---------------------------------------------------------------- commands
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def _table_args(p, kind: str) -> None:
@@ -1057,7 +1017,7 @@ def add_commands(sub) -> None:
     )
     p.add_argument("runs", nargs="+", help="run .npz files written by `trainability train`")
     p.add_argument("--data", required=True, help="dataset .npz the runs were trained on")
-    p.add_argument("--running-depth", type=_positive_int, required=True,
+    p.add_argument("--running-depth", type=positive_int, required=True,
                    help="the running example's depth (the per-epoch table)")
     _table_args(p, "out")
     p.add_argument("--manifest", help="output: the run files read, one per line")

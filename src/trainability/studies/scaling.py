@@ -34,13 +34,14 @@ pandas and matplotlib are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import argparse
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from trainability.argtypes import positive_float, positive_int
 
 STUDY = "scaling"
 TITLE = "Scaling and initialization"
@@ -1005,62 +1006,15 @@ def caption(figure) -> str:
     return f"../report/scaling_{'histograms' if stem.startswith('histograms_') else stem}.rst"
 
 
-def output_dir(wildcards, output) -> str:
-    """The folder of a job's first output (its figures folder)."""
-    return os.path.dirname(output[0])
 
 
-def remove_if_missing(outputs, consumer) -> list[str]:
-    """If one of ``outputs`` is missing, remove ``consumer`` (so that it reruns and asks for
-    them: Snakemake does not remake a missing file nothing out of date needs); return the
-    missing ones when it did."""
-    missing = [path for path in outputs if not os.path.exists(path)]
-    if missing and os.path.exists(consumer):
-        os.remove(consumer)
-        return missing
-    return []
 
 
-def remove_if_lost(manifest) -> list[str]:
-    """The input files ``manifest`` lists (the ones the tables were built from) that are
-    gone or corrupt (a truncated .npz is deleted): if any, remove ``manifest`` so the
-    tables are rebuilt, and return them. Files the current parameters need but the tables
-    never read are left to Snakemake (their jobs rerun the tables anyway), so a dry run
-    with new parameters changes nothing."""
-    from trainability.io import npz_intact
-
-    try:
-        with open(manifest) as f:
-            listed = [line.strip() for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
-    lost = []
-    for path in listed:
-        if not os.path.exists(path):
-            lost.append(path)
-        elif path.endswith(".npz") and not npz_intact(path):
-            os.remove(path)
-            lost.append(f"{path} (corrupt)")
-    if lost:
-        os.remove(manifest)
-    return lost
 
 
 # ---------------------------------------------------------------- commands
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _table_args(p, names, kind: str) -> None:
@@ -1086,17 +1040,17 @@ def add_commands(sub) -> None:
     )
     p.add_argument("--data", required=True, help="dataset .npz (its training points are used)")
     p.add_argument("--activations", nargs="+", required=True)
-    p.add_argument("--stds", type=_positive_float, nargs="*", default=[],
+    p.add_argument("--stds", type=positive_float, nargs="*", default=[],
                    help="stds of random_normal initializations")
     p.add_argument("--inits", nargs="*", default=[],
                    help="variance-scaled initializers (glorot_normal, he_normal, ...)")
-    p.add_argument("--depth", type=_positive_int, required=True,
+    p.add_argument("--depth", type=positive_int, required=True,
                    help="hidden layers shown as histograms (the running example's depth)")
-    p.add_argument("--profile-depth", type=_positive_int, required=True,
+    p.add_argument("--profile-depth", type=positive_int, required=True,
                    help="hidden layers of the signal profile")
-    p.add_argument("--width", type=_positive_int, required=True)
+    p.add_argument("--width", type=positive_int, required=True)
     p.add_argument("--seeds", type=int, nargs="+", required=True)
-    p.add_argument("--bins", type=_positive_int, default=40)
+    p.add_argument("--bins", type=positive_int, default=40)
     _table_args(p, INIT_TABLES, "out")
     p.add_argument("--manifest", help="output: a record of the settings, one per line")
     p.set_defaults(func=_run_init)
@@ -1118,16 +1072,16 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("scaling-figures", help="scaling study: its figures (PNG)")
     _table_args(p, TABLES, "in")
-    p.add_argument("--input-scale", type=_positive_float, required=True,
+    p.add_argument("--input-scale", type=positive_float, required=True,
                    help="the factor the scaled inputs were multiplied by (labels)")
     p.add_argument("--out-dir", required=True, help="output folder of the figures")
     p.set_defaults(func=_run_figures)
 
     p = sub.add_parser("scaling-section", help="scaling study: its markdown section")
     _table_args(p, TABLES, "in")
-    p.add_argument("--depth", type=_positive_int, required=True,
+    p.add_argument("--depth", type=positive_int, required=True,
                    help="the running example's depth (the claims' last layer)")
-    p.add_argument("--input-scale", type=_positive_float, required=True)
+    p.add_argument("--input-scale", type=positive_float, required=True)
     p.add_argument("--figures-link", default="figures/scaling",
                    help="the figures folder relative to the report")
     p.add_argument("--out", required=True, help="output .md")

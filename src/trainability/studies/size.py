@@ -18,12 +18,13 @@ Training commands import NumPy only; the summaries import pandas and matplotlib 
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import time
 
 import numpy as np
+
+from trainability.argtypes import fraction, non_negative, positive_int, probability
 
 ARMS = ("ticket", "reinit", "random", "oneshot", "late", "dense")
 SUBSTUDIES = ("width", "dead", "lottery", "structured")
@@ -109,43 +110,19 @@ def width_seeds(width_settings: dict, width: int) -> list[int]:
 # ---------------------------------------------------------------- argument helpers
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
 
 
 def _add_protocol(p) -> None:
     g = p.add_argument_group("training protocol (size.train)")
-    g.add_argument("--depth", type=_positive_int, default=2)
+    g.add_argument("--depth", type=positive_int, default=2)
     g.add_argument("--init", default="he_normal")
     g.add_argument("--optimizer", default="adam")
     g.add_argument("--lr", type=float, default=0.01)
-    g.add_argument("--batch-size", type=_positive_int, default=32)
-    g.add_argument("--epochs", type=_positive_int, default=50)
-    g.add_argument("--validation-fraction", type=_fraction, default=0.25,
+    g.add_argument("--batch-size", type=positive_int, default=32)
+    g.add_argument("--epochs", type=positive_int, default=50)
+    g.add_argument("--validation-fraction", type=fraction, default=0.25,
                    help="share of the training split held out for early stopping")
     g.add_argument("--seeds", type=int, nargs="+", required=True)
     g.add_argument("--data", required=True, help="dataset .npz (`trainability dataset`)")
@@ -194,9 +171,9 @@ def _add_train(sub) -> None:
         "fraction on the fit points and its score ||(w_in, b)|| ||w_out||.",
     )
     _add_protocol(p)
-    p.add_argument("--width", type=_positive_int, required=True)
-    p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 coefficient on weights")
-    p.add_argument("--group-lasso", type=_non_negative, default=0.0,
+    p.add_argument("--width", type=positive_int, required=True)
+    p.add_argument("--l2", type=non_negative, default=0.0, help="L2 coefficient on weights")
+    p.add_argument("--group-lasso", type=non_negative, default=0.0,
                    help="group-lasso strength on units")
     p.set_defaults(func=_run_train)
 
@@ -230,13 +207,13 @@ def _add_lottery(sub) -> None:
     )
     _add_protocol(p)
     p.add_argument("--arm", required=True, choices=ARMS)
-    p.add_argument("--width", type=_positive_int, required=True)
+    p.add_argument("--width", type=positive_int, required=True)
     p.add_argument("--rates", type=float, nargs=3, default=[0.1, 0.2, 0.1],
                    metavar=("FIRST", "HIDDEN", "OUTPUT"),
                    help="share of each layer's surviving weights pruned per round")
-    p.add_argument("--target-density", type=_fraction, default=0.01)
-    p.add_argument("--draws", type=_positive_int, default=3, help="reinit: draws per level")
-    p.add_argument("--rewind-epoch", type=_positive_int, default=1, help="late: rewind epoch")
+    p.add_argument("--target-density", type=fraction, default=0.01)
+    p.add_argument("--draws", type=positive_int, default=3, help="reinit: draws per level")
+    p.add_argument("--rewind-epoch", type=positive_int, default=1, help="late: rewind epoch")
     p.add_argument("--ticket", help="reinit: the ticket arm's .npz")
     p.set_defaults(func=_run_lottery)
 
@@ -281,15 +258,15 @@ def _add_structured(sub) -> None:
         "or train the small width from scratch",
     )
     _add_protocol(p)
-    p.add_argument("--width", type=_positive_int, required=True, help="the wide network")
-    p.add_argument("--group-lasso", type=_non_negative, default=0.0,
+    p.add_argument("--width", type=positive_int, required=True, help="the wide network")
+    p.add_argument("--group-lasso", type=non_negative, default=0.0,
                    help="group-lasso strength of the wide network's training")
-    p.add_argument("--l2", type=_non_negative, default=0.0)
-    p.add_argument("--widths", type=_positive_int, nargs="+", required=True,
+    p.add_argument("--l2", type=non_negative, default=0.0)
+    p.add_argument("--widths", type=positive_int, nargs="+", required=True,
                    help="target widths (units kept per hidden layer)")
-    p.add_argument("--tau", type=_fraction, default=0.01,
+    p.add_argument("--tau", type=fraction, default=0.01,
                    help="norm-dead: score below tau x the layer's largest")
-    p.add_argument("--finetune-epochs", type=_positive_int, default=20)
+    p.add_argument("--finetune-epochs", type=positive_int, default=20)
     p.set_defaults(func=_run_structured)
 
 
@@ -322,12 +299,12 @@ def _add_summarize(sub) -> None:
     p.add_argument("runs", nargs="+", help="run .npz files of the sub-study")
     p.add_argument("--thresholds", nargs="+", default=[], metavar="DATASET=ACC",
                    help="success: final test accuracy >= ACC on DATASET")
-    p.add_argument("--taus", type=_fraction, nargs="+", default=[0.001, 0.01, 0.1],
+    p.add_argument("--taus", type=fraction, nargs="+", default=[0.001, 0.01, 0.1],
                    help="dead: norm-dead thresholds to sweep")
-    p.add_argument("--tau", type=_fraction, default=0.01, help="dead: tau of the live count")
+    p.add_argument("--tau", type=fraction, default=0.01, help="dead: tau of the live count")
     p.add_argument("--width-table", help="size_width.csv of the width study: reference "
                    "curves in the dead-unit and lottery figures")
-    p.add_argument("--reliable", type=_rate, default=0.95,
+    p.add_argument("--reliable", type=probability, default=0.95,
                    help="success rate a width needs to count as training reliably")
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--figures-dir", required=True)

@@ -34,6 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
+from trainability.claims import (
+    VERDICT_RULE,
+    Check,
+    Claim,
+    markdown_table,
+    mean_sd,
+    passes,
+    render_claim,
+)
+
 STUDY = "tweaks"
 BASE = "base"  # the variant with the train section's schedule, warm-up and L2
 LEARNED = 0.95  # "learns the data": mean test accuracy >= 0.95 (as in the main report)
@@ -129,32 +139,13 @@ def caption(figure) -> str:
     return f"../report/tweaks_{Path(str(figure)).stem}.rst"
 
 
-def output_dir(wildcards, output) -> str:
-    """The folder of a job's first output (its figures folder)."""
-    return str(Path(output[0]).parent)
 
 
-def remove_if_missing(outputs, consumers) -> list[str]:
-    """Remove every existing file of ``consumers`` when one of ``outputs`` is missing;
-    return the missing ones if that removed anything (see ``batchnorm.remove_if_missing``:
-    a workspace without the manifest, e.g. a DVC temp experiment, rebuilds the tables
-    from the current run files)."""
-    missing = [path for path in outputs if not Path(path).exists()]
-    removed = [path for path in consumers if missing and Path(path).exists()]
-    for path in removed:
-        Path(path).unlink()
-    return missing if removed else []
 
 
 # ---------------------------------------------------------------- statistics
 
 
-def mean_sd(values) -> tuple[float, float, int]:
-    """``(mean, sample sd (ddof 1), n)`` of the finite ``values``; NaN where undefined."""
-    v = np.asarray(values, dtype=float).ravel()
-    v = v[np.isfinite(v)]
-    n = len(v)
-    return (float(v.mean()) if n else math.nan, float(v.std(ddof=1)) if n > 1 else math.nan, n)
 
 
 def summarize(runs):
@@ -488,15 +479,11 @@ def _cell(summary, activation, optimizer, variant, lr):
     return sel.iloc[0] if len(sel) else None
 
 
-def _passes(value, ok) -> bool:
-    return bool(value is not None and np.isfinite(value) and ok(value))
 
 
 def claims(summary, lecture_optimizer: str, lecture_lr: float, variant_optimizer: str,
            target: str = "sigmoid") -> list:
     """The study's claims (``report.Claim``)."""
-    from trainability.claims import Check, Claim
-
     lrs = sorted(summary.lr.unique())
     lr_range = f"{min(lrs):g} to {max(lrs):g}" if lrs else "none"
     optimizer = Claim(
@@ -520,7 +507,7 @@ def claims(summary, lecture_optimizer: str, lecture_lr: float, variant_optimizer
         optimizer.checks.append(Check(
             opt, f"best lr {row.lr:g}: {_acc(row)}; {learned} of {int(row.n)} seeds reach "
             f"{LEARNED}", row.test_acc_mean,
-            _passes(row.test_acc_mean, lambda v: v >= LEARNED)))
+            passes(row.test_acc_mean, lambda v: v >= LEARNED)))
     if not optimizer.checks:
         optimizer.note = f"no {target} network in the sweep"
 
@@ -542,7 +529,7 @@ def claims(summary, lecture_optimizer: str, lecture_lr: float, variant_optimizer
             continue
         tweak.checks.append(Check(
             variant, f"{_acc(row)}; without it {_acc(base)}", row.test_acc_mean,
-            _passes(row.test_acc_mean, lambda v: v >= LEARNED)))
+            passes(row.test_acc_mean, lambda v: v >= LEARNED)))
     if not tweak.checks:
         tweak.note = (f"no variant of {variant_optimizer} at learning rate {lecture_lr_text} "
                       f"for the {target} network" if variants else "no variants configured")
@@ -567,7 +554,7 @@ def claims(summary, lecture_optimizer: str, lecture_lr: float, variant_optimizer
             parts.append(f"{act} {_acc(row)}")
         every.checks.append(Check(
             config_label(top.optimizer, top.variant, top.lr), "; ".join(parts), top.worst,
-            _passes(top.worst, lambda v: v >= LEARNED)))
+            passes(top.worst, lambda v: v >= LEARNED)))
     else:
         every.note = "no configuration was run for every activation"
     return [optimizer, tweak, every]
@@ -576,8 +563,6 @@ def claims(summary, lecture_optimizer: str, lecture_lr: float, variant_optimizer
 def sweep_table(summary, activation: str, variant_optimizer: str) -> str:
     """Rows: optimizers, then the variants; columns: learning rates; mean ± sd (bold when
     the mean is at least ``LEARNED``)."""
-    from trainability.claims import markdown_table
-
     lrs = sorted(summary.lr.unique())
     sel = summary[summary.activation == activation]
     rows = []
@@ -599,7 +584,6 @@ def sweep_table(summary, activation: str, variant_optimizer: str) -> str:
 
 def best_table(summary, variant_optimizer: str) -> str:
     """Per activation and optimizer (or variant): the best learning rate and its accuracy."""
-    from trainability.claims import markdown_table
     from trainability.figures import activation_order
 
     acts = activation_order(summary.activation)
@@ -619,7 +603,6 @@ def best_table(summary, variant_optimizer: str) -> str:
 def render_section(runs, lecture_optimizer: str, lecture_lr: float, variant_optimizer: str,
                    figures_rel: str = "figures/tweaks") -> str:
     """The report section as markdown (a pure function of the runs table)."""
-    from trainability.claims import VERDICT_RULE, markdown_table, render_claim
     from trainability.figures import activation_order
 
     summary = summarize(runs)

@@ -98,7 +98,7 @@ if enabled("batchnorm"):
                 for f in BN_FIGURES
             ],
         params:
-            out_dir=bn_study.output_dir,
+            out_dir=rebuild.output_dir,
         conda:
             "../envs/trainability.yaml"
         log:
@@ -137,7 +137,7 @@ if enabled("batchnorm"):
     rebuild_missing(BN_RUNS, BN_TABLES["runs"])
     # a deleted table, figure or section, or a workspace without the manifest, reruns the
     # chain: remove the section and the report that embeds it (report.smk's output)
-    BN_MISSING = bn_study.remove_if_missing(
+    BN_MISSING = rebuild.rebuild_if_missing(
         [BN_MANIFEST, *BN_TABLES.values(), *BN_FIGURES, BN_SECTION],
         [BN_SECTION, "results/report.md"],
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # trainability, if not installed
 
 from trainability.config import ConfigError, code_hash, tag, validate
-from trainability.io import npz_intact
+from trainability.studies import rebuild
 
 # relative, so a moved or copied project keeps its provenance (inputs are compared by path)
 SRC = Path(os.path.relpath(Path(workflow.basedir) / "src" / "trainability"))
@@ -117,18 +117,8 @@ def get_caption(figure):
 
 
 def rebuild_missing(intermediates, consumer_output):
-    """Make this run rebuild deleted or corrupt ``intermediates``.
-
-    Snakemake does not remake a missing intermediate file when everything downstream is
-    up to date, so a missing or corrupt one (truncated: not a complete archive) also
-    removes one output of the job that reads it, which then reruns and asks for it."""
-    broken = []
-    for path in intermediates:
-        if os.path.exists(path) and not npz_intact(path):
-            os.remove(path)
-            broken.append(f"{path} (corrupt)")
-        elif not os.path.exists(path):
-            broken.append(path)
-    if broken and os.path.exists(consumer_output):
+    """Make this run rebuild deleted or corrupt ``intermediates`` (see
+    trainability.studies.rebuild.rebuild_if_broken), with a warning naming them."""
+    broken = rebuild.rebuild_if_broken(intermediates, consumer_output)
+    if broken:
         logger.warning(f"rebuilding missing or corrupt {', '.join(broken)}")
-        os.remove(consumer_output)

@@ -102,7 +102,7 @@ if enabled("gradients"):
                 for f in GRADIENTS_FIGURES
             ],
         params:
-            out_dir=gradients_study.output_dir,
+            out_dir=rebuild.output_dir,
         conda:
             "../envs/trainability.yaml"
         log:
@@ -141,11 +141,11 @@ if enabled("gradients"):
     REPORT_METRICS.append(GRADIENTS_METRICS)
     # a deleted or corrupt run file the tables were built from reruns them; a deleted table
     # or figure, or a workspace without the manifest, reruns the chain up to the section
-    GRADIENTS_MISSING = gradients_study.remove_if_lost(GRADIENTS_MANIFEST)
-    GRADIENTS_MISSING += gradients_study.remove_if_missing(
+    GRADIENTS_MISSING = rebuild.rebuild_if_lost(GRADIENTS_MANIFEST)
+    GRADIENTS_MISSING += rebuild.rebuild_if_missing(
         [GRADIENTS_MANIFEST, *GRADIENTS_TABLES.values(), *GRADIENTS_FIGURES,
          GRADIENTS_METRICS],
-        GRADIENTS_SECTION,
+        [GRADIENTS_SECTION, "results/report.md"],
     )
     if GRADIENTS_MISSING:
         logger.warning(f"gradients: rebuilding missing {', '.join(GRADIENTS_MISSING)}")

@@ -148,7 +148,7 @@ if enabled("scaling"):
             ],
         params:
             input_scale=SCALING["input_scale"],
-            out_dir=scaling_study.output_dir,
+            out_dir=rebuild.output_dir,
         conda:
             "../envs/trainability.yaml"
         log:
@@ -195,11 +195,11 @@ if enabled("scaling"):
     # a deleted or corrupt run or dataset file the tables were built from reruns them; a
     # deleted table or figure, or a workspace without the manifests, reruns the chain up to
     # the section
-    SCALING_MISSING = scaling_study.remove_if_lost(SCALING_MANIFESTS["tables"])
-    SCALING_MISSING += scaling_study.remove_if_missing(
+    SCALING_MISSING = rebuild.rebuild_if_lost(SCALING_MANIFESTS["tables"])
+    SCALING_MISSING += rebuild.rebuild_if_missing(
         [*SCALING_MANIFESTS.values(), *SCALING_TABLES.values(), *SCALING_FIGURES,
          SCALING_METRICS],
-        SCALING_SECTION,
+        [SCALING_SECTION, "results/report.md"],
     )
     if SCALING_MISSING:
         logger.warning(f"scaling: rebuilding missing {', '.join(SCALING_MISSING)}")

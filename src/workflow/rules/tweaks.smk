@@ -94,7 +94,7 @@ if enabled("tweaks"):
             ],
         params:
             lecture=partial(tweaks_study.lecture_args, config),
-            out_dir=tweaks_study.output_dir,
+            out_dir=rebuild.output_dir,
         conda:
             "../envs/trainability.yaml"
         log:
@@ -133,7 +133,7 @@ if enabled("tweaks"):
     rebuild_missing(TWEAKS_RUNS, TWEAKS_TABLES["runs"])
     # a deleted table, figure or section, or a workspace without the manifest, reruns the
     # chain: remove the section and the report that embeds it (report.smk's output)
-    TWEAKS_MISSING = tweaks_study.remove_if_missing(
+    TWEAKS_MISSING = rebuild.rebuild_if_missing(
         [TWEAKS_MANIFEST, *TWEAKS_TABLES.values(), *TWEAKS_FIGURES, TWEAKS_SECTION],
         [TWEAKS_SECTION, "results/report.md"],
     )

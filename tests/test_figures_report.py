@@ -7,6 +7,7 @@ verdict rules are pinned down on synthetic runs tables whose answers are known.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -134,6 +135,21 @@ def test_report_links_are_relative_to_where_it_is_written(grid):
     text = out.read_text()
     for name in EXPECTED_FIGURES:
         assert f"](../../results/figures/{name})" in text, name
+
+
+def test_report_merges_each_studys_metrics_and_refuses_a_clash(grid, tmp_path, capsys):
+    study = tmp_path / "study.json"
+    study.write_text(json.dumps({"size": {"needed_width": 4}}))
+    args = ["report", "--tables", str(grid["tables"]), "--metrics", str(grid["metrics"]),
+            "--figures-dir", str(grid["figures"]), "--params", str(grid["params"]),
+            "--width", str(WIDTH), "--out", str(tmp_path / "report.md"),
+            "--metrics-out", str(tmp_path / "metrics.json")]
+    assert main([*args, "--study-metrics", str(study)]) == 0
+    merged = json.loads((tmp_path / "metrics.json").read_text())
+    assert merged == {**json.loads(grid["metrics"].read_text()), "size": {"needed_width": 4}}
+    study.write_text(json.dumps({"grid": {"models": 1}}))
+    assert main([*args, "--study-metrics", str(study)]) == 2
+    assert "its metrics grid are already given" in capsys.readouterr().err
 
 
 def test_report_numbers_are_those_of_runs_csv(grid):

@@ -35,6 +35,8 @@ def test_full_run_writes_tables_figures_report_and_metrics(finished_project):
     assert len(history) == len(runs) * (TINY["train"]["epochs"] + 1)
     metrics = json.loads((finished_project / "results/metrics.json").read_text())
     assert metrics["grid"]["models"] == len(runs)
+    studies = {name for name, section in TINY.items() if section.get("enabled")}
+    assert set(metrics) == {"grid", *studies}  # one key per study, for `dvc exp show`
     report = (finished_project / "results/report.md").read_text()
     for png in (finished_project / "results/figures").glob("*.png"):
         assert f"figures/{png.name}" in report

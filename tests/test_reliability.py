@@ -132,6 +132,7 @@ def test_a_table_with_a_missing_column_gets_a_one_line_error(tmp_path, capsys):
     pd.DataFrame({"activation": ["relu"], "init": ["zeros"], "width": [3]}).to_csv(
         tables / "runs.csv", index=False
     )
+    (tmp_path / "m.json").write_text("{}")
     code = main(["report", "--tables", str(tables), "--metrics", str(tmp_path / "m.json"),
                  "--figures-dir", str(tmp_path), "--params-json", "{}", "--width", "3",
                  "--out", str(tmp_path / "report.md")])

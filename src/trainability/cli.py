@@ -200,12 +200,16 @@ def _run_report(args):
             raise ValueError(f"--params-json: not valid JSON ({e})") from None
     else:
         params = read_json(args.params)
+    merged = read_json(args.metrics)  # the grid's, then one key per study
+    for path in args.study_metrics:
+        study = read_json(path)
+        clash = sorted(set(study) & set(merged))
+        if clash:
+            raise ValueError(f"{path}: its metrics {', '.join(clash)} are already given")
+        merged |= study
     missing = write_report(args.tables, args.metrics, args.figures_dir, params,
                            args.width, args.out, args.section)
     if args.metrics_out:
-        merged = read_json(args.metrics)
-        for path in args.study_metrics:
-            merged.update(read_json(path))
         write_json(args.metrics_out, merged)
     if missing:
         print(f"warning: figures not found in {args.figures_dir}: {', '.join(missing)}",

@@ -132,8 +132,8 @@ def headline_metrics(runs: pd.DataFrame, width: int) -> dict:
     cells = runs.groupby(["activation", "init", "width"]).test_acc.mean()
     best = cells.idxmax() if cells.notna().any() else None
     return {
-        "running_example": lecture,
         "grid": {
+            "running_example": lecture,
             "models": int(len(runs)),
             "diverged": int((runs.status == "diverged").sum()),
             "mean_test_acc": _round(ok.test_acc.mean()),

@@ -950,7 +950,7 @@ def write_section(tables: dict, out, figures_link: str, metrics_out=None) -> Non
     epochs, layers, ratios = read_tables(tables)
     write_text(out, render_section(epochs, layers, ratios, figures_link))
     if metrics_out:
-        write_json(metrics_out, headline_metrics(epochs, layers, ratios))
+        write_json(metrics_out, {"gradients": headline_metrics(epochs, layers, ratios)})
 
 
 # ---------------------------------------------------------------- workflow helpers

@@ -940,7 +940,7 @@ def write_section(tables: dict, out, depth: int, input_scale: float,
     layers, _, _, runs, inputs = read_tables(tables)
     write_text(out, render_section(layers, runs, inputs, depth, input_scale, figures_link))
     if metrics_out:
-        write_json(metrics_out, headline_metrics(layers, runs, depth))
+        write_json(metrics_out, {"scaling": headline_metrics(layers, runs, depth)})
 
 
 # ---------------------------------------------------------------- workflow helpers

@@ -307,3 +307,18 @@ def test_claim_numbers_are_the_means_of_the_table():
     assert tanh.measured == f"{np.mean(accs):.3f} ± {np.std(accs, ddof=1):.3f} (n = 3)"
     assert not tanh.passed  # mean 0.94 < 0.95
     assert claim.verdict == PARTLY
+
+
+def test_the_summary_counts_each_study_sections_verdicts_as_rendered():
+    from trainability.claims import Check, Claim, render_claim
+    from trainability.report import section_verdicts, studies_summary
+
+    def claim(*passed):
+        return Claim("k", "a claim", "lecture", "rule", "value",
+                     [Check("c", "m", 1.0, p) for p in passed])
+
+    claims = [claim(True), claim(True, False), claim(False), claim()]
+    section = "## A study\n\nintro\n\n" + "\n\n".join(
+        render_claim(f"A{i}", c) for i, c in enumerate(claims))
+    assert section_verdicts(section) == ("A study", [c.verdict for c in claims])
+    assert "| A study | 4 | 1 | 1 | 1 | 1 |" in studies_summary([section])

@@ -38,6 +38,10 @@ def test_full_run_writes_tables_figures_report_and_metrics(finished_project):
     studies = {name for name, section in TINY.items() if section.get("enabled")}
     assert set(metrics) == {"grid", *studies}  # one key per study, for `dvc exp show`
     report = (finished_project / "results/report.md").read_text()
+    summary = report[report.index("## Summary"):report.index("## Provenance")]
+    for section in (finished_project / "results/sections").glob("*.md"):
+        title = section.read_text().splitlines()[0].removeprefix("## ")
+        assert f"| {title} |" in summary
     for png in (finished_project / "results/figures").glob("*.png"):
         assert f"figures/{png.name}" in report
     assert (finished_project / "results/figures/heatmap_w3.png").stat().st_size > 0

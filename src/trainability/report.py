@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -366,6 +367,24 @@ def evaluate_claims(runs: pd.DataFrame, width: int) -> dict[str, Claim]:
 
 
 # ---------------------------------------------------------------- markdown pieces
+
+
+def section_verdicts(section: str) -> tuple[str, list[str]]:
+    """A study section's title and the verdicts of its claims, in order: every section
+    renders its claims with ``claims.render_claim`` ("Verdict: **...**")."""
+    title = next((line[3:].strip() for line in section.splitlines()
+                  if line.startswith("## ")), "(untitled section)")
+    return title, re.findall(r"^Verdict: \*\*(.+?)\*\*", section, flags=re.M)
+
+
+def studies_summary(sections: Sequence[str]) -> str:
+    """One row per study section: how many of its claims got each verdict."""
+    kinds = (SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTED)
+    rows = []
+    for section in sections:
+        title, verdicts = section_verdicts(section)
+        rows.append([title, len(verdicts), *(verdicts.count(v) for v in kinds)])
+    return markdown_table(["study", "claims", *kinds], rows)
 
 
 def accuracy_table(cells: pd.DataFrame, width: int) -> str:
@@ -753,6 +772,15 @@ def render_report(
         f"{len(verdicts[NOT_TESTED])} not tested ({summary}). The lecture's central point is "
         f"claim {numbers['minor-choices']}: **{claims['minor-choices'].verdict}** here.",
         "",
+    ]
+    if sections:
+        out += [
+            "The studies' own claims, each judged in its section by the rule stated there:",
+            "",
+            studies_summary(sections),
+            "",
+        ]
+    out += [
         provenance_section(params, provenance or {}, runs, metrics),
         "",
     ]

@@ -594,8 +594,8 @@ def render_report(
     out = [
         "# Small choices, big consequences: activation functions and weight initialization",
         "",
-        "*Written by `trainability report` from the grid study's tables. Every number is "
-        "computed from `runs.csv`; every verdict by a rule stated next to it.*",
+        "*Written by `trainability report` from the tables of the grid and of each study. "
+        "Every number is computed from them; every verdict by a rule stated next to it.*",
         "",
         "## The question",
         "",
@@ -607,7 +607,10 @@ def render_report(
         "setting. We retrain its running example with "
         f"{n_seeds} seeds per setting, judge every network on held-out test points, and widen "
         f"the comparison to {len(acts)} activations x {len(inits)} initializers x "
-        f"{len(widths)} widths, so that each claim becomes a measurement with a spread.",
+        f"{len(widths)} widths, so that each claim becomes a measurement with a spread."
+        + (" The sections after the grid ask why, one study each:\n\n"
+           + "\n".join(f"- {section_verdicts(sec)[0]}" for sec in sections)
+           if sections else ""),
         "",
         "## The claims at a glance",
         "",

@@ -19,7 +19,8 @@ from pipeline_helpers import (
     snakemake,
     write_params,
 )
-from trainability import claims, cli
+from trainability import cli
+from trainability import legacy_claims as claims
 from trainability.studies import batchnorm as bn
 
 # ---------------------------------------------------------------- settings

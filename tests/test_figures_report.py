@@ -310,7 +310,7 @@ def test_claim_numbers_are_the_means_of_the_table():
 
 
 def test_the_summary_counts_each_study_sections_verdicts_as_rendered():
-    from trainability.claims import Check, Claim, render_claim
+    from trainability.legacy_claims import Check, Claim, render_claim
     from trainability.report import section_verdicts, studies_summary
 
     def claim(*passed):

@@ -1,128 +1,396 @@
-"""Claims and verdicts, the shape every section of the report shares.
+"""Claims as data: checks that measure an effect with a 95% interval, and the verdicts.
 
-A claim is a list of *checks* (one per cell or comparison), each a threshold rule on a
-measured number; its verdict follows from them: **supported** if every check passes,
-**partly** if some do, **not supported** if none does, **not tested** if there is nothing
-to check. Light on purpose (NumPy at most): every study's section job imports it.
+A **check** measures one effect (a mean over seeds, a paired difference, a difference of
+means, a success rate, a difference of rates) with a 95% interval, and compares the
+interval with a threshold on the side the claim predicts:
+
+- **passes**: the whole interval lies on the claimed side of the threshold;
+- **fails**: the whole interval lies on the other side;
+- **inconclusive**: the interval straddles the threshold, or there is too little data
+  (one seed, or no finite value) for an interval.
+
+A **claim** aggregates its checks by one rule, the same for every claim of every study
+(``share`` may be set per claim, and is then stated with it):
+
+- **supported**: no check fails and at least ``share`` of the checks pass;
+- **not supported**: no check passes and at least ``share`` of the checks fail;
+- **partly**: some checks pass and some fail;
+- **inconclusive**: anything else (too many checks inconclusive);
+- **not tested**: the configuration has nothing to check.
+
+Intervals: the percentile bootstrap over seeds (9,999 resamples, a fixed generator, so the
+same data give the same interval), paired when two settings share their seeds; Wilson's
+score interval for a rate and Newcombe's hybrid score interval for a difference of two
+rates. With few seeds (5 is common here) a bootstrap interval is narrower than a
+t-interval would be: a borderline verdict deserves more seeds before it is believed.
+
+A **sanity check** is an identity the trainer must satisfy (zero-initialized units stay
+identical, say). It is shown, but never counted as support for a claim.
+
+This module imports NumPy and SciPy only; every study's claims and the report read it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
-SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTED = "supported", "partly", "not supported", "not tested"
+import numpy as np
+
+CONFIDENCE = 0.95
+RESAMPLES = 9_999
+BOOTSTRAP_SEED = 20_241_201  # any fixed value: the interval must not depend on run order
+DEFAULT_SHARE = 0.75
+
+PASSES, FAILS, INCONCLUSIVE = "passes", "fails", "inconclusive"
+SUPPORTED, PARTLY, NOT_SUPPORTED = "supported", "partly", "not supported"
+UNDECIDED, NOT_TESTED = "inconclusive", "not tested"
+VERDICTS = (SUPPORTED, PARTLY, NOT_SUPPORTED, UNDECIDED, NOT_TESTED)
+AT_LEAST, AT_MOST = ">=", "<="
+
+METHOD = (
+    "Each check's 95% interval is a percentile bootstrap over seeds (9,999 resamples with a "
+    "fixed generator), of the paired per-seed differences when two settings share their "
+    "seeds; a success rate has Wilson's score interval and a difference of two rates "
+    "Newcombe's hybrid score interval. With 5 to 10 seeds such an interval is on the narrow "
+    "side: a borderline verdict needs more seeds (`seeds` in params.yaml) to be trusted."
+)
 
 
-def _missing(value) -> bool:
-    return value is None or math.isnan(value)
+def verdict_rule(share: float = DEFAULT_SHARE) -> str:
+    """The claim rule in words, for the report's legend."""
+    return (
+        "A check **passes** when its whole 95% interval lies on the claimed side of the "
+        "threshold, **fails** when it lies wholly on the other side, and is **inconclusive** "
+        "when the interval straddles the threshold (or one seed gives no interval). A claim "
+        f"is **supported** when none of its checks fails and at least {share:.0%} of them "
+        f"pass (all of them for fewer than {math.ceil(1 / (1 - share))} checks), **not "
+        f"supported** when none passes and at least {share:.0%} fail, **partly** supported "
+        "when some pass and some fail, **inconclusive** otherwise, and **not tested** when "
+        "the configuration has nothing to check. Sanity checks test the trainer, not the "
+        "lecture, and never count as support."
+    )
 
 
-def passes(value, ok) -> bool:
-    """Whether a measured ``value`` passes the rule ``ok``; a missing or NaN value (all
-    seeds diverged) never does."""
-    return bool(not _missing(value) and math.isfinite(value) and ok(value))
-
-
-def mean_sd(values) -> tuple[float, float, int]:
-    """``(mean, sample sd (ddof 1), n)`` of the finite ``values``; NaN where undefined."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=float).ravel()
-    v = v[np.isfinite(v)]
-    n = len(v)
-    return (float(v.mean()) if n else math.nan, float(v.std(ddof=1)) if n > 1 else math.nan, n)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Check:
+    """One measured effect, its 95% interval and the threshold it is judged against."""
+
     what: str  # the cell or comparison
-    measured: str  # its numbers, as printed
-    value: float  # the number the rule thresholds (NaN if all seeds diverged)
-    passed: bool
+    effect: float  # the measured value (NaN: nothing to measure)
+    lo: float  # 95% interval (NaN: no interval)
+    hi: float
+    n: int  # seeds, pairs or trials behind the effect
+    threshold: float
+    side: str  # AT_LEAST: the claim predicts effect >= threshold; AT_MOST: <=
+    measure: str  # what the effect is, e.g. "mean test accuracy"
+    detail: str = ""  # the numbers behind the effect, as printed
+    digits: int = 3
+    signed: bool = False  # print the effect with a sign (a difference)
+
+    @property
+    def verdict(self) -> str:
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
+            return INCONCLUSIVE
+        if self.side == AT_LEAST:
+            return PASSES if self.lo >= self.threshold else FAILS if self.hi < self.threshold \
+                else INCONCLUSIVE
+        return PASSES if self.hi <= self.threshold else FAILS if self.lo > self.threshold \
+            else INCONCLUSIVE
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASSES
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == FAILS
+
+    def fmt(self, value: float) -> str:
+        if not math.isfinite(value):
+            return "n/a"
+        return f"{value:+.{self.digits}f}" if self.signed else f"{value:.{self.digits}f}"
+
+    @property
+    def shown(self) -> str:
+        """``0.985 [0.976, 0.989]``: the effect and its interval."""
+        if not math.isfinite(self.effect):
+            return "n/a"
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
+            return f"{self.fmt(self.effect)} (no interval)"
+        return f"{self.fmt(self.effect)} [{self.fmt(self.lo)}, {self.fmt(self.hi)}]"
+
+    @property
+    def criterion(self) -> str:
+        return f"{self.side} {self.fmt(self.threshold)}"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["verdict"] = self.verdict
+        for key in ("effect", "lo", "hi", "threshold"):
+            out[key] = _finite_or_none(out[key])
+        return out
+
+
+@dataclass(frozen=True)
+class Sanity:
+    """An identity the trainer must satisfy: exact, so no interval."""
+
+    what: str
+    value: float
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"what": self.what, "value": _finite_or_none(self.value), "ok": self.ok,
+                "detail": self.detail}
 
 
 @dataclass
 class Claim:
-    key: str
+    id: str  # as numbered in the report: "1", "B2", "S3"
+    key: str  # a stable slug: "relu-tanh-learn"
     statement: str  # the claim, in our words
-    lecture: str  # what the lecture showed (context, one run each)
-    rule: str  # how the checks are made
-    value_name: str  # what Check.value is
+    source: str  # what the lecture (or the paper) says or shows
+    rule: str  # how the checks are made, in words
     checks: list[Check] = field(default_factory=list)
-    note: str = ""  # why it was not tested
-    signed: bool = False  # values are differences: print with a sign
+    note: str = ""  # why there is nothing to check
+    share: float = DEFAULT_SHARE
+
+    @property
+    def counts(self) -> dict[str, int]:
+        verdicts = [c.verdict for c in self.checks]
+        return {v: verdicts.count(v) for v in (PASSES, FAILS, INCONCLUSIVE)}
 
     @property
     def verdict(self) -> str:
-        if not self.checks:
+        n = len(self.checks)
+        if n == 0:
             return NOT_TESTED
-        passed = sum(c.passed for c in self.checks)
-        return SUPPORTED if passed == len(self.checks) else PARTLY if passed else NOT_SUPPORTED
+        c = self.counts
+        needed = math.ceil(self.share * n - 1e-9)
+        if c[FAILS] == 0 and c[PASSES] >= needed:
+            return SUPPORTED
+        if c[PASSES] == 0 and c[FAILS] >= needed:
+            return NOT_SUPPORTED
+        if c[PASSES] and c[FAILS]:
+            return PARTLY
+        return UNDECIDED
+
+    @property
+    def supported(self) -> bool:
+        return self.verdict == SUPPORTED
 
     @property
     def tally(self) -> str:
         if not self.checks:
-            return self.note or "no cells to test"
-        return f"{sum(c.passed for c in self.checks)} of {len(self.checks)} checks pass"
+            return self.note or "nothing to check in this configuration"
+        c = self.counts
+        return (f"{c[PASSES]} of {len(self.checks)} checks pass, {c[FAILS]} fail, "
+                f"{c[INCONCLUSIVE]} inconclusive")
 
-    @property
-    def headline(self) -> str:
-        """The checked numbers in one line: all of them, or their range when many."""
-        if not self.checks:
-            return self.note or "no cells to test"
-        fmt = "{:+.3f}" if self.signed else "{:.3f}"
+    def check(self, what: str) -> Check | None:
+        return next((c for c in self.checks if c.what == what), None)
 
-        def show(c: Check) -> str:
-            return "all diverged" if _missing(c.value) else fmt.format(c.value)
-
-        if len(self.checks) <= 3:
-            return f"{self.value_name}: " + "; ".join(f"{c.what} {show(c)}" for c in self.checks)
-        finite = [c for c in self.checks if not _missing(c.value)]
-        if not finite:
-            return f"{self.value_name}: all diverged"
-        lo = min(finite, key=lambda c: c.value)
-        hi = max(finite, key=lambda c: c.value)
-        failing = [c.what for c in self.checks if not c.passed]
-        if show(lo) == show(hi):
-            text = f"{self.value_name} {show(lo)} in all {len(finite)} finite checks"
-        else:
-            text = (f"{self.value_name} from {show(lo)} ({lo.what}) to {show(hi)} ({hi.what}) "
-                    f"over {len(self.checks)} checks")
-        if failing and len(failing) <= 3:
-            text += f"; failing: {', '.join(failing)}"
-        return text
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "key": self.key, "statement": self.statement,
+            "source": self.source, "rule": self.rule, "note": self.note,
+            "share": self.share, "verdict": self.verdict, "counts": self.counts,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
-VERDICT_RULE = (
-    "A claim is **supported** if every one of its checks passes, **partly** supported if "
-    "some pass, **not supported** if none passes, and **not tested** if the configuration "
-    "lacks every cell it needs. Accuracies are final (last-epoch) test accuracies, averaged "
-    "over the seeds that did not diverge."
-)
+def number(claims: Sequence[Claim], prefix: str) -> list[Claim]:
+    """Give the claims their report ids in order: ``B1``, ``B2``, ... (``1``, ``2`` for
+    an empty prefix)."""
+    for i, claim in enumerate(claims, 1):
+        claim.id = f"{prefix}{i}"
+    return list(claims)
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+# ---------------------------------------------------------------- intervals
 
 
-def markdown_figure(rel_dir: str, name: str, alt: str, caption: str) -> str:
-    link = f"{rel_dir}/{name}" if rel_dir not in ("", ".") else name
-    return f"![{alt}]({link})\n\n*Figure ({name}): {caption}*"
+def _finite(values) -> np.ndarray:
+    v = np.asarray(values, dtype=float).ravel()
+    return v[np.isfinite(v)]
 
 
-def render_claim(number: int, claim: Claim) -> str:
-    lines = [
-        f"**Claim {number}: {claim.statement}**",
-        "",
-        f"- The lecture: {claim.lecture}",
-        f"- Rule: {claim.rule}",
-    ]
-    if claim.checks:
-        lines += ["", markdown_table(["check", "measured", "passes"],
-                             [[c.what, c.measured, "yes" if c.passed else "no"]
-                              for c in claim.checks])]
-    lines += ["", f"Verdict: **{claim.verdict}** ({claim.tally})."]
-    return "\n".join(lines)
+def _finite_or_none(x):
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def bootstrap_mean(values) -> tuple[float, float, float, int]:
+    """``(mean, lo, hi, n)`` of the finite ``values``: percentile bootstrap 95% interval;
+    NaN interval for fewer than two values."""
+    from scipy import stats
+
+    v = _finite(values)
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan, 0
+    if len(v) == 1 or np.all(v == v[0]):
+        lo = hi = float(v[0]) if len(v) > 1 else math.nan
+        return float(v.mean()), lo, hi, len(v)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap((v,), np.mean, confidence_level=CONFIDENCE,
+                              n_resamples=RESAMPLES, method="percentile",
+                              rng=np.random.default_rng(BOOTSTRAP_SEED))
+    ci = res.confidence_interval
+    return float(v.mean()), float(ci.low), float(ci.high), len(v)
+
+
+def bootstrap_difference(a, b) -> tuple[float, float, float, int]:
+    """``(mean(a) - mean(b), lo, hi, min(n_a, n_b))`` for independent samples: each
+    resampled on its own."""
+    from scipy import stats
+
+    a, b = _finite(a), _finite(b)
+    if len(a) == 0 or len(b) == 0:
+        return math.nan, math.nan, math.nan, 0
+    diff = float(a.mean() - b.mean())
+    if len(a) < 2 or len(b) < 2:
+        return diff, math.nan, math.nan, min(len(a), len(b))
+    if np.all(a == a[0]) and np.all(b == b[0]):
+        return diff, diff, diff, min(len(a), len(b))
+
+    def statistic(x, y, axis=-1):
+        return x.mean(axis=axis) - y.mean(axis=axis)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap((a, b), statistic, confidence_level=CONFIDENCE,
+                              n_resamples=RESAMPLES, method="percentile",
+                              rng=np.random.default_rng(BOOTSTRAP_SEED))
+    ci = res.confidence_interval
+    return diff, float(ci.low), float(ci.high), min(len(a), len(b))
+
+
+def paired(a: Mapping, b: Mapping) -> np.ndarray:
+    """Per-seed ``a[seed] - b[seed]`` over the seeds both have with finite values, in seed
+    order (``a``, ``b``: seed -> value, e.g. a pandas Series indexed by seed)."""
+    common = sorted(
+        s for s in set(a.keys()) & set(b.keys())
+        if math.isfinite(float(a[s])) and math.isfinite(float(b[s]))
+    )
+    return np.array([float(a[s]) - float(b[s]) for s in common])
+
+
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """Wilson score 95% interval of a rate (SciPy's binomtest)."""
+    from scipy import stats
+
+    if n <= 0:
+        return math.nan, math.nan
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(CONFIDENCE, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def newcombe(s1: int, n1: int, s2: int, n2: int) -> tuple[float, float]:
+    """Newcombe's hybrid score 95% interval of ``s1/n1 - s2/n2`` (method 10 of Newcombe
+    1998), from the two Wilson intervals."""
+    if n1 <= 0 or n2 <= 0:
+        return math.nan, math.nan
+    p1, p2 = s1 / n1, s2 / n2
+    l1, u1 = wilson(s1, n1)
+    l2, u2 = wilson(s2, n2)
+    d = p1 - p2
+    return (d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+# ---------------------------------------------------------------- check constructors
+
+
+def mean_check(what: str, values, threshold: float, side: str, measure: str, *,
+               detail: str = "", digits: int = 3, signed: bool = False) -> Check:
+    """The mean of per-seed ``values`` (non-finite ones left out) against ``threshold``."""
+    effect, lo, hi, n = bootstrap_mean(values)
+    return Check(what, effect, lo, hi, n, threshold, side, measure, detail, digits, signed)
+
+
+def paired_check(what: str, a: Mapping, b: Mapping, threshold: float, side: str,
+                 measure: str, *, detail: str = "", digits: int = 3) -> Check:
+    """The mean per-seed difference ``a - b`` of two settings that share their seeds."""
+    return mean_check(what, paired(a, b), threshold, side, measure, detail=detail,
+                      digits=digits, signed=True)
+
+
+def difference_check(what: str, a, b, threshold: float, side: str, measure: str, *,
+                     detail: str = "", digits: int = 3) -> Check:
+    """``mean(a) - mean(b)`` of two independent samples."""
+    effect, lo, hi, n = bootstrap_difference(a, b)
+    return Check(what, effect, lo, hi, n, threshold, side, measure, detail, digits, True)
+
+
+def rate_check(what: str, successes: int, n: int, threshold: float, side: str,
+               measure: str = "success rate", *, detail: str = "") -> Check:
+    """A rate ``successes / n`` with its Wilson interval."""
+    lo, hi = wilson(successes, n)
+    rate = successes / n if n > 0 else math.nan
+    return Check(what, rate, lo, hi, int(n), threshold, side, measure,
+                 detail or f"{successes} of {n}")
+
+
+def rate_difference_check(what: str, s1: int, n1: int, s2: int, n2: int, threshold: float,
+                          side: str, measure: str = "difference of success rates", *,
+                          detail: str = "") -> Check:
+    """``s1/n1 - s2/n2`` with Newcombe's interval."""
+    lo, hi = newcombe(s1, n1, s2, n2)
+    diff = s1 / n1 - s2 / n2 if n1 > 0 and n2 > 0 else math.nan
+    return Check(what, diff, lo, hi, min(int(n1), int(n2)), threshold, side, measure,
+                 detail or f"{s1} of {n1} vs {s2} of {n2}", signed=True)
+
+
+# ---------------------------------------------------------------- results as data
+
+
+def results(title: str, claims: Iterable[Claim], sanity: Iterable[Sanity] = (),
+            metrics: Mapping | None = None) -> dict:
+    """What a study's section job writes as JSON: its claims, sanity checks and headline
+    numbers; the report's summary and ``metrics.json`` read it."""
+    claims = list(claims)
+    return {
+        "title": title,
+        "claims": [c.to_dict() for c in claims],
+        "sanity": [s.to_dict() for s in sanity],
+        "metrics": dict(metrics or {}),
+    }
+
+
+def claim_metrics(claims: Iterable[Mapping]) -> dict:
+    """Per claim (a dict of ``Claim.to_dict``): its verdict, the check counts and, for up
+    to three checks, each one's effect and interval; for more, the weakest check's (the
+    one whose interval reaches furthest onto the wrong side). For ``dvc exp show``."""
+    out = {}
+    for claim in claims:
+        entry = {"verdict": claim["verdict"], **claim["counts"]}
+        checks = claim["checks"]
+        shown = checks if len(checks) <= 3 else [_weakest(checks)]
+        for c in shown:
+            name = "weakest" if len(checks) > 3 else _slug(c["what"])
+            entry[name] = {"effect": _round(c["effect"]), "lo": _round(c["lo"]),
+                           "hi": _round(c["hi"])}
+        out[claim["id"]] = entry
+    return out
+
+
+def _weakest(checks: Sequence[Mapping]) -> Mapping:
+    def margin(c):
+        edge = c["lo"] if c["side"] == AT_LEAST else c["hi"]
+        if edge is None or c["threshold"] is None:
+            return -math.inf
+        return edge - c["threshold"] if c["side"] == AT_LEAST else c["threshold"] - edge
+
+    return min(checks, key=margin)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_").lower()
+
+
+def _round(x):
+    return None if x is None else round(float(x), 6)

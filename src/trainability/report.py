@@ -31,7 +31,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from trainability.claims import (
+from trainability.figures import (
+    RUNS_COLUMNS,
+    activation_order,
+    figure_names,
+    init_order,
+    read_table,
+)
+from trainability.io import InputError, write_text
+from trainability.legacy_claims import (
     NOT_SUPPORTED,
     NOT_TESTED,
     PARTLY,
@@ -44,14 +52,6 @@ from trainability.claims import (
     passes,
     render_claim,
 )
-from trainability.figures import (
-    RUNS_COLUMNS,
-    activation_order,
-    figure_names,
-    init_order,
-    read_table,
-)
-from trainability.io import InputError, write_text
 
 # ---- the thresholds of the rules (fractions of test points classified correctly)
 COIN_FLIP = 0.5

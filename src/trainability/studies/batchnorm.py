@@ -35,7 +35,7 @@ import os
 
 import numpy as np
 
-from trainability.claims import (
+from trainability.legacy_claims import (
     VERDICT_RULE,
     Check,
     Claim,

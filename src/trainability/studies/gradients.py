@@ -654,7 +654,7 @@ def _check(claim_mod, what, measured, value, ok):
 
 def evaluate_claims(ratios, layers, running_depth: int) -> dict:
     """The study's claims (``report.Claim``), keyed by ``Claim.key``."""
-    import trainability.claims as rep
+    import trainability.legacy_claims as rep
     from trainability.figures import activation_order, init_order
 
     summary = summarize_ratios(ratios)
@@ -816,7 +816,7 @@ def running_text(summary, init: str, depth: int) -> str:
 
 def render_section(epochs, layers, ratios, figures_link: str = "figures/gradients") -> str:
     """The markdown section (starts with ``## <title>``); links relative to ``results/``."""
-    import trainability.claims as rep
+    import trainability.legacy_claims as rep
     from trainability.figures import activation_order, init_order
 
     depth = int(epochs.depth.iloc[0])

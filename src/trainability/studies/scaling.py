@@ -550,7 +550,7 @@ def _check(rep, what, measured, value, ok):
 def evaluate_claims(layers, runs, depth: int) -> dict:
     """The study's claims (``report.Claim``) keyed by ``Claim.key``: S1-S3 on the layer
     outputs at initialization (first ``depth`` hidden layers), S4-S5 on the training runs."""
-    import trainability.claims as rep
+    import trainability.legacy_claims as rep
     from trainability.figures import activation_order
 
     acts = activation_order(layers.activation)
@@ -793,7 +793,7 @@ def standardization_text(runs, input_scale: float) -> list[str]:
 def render_section(layers, runs, inputs, depth: int, input_scale: float,
                    figures_link: str = "figures/scaling") -> str:
     """The markdown section (starts with ``## <title>``); links relative to ``results/``."""
-    import trainability.claims as rep
+    import trainability.legacy_claims as rep
     from trainability.figures import activation_order
 
     claims = evaluate_claims(layers, runs, depth)

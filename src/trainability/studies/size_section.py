@@ -2,7 +2,7 @@
 
 ``render_section`` is pure (tables and settings in, markdown out); ``write_section`` reads
 the tables and writes ``results/sections/size.md`` atomically. Claims, checks and verdicts
-use the report's conventions (``trainability.claims.Claim``): a claim is **supported** if
+use the report's conventions (``trainability.legacy_claims.Claim``): a claim is **supported** if
 all its checks pass, **partly** if some do, **not supported** if none does, and **not
 tested** if its sub-study did not run. The thresholds of the checks:
 
@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainability.claims import (
+from trainability.io import InputError, write_json, write_text
+from trainability.legacy_claims import (
     NOT_SUPPORTED,
     NOT_TESTED,
     PARTLY,
@@ -33,7 +34,6 @@ from trainability.claims import (
     Claim,
     render_claim,
 )
-from trainability.io import InputError, write_json, write_text
 from trainability.studies.size import FIGURES, SUBSTUDIES
 from trainability.studies.size_tables import fmt_rate, needed_width, read_csv
 

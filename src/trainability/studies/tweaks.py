@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainability.claims import (
+from trainability.legacy_claims import (
     VERDICT_RULE,
     Check,
     Claim,

@@ -1,0 +1,133 @@
+"""The claims engine: check verdicts from intervals, claim verdicts from checks, intervals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from trainability import claims as C
+
+
+def check(lo, hi, threshold=0.0, side=C.AT_LEAST):
+    return C.Check("c", (lo + hi) / 2, lo, hi, 5, threshold, side, "effect")
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "side", "verdict"),
+    [
+        (0.1, 0.3, C.AT_LEAST, C.PASSES),
+        (0.0, 0.3, C.AT_LEAST, C.PASSES),  # the threshold itself is on the claimed side
+        (-0.3, -0.1, C.AT_LEAST, C.FAILS),
+        (-0.1, 0.1, C.AT_LEAST, C.INCONCLUSIVE),
+        (-0.3, -0.1, C.AT_MOST, C.PASSES),
+        (0.1, 0.3, C.AT_MOST, C.FAILS),
+        (-0.1, 0.1, C.AT_MOST, C.INCONCLUSIVE),
+        (math.nan, math.nan, C.AT_LEAST, C.INCONCLUSIVE),
+    ],
+)
+def test_a_check_passes_fails_or_is_inconclusive_by_where_its_interval_lies(lo, hi, side,
+                                                                            verdict):
+    assert check(lo, hi, side=side).verdict == verdict
+
+
+P, F, I = check(1, 2), check(-2, -1), check(-1, 1)  # noqa: E741
+
+
+@pytest.mark.parametrize(
+    ("checks", "verdict"),
+    [
+        ([], C.NOT_TESTED),
+        ([P], C.SUPPORTED),
+        ([F], C.NOT_SUPPORTED),
+        ([I], C.UNDECIDED),
+        ([P, P, P], C.SUPPORTED),
+        ([P, P, I], C.UNDECIDED),  # 3 checks: all must pass
+        ([P, P, P, I], C.SUPPORTED),  # 4 checks: 3 of 4 is the share
+        ([P, P, I, I], C.UNDECIDED),
+        ([P, P, P, F], C.PARTLY),  # a failing check rules "supported" out
+        ([F, F, F, I], C.NOT_SUPPORTED),
+        ([F, I], C.UNDECIDED),
+        ([P, F], C.PARTLY),
+    ],
+)
+def test_a_claim_verdict_follows_the_stated_rule(checks, verdict):
+    claim = C.Claim("1", "k", "s", "src", "rule", checks=checks)
+    assert claim.verdict == verdict
+
+
+def test_the_share_is_per_claim():
+    assert C.Claim("1", "k", "s", "src", "r", [P, I], share=0.5).verdict == C.SUPPORTED
+    assert C.Claim("1", "k", "s", "src", "r", [P, I]).verdict == C.UNDECIDED
+
+
+def test_bootstrap_interval_contains_the_mean_and_is_reproducible():
+    values = np.array([0.91, 0.95, 0.97, 0.93, 0.99])
+    mean, lo, hi, n = C.bootstrap_mean(values)
+    assert n == 5 and mean == pytest.approx(values.mean())
+    assert values.min() <= lo < mean < hi <= values.max()
+    assert C.bootstrap_mean(values[::-1]) == (mean, lo, hi, n)  # order does not matter
+
+
+def test_bootstrap_leaves_out_non_finite_values_and_needs_two_for_an_interval():
+    mean, lo, hi, n = C.bootstrap_mean([0.8, np.nan, np.inf])
+    assert (mean, n) == (0.8, 1) and math.isnan(lo) and math.isnan(hi)
+    assert C.bootstrap_mean([0.5, 0.5, 0.5])[1:3] == (0.5, 0.5)
+    assert math.isnan(C.bootstrap_mean([])[0])
+
+
+def test_paired_differences_use_the_seeds_both_settings_have():
+    a = {0: 0.9, 1: 0.8, 2: np.nan, 3: 0.7}
+    b = {0: 0.5, 1: 0.6, 2: 0.4, 4: 0.1}
+    np.testing.assert_allclose(C.paired(a, b), [0.4, 0.2])
+
+
+def test_a_paired_check_is_narrower_than_an_unpaired_one_when_seeds_correlate():
+    rng = np.random.default_rng(0)
+    seed_luck = rng.normal(0, 0.1, 10)
+    a = dict(enumerate(0.8 + seed_luck + rng.normal(0, 0.01, 10)))
+    b = dict(enumerate(0.7 + seed_luck + rng.normal(0, 0.01, 10)))
+    p = C.paired_check("a - b", a, b, 0.05, C.AT_LEAST, "gain")
+    u = C.difference_check("a - b", list(a.values()), list(b.values()), 0.05, C.AT_LEAST, "gain")
+    assert p.effect == pytest.approx(u.effect)
+    assert p.hi - p.lo < (u.hi - u.lo) / 3
+    assert p.passed and not u.passed
+
+
+def test_wilson_interval_matches_the_textbook_value():
+    # Newcombe (1998), table I: 81/263 -> 0.2553 to 0.3662 (Wilson score)
+    lo, hi = C.wilson(81, 263)
+    assert (round(lo, 4), round(hi, 4)) == (0.2553, 0.3662)
+
+
+def test_newcombe_interval_matches_the_published_example():
+    # Newcombe (1998), example (a): 56/70 - 48/80 = 0.2000, method 10: 0.0524 to 0.3339
+    lo, hi = C.newcombe(56, 70, 48, 80)
+    assert (round(lo, 4), round(hi, 4)) == (0.0524, 0.3339)
+
+
+def test_a_rate_check_with_every_trial_a_success_still_has_an_interval():
+    c = C.rate_check("w4", 20, 20, 0.95, C.AT_LEAST)
+    assert c.effect == 1.0 and c.hi == pytest.approx(1.0) and c.lo < 0.95
+    assert c.verdict == C.INCONCLUSIVE  # 20 of 20 cannot rule out a true rate below 0.95
+    assert C.rate_check("w4", 100, 100, 0.95, C.AT_LEAST).verdict == C.PASSES
+
+
+def test_results_and_metrics_carry_verdicts_effects_and_intervals():
+    claim = C.Claim("B1", "bn", "s", "src", "r",
+                    [C.mean_check("sigmoid gain", [0.3, 0.35, 0.4], 0.1, C.AT_LEAST, "gain")])
+    data = C.results("Batch norm", [claim], [C.Sanity("symmetry", 0.0, True)], {"x": 1})
+    assert data["claims"][0]["verdict"] == C.SUPPORTED
+    assert data["sanity"][0]["ok"] is True
+    metrics = C.claim_metrics(data["claims"])
+    entry = metrics["B1"]
+    assert entry["verdict"] == C.SUPPORTED and entry["passes"] == 1
+    assert entry["sigmoid_gain"]["lo"] <= entry["sigmoid_gain"]["effect"] <= \
+        entry["sigmoid_gain"]["hi"]
+
+
+def test_metrics_of_a_claim_with_many_checks_name_the_weakest():
+    checks = [check(1, 2), check(0.5, 1.5), check(-0.2, 0.8), check(2, 3)]
+    claim = C.Claim("3", "k", "s", "src", "r", checks).to_dict()
+    assert C.claim_metrics([claim])["3"]["weakest"]["lo"] == -0.2

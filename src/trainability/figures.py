@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -32,41 +31,32 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from trainability.activations import ACTIVATIONS, sigmoid
-from trainability.initializers import INITIALIZERS
-from trainability.io import InputError, atomic_path, load_run
+from trainability.activations import sigmoid
+from trainability.io import InputError, load_run
 from trainability.model import Architecture, BatchNormState, Network
+from trainability.order import activation_order, init_order
+from trainability.plotting import (
+    ACC_LABEL,
+    CLASS_COLORS,
+    FEATURE,
+    LOSS_LABEL,
+    SPLIT_COLORS,
+    TEST_ACC_LABEL,
+    save_figure,
+)
+from trainability.plotting import ensure_span as _ensure_span
+from trainability.plotting import figure as _figure
+from trainability.plotting import style as _style
+from trainability.tables import read_table
 from trainability.train import Dataset
 
-DPI = 110
-LECTURE_ACTIVATIONS = ("relu", "sigmoid", "tanh")
-ACTIVATION_ORDER = (*LECTURE_ACTIVATIONS, *ACTIVATIONS)
-INIT_ORDER = tuple(INITIALIZERS)
-CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red (ends of RdBu)
-SPLIT_COLORS = {"train": "#1b9e77", "test": "#d95f02"}
-FEATURE = "x{} (input units)"
-LOSS_LABEL = "loss (BCE, nats)"
-ACC_LABEL = "accuracy (fraction)"
-TEST_ACC_LABEL = "final test accuracy (fraction)"
+# what the studies not yet in the study shape import from here
+__all__ = ["ACC_LABEL", "TEST_ACC_LABEL", "_ensure_span", "_figure", "_style",
+           "activation_order", "init_order", "read_table", "save_figure"]
 MIN_SPAN = {"loss": 0.1, "acc": 0.2}  # smallest y-range, so a flat curve looks flat
 
 
 # ---------------------------------------------------------------- names and order
-
-
-def order(names: Iterable[str], preferred: Sequence[str]) -> list[str]:
-    """Unique ``names`` in the order of ``preferred``; unknown names last, alphabetically."""
-    rank = {name: i for i, name in enumerate(dict.fromkeys(preferred))}
-    return sorted(set(names), key=lambda n: (rank.get(n, len(rank)), n))
-
-
-def activation_order(names: Iterable[str]) -> list[str]:
-    """The lecture's three activations first, then the registry's order."""
-    return order(names, ACTIVATION_ORDER)
-
-
-def init_order(names: Iterable[str]) -> list[str]:
-    return order(names, INIT_ORDER)
 
 
 def figure_names(inits: Iterable[str], widths: Iterable[int]) -> list[str]:
@@ -96,20 +86,6 @@ HISTORY_COLUMNS = ("activation", "init", "width", "seed", "epoch", "train_loss",
                    "test_loss", "test_acc")
 
 
-def read_table(path, required: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A CSV table; a missing or unreadable file, or a missing column, is an InputError."""
-    try:
-        table = pd.read_csv(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found (run `trainability aggregate` first)") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not a readable CSV table ({e})") from None
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing columns {', '.join(missing)}")
-    return table
-
-
 def check_one_setting(runs: pd.DataFrame) -> None:
     """The grid figures group by activation x init x width: other settings must not vary."""
     for column in ("dataset", "depth", "batch_norm"):
@@ -122,31 +98,6 @@ def check_one_setting(runs: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _style():
-    return mpl.rc_context(
-        {
-            **sns.axes_style("ticks"),
-            **sns.plotting_context("paper", font_scale=1.1),
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "svg.hashsalt": "trainability",
-        }
-    )
-
-
-def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained", dpi=DPI)
-
-
-def _ensure_span(ax, span: float) -> None:
-    """Widen the y-range to at least ``span`` around its centre (and no offset notation)."""
-    lo, hi = ax.get_ylim()
-    if hi - lo < span:
-        mid = 0.5 * (lo + hi)
-        ax.set_ylim(mid - span / 2, mid + span / 2)
-    ax.ticklabel_format(axis="y", useOffset=False)
 
 
 def _cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -466,12 +417,6 @@ def boundaries_figure(
 
 
 # ---------------------------------------------------------------- writing
-
-
-def save_figure(fig: Figure, path) -> None:
-    """PNG, atomically, with no software-version or time metadata."""
-    with atomic_path(path) as tmp, _style():  # some rcParams are read at draw time
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
 
 
 def make_figures(

@@ -149,6 +149,20 @@ def _round(x) -> float | None:
     return None if pd.isna(x) else round(float(x), 6)
 
 
+def read_table(path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV table; a missing or unreadable file, or a missing column, is an InputError."""
+    try:
+        table = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found (run the job that writes it first)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not a readable CSV table ({e})") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {', '.join(missing)}")
+    return table
+
+
 def write_csv(path, frame: pd.DataFrame) -> None:
     """Deterministic CSV (fixed float format), written atomically."""
     text = frame.to_csv(index=False, float_format="%.9g", lineterminator="\n")

@@ -1,0 +1,55 @@
+"""Figure helpers every study's ``figures.py`` uses: one style, one way to make and save.
+
+Figures are built without pyplot (no global figure state, no display backend) and saved as
+PNG atomically, without the software-version and time metadata matplotlib would embed, so
+the bytes depend only on the inputs (and the fonts of the machine).
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from trainability.io import atomic_path
+
+DPI = 110
+CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red (ends of RdBu)
+SPLIT_COLORS = {"train": "#1b9e77", "test": "#d95f02"}
+FEATURE = "x{} (input units)"
+LOSS_LABEL = "loss (BCE, nats)"
+ACC_LABEL = "accuracy (fraction)"
+TEST_ACC_LABEL = "final test accuracy (fraction)"
+
+
+def style():
+    """The house style, as a context: ``with style(): ...``."""
+    return mpl.rc_context(
+        {
+            **sns.axes_style("ticks"),
+            **sns.plotting_context("paper", font_scale=1.1),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.hashsalt": "trainability",
+        }
+    )
+
+
+def figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained", dpi=DPI)
+
+
+def ensure_span(ax, span: float) -> None:
+    """Widen the y-range to at least ``span`` around its centre (and no offset notation),
+    so a flat curve looks flat instead of filling the panel with noise."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - span / 2, mid + span / 2)
+    ax.ticklabel_format(axis="y", useOffset=False)
+
+
+def save_figure(fig: Figure, path) -> None:
+    """PNG, atomically, with no software-version or time metadata."""
+    with atomic_path(path) as tmp, style():  # some rcParams are read at draw time
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})

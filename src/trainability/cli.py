@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import time
 
 from trainability.argtypes import positive_float, positive_int
-from trainability.studies import STUDIES
+from trainability.studies import STUDIES as LEGACY_STUDIES
+from trainability.study import STUDIES
 
 
 def _add_dataset(sub):
@@ -31,30 +31,28 @@ def _add_dataset(sub):
 
 
 def _run_dataset(args):
-    from trainability.data import make_dataset
-    from trainability.io import save_dataset
+    from trainability.jobs import dataset_job
 
-    data = make_dataset(
-        args.name, args.n_samples, args.noise, args.factor, args.test_fraction,
-        args.scale, args.standardize, args.seed,
-    )
-    meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "command")}
-    save_dataset(args.out, data, meta)
-    print(f"wrote {args.out}: {len(data.y_train)} train, {len(data.y_test)} test points")
+    print(dataset_job(
+        args.out, name=args.name, n_samples=args.n_samples, noise=args.noise,
+        factor=args.factor, test_fraction=args.test_fraction, scale=args.scale,
+        standardize=args.standardize, seed=args.seed,
+    ))
 
 
 def _add_train(sub):
     p = sub.add_parser(
         "train",
-        help="train one cell (activation x init x width), all its seeds batched",
-        description="Train one model per seed on a dataset written by `trainability dataset` "
-        "and write every per-epoch history, the initial and final parameters and the "
-        "settings to one .npz (atomically).",
+        help="train one batch of models: every initializer x seed of one architecture",
+        description="Train one model per initializer and seed on a dataset written by "
+        "`trainability dataset`, all in one batch, and write every per-epoch history, the "
+        "initial and final parameters and the settings to one .npz (atomically).",
     )
     p.add_argument("--data", required=True, help="dataset .npz")
     p.add_argument("--out", required=True, help="output .npz")
     p.add_argument("--activation", default="relu")
-    p.add_argument("--init", default="random_normal")
+    p.add_argument("--init", nargs="+", default=["random_normal"],
+                   help="one or more initializers (models: init-major, then seeds)")
     p.add_argument("--init-scale", type=positive_float, default=1.0,
                    help="std of random_normal (and random_uniform's std)")
     p.add_argument("--width", type=positive_int, default=5)
@@ -70,45 +68,52 @@ def _add_train(sub):
     p.add_argument("--warmup-epochs", type=int, default=0)
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--epochs", type=positive_int, default=100)
-    p.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
-                   help="record losses and accuracies only")
+    diagnostics = p.add_mutually_exclusive_group()
+    diagnostics.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
+                             help="record losses and accuracies only")
+    diagnostics.add_argument("--diagnostic-epochs", type=int, nargs="+", metavar="EPOCH",
+                             help="record per-layer statistics at these epochs only")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="keep the first seed's parameters every N epochs, per initializer")
     p.add_argument("--float32", action="store_true", help="train in single precision")
     p.set_defaults(func=_run_train)
 
 
 def _run_train(args):
-    import numpy as np
+    from trainability.jobs import train_job
 
-    from trainability.io import dataset_meta, load_dataset, save_run
-    from trainability.model import Architecture
-    from trainability.optim import OptimizerConfig
-    from trainability.train import train
+    optimizer = dict(name=args.optimizer, lr=args.lr, momentum=args.momentum, l2=args.l2,
+                     schedule=args.schedule, warmup_epochs=args.warmup_epochs)
+    diagnostics = args.diagnostics if args.diagnostic_epochs is None else args.diagnostic_epochs
+    print(train_job(
+        args.data, args.out, activation=args.activation, inits=args.init, width=args.width,
+        depth=args.depth, seeds=args.seeds, init_scale=args.init_scale,
+        batch_norm=args.batch_norm, optimizer=optimizer, epochs=args.epochs,
+        batch_size=args.batch_size, diagnostics=diagnostics,
+        checkpoint_every=args.checkpoint_every, float32=args.float32,
+    ))
 
-    data = load_dataset(args.data)
-    arch = Architecture(args.depth, args.width, args.activation, tuple(args.batch_norm))
-    opt = OptimizerConfig(
-        args.optimizer, args.lr, momentum=args.momentum, l2=args.l2,
-        schedule=args.schedule, warmup_epochs=args.warmup_epochs,
-    )
-    start = time.perf_counter()
-    result = train(
-        arch, opt, data, args.seeds, epochs=args.epochs, batch_size=args.batch_size,
-        init=args.init, init_scale=args.init_scale, diagnostics=args.diagnostics,
-        dtype=np.float32 if args.float32 else np.float64,
-    )
-    seconds = time.perf_counter() - start
-    meta = {k: v for k, v in vars(args).items() if k not in ("func", "out", "data", "command")}
-    meta["dataset"] = dataset_meta(args.data)  # no timings: same inputs, same bytes
-    save_run(args.out, result, meta)
-    acc = result.history["test_acc"][:, -1]
-    finished = acc[np.isfinite(acc)]
-    diverged = result.status.count("diverged")
-    print(
-        f"{args.activation}/{args.init}/w{args.width}: {len(args.seeds)} seeds in {seconds:.2f} s"
-        + (f", final test accuracy mean {finished.mean():.3f}, min {finished.min():.3f}"
-           if finished.size else "")
-        + (f", {diverged} diverged" if diverged else "")
-    )
+
+def _add_study(sub, study):
+    p = sub.add_parser(study, help=f"the {study} study's stages: tables, figures, section")
+    stages = p.add_subparsers(dest="stage", required=True)
+    for stage, text in (
+        ("tables", "tidy tables from the run files its spec names"),
+        ("figures", "figures (PNG) from its tables"),
+        ("section", "its report section (markdown) and claims (JSON) from its tables"),
+    ):
+        q = stages.add_parser(stage, help=text)
+        q.add_argument("--spec", required=True, help="the study's spec as JSON (what the "
+                       "workflow passes; see trainability/studies/<study>/spec.py)")
+        q.add_argument("--results", default="results", help="the results folder")
+        q.set_defaults(func=_run_stage, study=study)
+
+
+def _run_stage(args):
+    from trainability.study import run
+
+    written = run(args.study, args.stage, args.spec, args.results)
+    print(f"{args.study} {args.stage}: wrote {len(written)} files")
 
 
 def _add_aggregate(sub):
@@ -225,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_aggregate(sub)
     _add_figures(sub)
     _add_report(sub)
-    for name in STUDIES:
+    for study in STUDIES:
+        _add_study(sub, study)
+    for name in LEGACY_STUDIES:
         importlib.import_module(f"trainability.studies.{name}").add_commands(sub)
     args = parser.parse_args(argv)
 
@@ -234,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (InputError, ValueError) as e:
-        print(f"trainability {args.command}: error: {e}", file=sys.stderr)
+        command = " ".join(filter(None, (args.command, getattr(args, "stage", None))))
+        print(f"trainability {command}: error: {e}", file=sys.stderr)
         return 2
     return 0
 

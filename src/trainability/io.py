@@ -103,8 +103,9 @@ def dataset_meta(path) -> dict:
 RUN_KEYS = ("seeds", "status", "diverged_epoch", "theta0", "theta", "meta")
 
 
-def save_run(path, result, meta: dict) -> None:
-    """One trained cell: every history array, the parameters and the cell's settings."""
+def save_run(path, result, meta: dict, **extra: np.ndarray) -> None:
+    """One trained batch of models: every history array, the parameters, the settings and
+    ``extra`` arrays (per-model initializers, checkpoints)."""
     save_npz(
         path,
         seeds=np.asarray(result.seeds),
@@ -114,6 +115,7 @@ def save_run(path, result, meta: dict) -> None:
         theta=result.theta,
         meta=np.asarray(json.dumps(meta, sort_keys=True)),
         **{f"history_{k}": v for k, v in result.history.items()},
+        **extra,
     )
 
 

@@ -178,7 +178,7 @@ def main(argv=None):
         args.widths, args.epochs = [5, 16], 10
         args.repeats = args.repeats or 1
 
-    from trainability.train import Dataset
+    from trainability.data import Dataset
 
     X, y, X_test, y_test = make_data(args.n_test)
     data = Dataset(X, y, X_test, y_test)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from trainability.data import make_dataset
-from trainability.train import Dataset
+from trainability.data import Dataset, make_dataset
 
 
 @pytest.fixture(scope="session", autouse=True)

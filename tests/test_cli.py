@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from trainability import cli
-from trainability.io import atomic_path, load_dataset, load_run
+from trainability.data import load_dataset
+from trainability.io import atomic_path, load_run
 from trainability.model import Architecture
 from trainability.optim import OptimizerConfig
 from trainability.train import train

@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from trainability.activations import sigmoid
+from trainability.data import Dataset
 from trainability.model import Architecture, Network, init_params
 from trainability.optim import (
     OPTIMIZERS,
@@ -23,7 +24,7 @@ from trainability.optim import (
     learning_rates,
     make_optimizer,
 )
-from trainability.train import Dataset, bce_from_logits, train
+from trainability.train import bce_from_logits, train
 
 SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "linear": "identity"}
 DEPTH, WIDTH = 2, 4

@@ -31,7 +31,7 @@ def _add_dataset(sub):
 
 
 def _run_dataset(args):
-    from trainability.jobs import dataset_job
+    from trainability.data import dataset_job
 
     print(dataset_job(
         args.out, name=args.name, n_samples=args.n_samples, noise=args.noise,
@@ -154,8 +154,8 @@ def _add_figures(sub):
 
 
 def _run_figures(args):
+    from trainability.data import dataset_meta, load_dataset
     from trainability.figures import load_grid_tables, make_figures
-    from trainability.io import dataset_meta, load_dataset
 
     data = load_dataset(args.data)
     name = dataset_meta(args.data).get("name", "")

@@ -10,10 +10,23 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import numpy as np
 
+from trainability.io import load_npz, save_npz
 from trainability.registry import lookup
-from trainability.train import Dataset
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features ``(N, n_inputs)`` and 0/1 labels ``(N,)`` of a train/test split."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
 
 
 def _circles(n, noise, factor, rng):
@@ -80,3 +93,32 @@ def make_dataset(
         X = (X - mean) / np.where(std > 0, std, 1.0)
     y = np.asarray(y, dtype=np.int8)
     return Dataset(X[train], y[train], X[test], y[test])
+
+
+DATASET_KEYS = ("X_train", "y_train", "X_test", "y_test")
+
+
+def save_dataset(path, data: Dataset, meta: dict | None = None) -> None:
+    """The split arrays, and ``meta`` (how the data were made) as JSON."""
+    arrays = {k: getattr(data, k) for k in DATASET_KEYS}
+    save_npz(path, meta=np.asarray(json.dumps(meta or {}, sort_keys=True)), **arrays)
+
+
+def load_dataset(path) -> Dataset:
+    arrays = load_npz(path, DATASET_KEYS)
+    return Dataset(**{k: arrays[k] for k in DATASET_KEYS})
+
+
+def dataset_meta(path) -> dict:
+    arrays = load_npz(path, ("meta",))
+    return json.loads(str(arrays["meta"]))
+
+
+def dataset_job(out, *, name: str, n_samples: int, noise: float, factor: float,
+                test_fraction: float, scale: float, standardize: bool, seed: int) -> str:
+    settings = dict(name=name, n_samples=n_samples, noise=noise, factor=factor,
+                    test_fraction=test_fraction, scale=scale, standardize=standardize,
+                    seed=seed)
+    data = make_dataset(**settings)
+    save_dataset(out, data, settings)
+    return f"wrote {out}: {len(data.y_train)} train, {len(data.y_test)} test points"

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from trainability.activations import sigmoid
+from trainability.data import Dataset
 from trainability.io import InputError, load_run
 from trainability.model import Architecture, BatchNormState, Network
 from trainability.order import activation_order, init_order
@@ -48,7 +49,6 @@ from trainability.plotting import ensure_span as _ensure_span
 from trainability.plotting import figure as _figure
 from trainability.plotting import style as _style
 from trainability.tables import read_table
-from trainability.train import Dataset
 
 # what the studies not yet in the study shape import from here
 __all__ = ["ACC_LABEL", "TEST_ACC_LABEL", "_ensure_span", "_figure", "_style",

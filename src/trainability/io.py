@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from trainability.train import Dataset
-
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -79,25 +77,6 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     if missing:
         raise InputError(f"{path}: missing arrays {missing}")
     return arrays
-
-
-DATASET_KEYS = ("X_train", "y_train", "X_test", "y_test")
-
-
-def save_dataset(path, data: Dataset, meta: dict | None = None) -> None:
-    """The split arrays, and ``meta`` (how the data were made) as JSON."""
-    arrays = {k: getattr(data, k) for k in DATASET_KEYS}
-    save_npz(path, meta=np.asarray(json.dumps(meta or {}, sort_keys=True)), **arrays)
-
-
-def load_dataset(path) -> Dataset:
-    arrays = load_npz(path, DATASET_KEYS)
-    return Dataset(**{k: arrays[k] for k in DATASET_KEYS})
-
-
-def dataset_meta(path) -> dict:
-    arrays = load_npz(path, ("meta",))
-    return json.loads(str(arrays["meta"]))
 
 
 RUN_KEYS = ("seeds", "status", "diverged_epoch", "theta0", "theta", "meta")

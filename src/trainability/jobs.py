@@ -1,8 +1,8 @@
-"""The two jobs every study shares: make a dataset file, and train one batch of models.
+"""The training job every study shares: train one batch of models, write one run file.
 
 ``cli.py`` parses the arguments and calls these; the workflow names this module's import
-closure as the jobs' code (``trainability.deps``), so editing a help text in ``cli.py``
-retrains nothing while editing the trainer retrains everything.
+closure as the jobs' code (``trainability.deps``), so editing a help text
+in ``cli.py`` retrains nothing while editing the trainer retrains everything.
 """
 
 from __future__ import annotations
@@ -12,21 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trainability.data import make_dataset
-from trainability.io import dataset_meta, load_dataset, save_dataset, save_run
+from trainability.data import dataset_meta, load_dataset
+from trainability.io import save_run
 from trainability.model import Architecture, Layout, init_params
 from trainability.optim import OptimizerConfig
 from trainability.train import train
-
-
-def dataset_job(out, *, name: str, n_samples: int, noise: float, factor: float,
-                test_fraction: float, scale: float, standardize: bool, seed: int) -> str:
-    settings = dict(name=name, n_samples=n_samples, noise=noise, factor=factor,
-                    test_fraction=test_fraction, scale=scale, standardize=standardize,
-                    seed=seed)
-    data = make_dataset(**settings)
-    save_dataset(out, data, settings)
-    return f"wrote {out}: {len(data.y_train)} train, {len(data.y_test)} test points"
 
 
 def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: int,

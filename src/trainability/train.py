@@ -32,6 +32,7 @@ import numpy as np
 
 from trainability._memory import keep_freed_memory
 from trainability.activations import sigmoid
+from trainability.data import Dataset
 from trainability.model import Architecture, BatchNormState, Network, init_params, model_rng
 from trainability.optim import OptimizerConfig, learning_rates, make_optimizer
 
@@ -43,16 +44,6 @@ PER_DENSE = ("grad_mean", "grad_std", "grad_norm")
 PER_HIDDEN = ("act_mean", "act_std", "dead_frac", "saturated_frac")
 
 keep_freed_memory()
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Features ``(N, n_inputs)`` and 0/1 labels ``(N,)`` of a train/test split."""
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
 
 
 @dataclass

@@ -288,7 +288,7 @@ def summarize_ratios(ratios):
 
 def write_tables(paths, data_path, running_depth: int, outs: dict) -> None:
     """Write the tables to ``outs`` (keys of ``TABLES``: epochs, layers, ratios)."""
-    from trainability.io import load_dataset
+    from trainability.data import load_dataset
     from trainability.tables import write_csv
 
     frames = build_tables(paths, load_dataset(data_path), running_depth)

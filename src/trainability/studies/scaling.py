@@ -197,7 +197,8 @@ def training_tables(run_paths: Sequence, data_paths: dict):
     it was trained on (the dataset settings it recorded)."""
     import pandas as pd
 
-    from trainability.io import InputError, dataset_meta, load_dataset, load_run
+    from trainability.data import dataset_meta, load_dataset
+    from trainability.io import InputError, load_run
     from trainability.model import Architecture
 
     metas = {variant: dataset_meta(path) for variant, path in data_paths.items()}
@@ -1090,7 +1091,8 @@ def add_commands(sub) -> None:
 
 
 def _run_init(args) -> None:
-    from trainability.io import load_dataset, write_text
+    from trainability.data import load_dataset
+    from trainability.io import write_text
     from trainability.tables import write_csv
 
     if not args.stds and not args.inits:

@@ -137,7 +137,7 @@ def _protocol(args, **overrides):
 
 
 def _split(args):
-    from trainability.io import load_dataset
+    from trainability.data import load_dataset
     from trainability.studies.size_runs import split_validation
 
     return split_validation(load_dataset(args.data), args.validation_fraction)
@@ -145,7 +145,7 @@ def _split(args):
 
 def _meta(args) -> np.ndarray:
     """The job's settings and dataset (no timings: same inputs, same bytes)."""
-    from trainability.io import dataset_meta
+    from trainability.data import dataset_meta
 
     meta = {k: v for k, v in vars(args).items()
             if k not in ("func", "out", "data", "command", "ticket")}

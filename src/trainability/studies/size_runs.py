@@ -34,10 +34,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from trainability import prune
+from trainability.data import Dataset
 from trainability.model import Architecture, Layout, Network, init_params
 from trainability.optim import OptimizerConfig
 from trainability.studies.size import ARMS
-from trainability.train import Dataset, train
+from trainability.train import train
 
 ACTIVATION = "relu"  # dead units, unit scores and removing units are ReLU notions
 TRAINED = 0.95  # "reaches 95% training accuracy"

@@ -148,3 +148,49 @@ def test_bce_from_logits_is_finite_for_extreme_logits():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         loss = bce_from_logits(logits, y)
     np.testing.assert_allclose(loss, [(1e4 + 1e4 + np.log(2.0)) / 3])
+
+
+# --------------------------------------------------------------------------------------
+# Keras 3 conventions and the scratch-array contract
+
+
+def test_leaky_relu_has_keras_negative_slope():
+    """Keras 3's ``leaky_relu`` (what ``Dense(activation="leaky_relu")`` calls) uses 0.2;
+    PyTorch's 0.01 was the old default here."""
+    act = ACTIVATIONS["leaky_relu"]
+    z = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
+    np.testing.assert_array_equal(act.fn(z), np.where(z > 0, z, 0.2 * z))
+    np.testing.assert_array_equal(act.grad(z, act.fn(z)), [0.2, 0.2, 0.2, 1.0, 1.0])
+
+
+def test_gelu_is_exact_not_the_tanh_approximation():
+    """Keras 3's default ``gelu(approximate=False)``: z Phi(z) with the normal CDF from erf.
+    The tanh approximation differs from it by up to ~5e-4 around |z| ~ 2."""
+    from math import erf, sqrt
+
+    act = ACTIVATIONS["gelu"]
+    z = np.concatenate([np.linspace(-6.0, 6.0, 1201), [0.0, 1e-310, -1e-200, 1e-17]])
+    exact = np.array([0.5 * v * (1.0 + erf(v / sqrt(2.0))) for v in z])
+    np.testing.assert_allclose(act.fn(z), exact, rtol=1e-13, atol=1e-15)
+    # its derivative Phi(z) + z phi(z), at z = 0 and subnormal z too
+    slope = np.array([0.5 * (1.0 + erf(v / sqrt(2.0))) + v * np.exp(-v * v / 2) / sqrt(2 * np.pi)
+                      for v in z])
+    np.testing.assert_allclose(act.grad(z, act.fn(z)), slope, rtol=1e-13, atol=1e-15)
+    tanh_approx = 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3)))
+    assert np.abs(tanh_approx - exact).max() > 1e-4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_scratch_array_gives_the_same_values_and_dtype(name, dtype):
+    """The training step passes preallocated scratch arrays as ``out``; the result must be
+    the one of a fresh call, in the input's precision."""
+    act = ACTIVATIONS[name]
+    z = np.random.default_rng(0).normal(scale=3.0, size=(2, 7, 5)).astype(dtype)
+    a = act.fn(z)
+    a_out = act.fn(z, np.full_like(z, np.nan))
+    grad = act.grad(z, a) * np.ones_like(z)
+    grad_out = act.grad(z, a, np.full_like(z, np.nan)) * np.ones_like(z)
+    assert a.dtype == a_out.dtype == grad.dtype == grad_out.dtype == dtype
+    np.testing.assert_array_equal(a_out, a)
+    np.testing.assert_array_equal(grad_out, grad)

@@ -158,3 +158,45 @@ def test_init_params_model_weights_depend_only_on_own_seed():
         np.testing.assert_array_equal(both[1], init_params(layout, init, [7])[0])
         np.testing.assert_array_equal(both[0], init_params(layout, init, [3])[0])
         assert not np.array_equal(both[0], both[1])
+
+
+def test_classifier_init_changes_only_the_classifier_weights():
+    """The lecture's Keras model: hidden layers from the initializer under study, the
+    classifier Dense(1) at Keras' default glorot_uniform. Drawn last from the same
+    generator, so the hidden weights are those of a run without classifier_init."""
+    layout = Layout(Architecture(depth=3, width=6, batch_norm=(2,)))
+    last = f"W{layout.arch.depth}"
+    for init in ("random_normal", "zeros", "he_uniform", "orthogonal"):
+        plain = layout.views(init_params(layout, init, [0, 5], scale=0.3))
+        mixed = layout.views(init_params(layout, init, [0, 5], scale=0.3,
+                                         classifier_init="glorot_uniform"))
+        for name in plain:
+            if name != last:
+                np.testing.assert_array_equal(mixed[name], plain[name], err_msg=name)
+        limit = np.sqrt(6.0 / (6 + 1))
+        assert np.all(np.abs(mixed[last]) <= limit) and np.all(mixed[last] != 0.0)
+        assert not np.array_equal(mixed[last], plain[last])
+
+
+def test_classifier_init_draws_where_the_classifier_always_drew():
+    """Naming the hidden initializer for the classifier too gives today's parameters bit
+    for bit, so None and the same name agree (scale-free initializers)."""
+    layout = Layout(Architecture(depth=2, width=4))
+    for init in ("glorot_normal", "he_uniform", "orthogonal"):
+        np.testing.assert_array_equal(init_params(layout, init, [1, 2], classifier_init=init),
+                                      init_params(layout, init, [1, 2]))
+
+
+def test_classifier_init_ignores_the_hidden_layers_scale():
+    layout = Layout(Architecture(depth=2, width=4))
+    last = layout.slices["W2"][0]
+    small = init_params(layout, "random_normal", [0], scale=0.01, classifier_init="random_normal")
+    unit = init_params(layout, "random_normal", [0], scale=1.0, classifier_init="random_normal")
+    np.testing.assert_array_equal(small[:, last], unit[:, last])
+    np.testing.assert_allclose(small[:, : last.start], 0.01 * unit[:, : last.start], rtol=1e-15)
+
+
+def test_unknown_classifier_init_raises_listing_known_names():
+    layout = Layout(Architecture(depth=1, width=2))
+    with pytest.raises(ValueError, match="unknown initializer 'glorot'.*glorot_uniform"):
+        init_params(layout, "zeros", [0], classifier_init="glorot")

@@ -18,6 +18,7 @@ from trainability.activations import sigmoid
 from trainability.data import Dataset
 from trainability.model import Architecture, Network, init_params
 from trainability.optim import (
+    EPS_CONVENTIONS,
     OPTIMIZERS,
     SCHEDULES,
     OptimizerConfig,
@@ -191,7 +192,27 @@ def test_optimizer_steps_match_reference_formulas(name):
 
 def _keras(name, theta, grads, lr, eps):
     """Keras 3's update_step (keras/src/optimizers/{rmsprop,adam}.py): RMSprop divides by
-    sqrt(s + eps); Adam adds eps to sqrt(s) before bias correction ("epsilon hat")."""
+    sqrt(s + eps); Adam adds eps to sqrt(s) before bias correction ("epsilon hat").
+    Operations in the order ``optim`` performs them, so the default must match bit for bit."""
+    theta = theta.copy()
+    rho, b1, b2 = 0.9, 0.9, 0.999
+    s = np.zeros_like(theta)
+    m = np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        if name == "rmsprop":
+            s = s + (g * g - s) * (1 - rho)
+            theta = theta - (g / np.sqrt(s + eps)) * lr
+        else:
+            m = m + (g - m) * (1 - b1)
+            s = s + (g * g - s) * (1 - b2)
+            alpha = lr * (1 - b2**t) ** 0.5 / (1 - b1**t)
+            theta = theta - (m / (np.sqrt(s) + eps)) * alpha
+    return theta
+
+
+def _pytorch(name, theta, grads, lr, eps):
+    """torch.optim.RMSprop (alpha = rho) and torch.optim.Adam as their documentation writes
+    them: RMSprop divides by sqrt(s) + eps; Adam adds eps to sqrt(v_hat)."""
     theta = theta.copy()
     rho, b1, b2 = 0.9, 0.9, 0.999
     s = np.zeros_like(theta)
@@ -199,26 +220,56 @@ def _keras(name, theta, grads, lr, eps):
     for t, g in enumerate(grads, start=1):
         if name == "rmsprop":
             s = rho * s + (1 - rho) * g**2
-            theta = theta - lr * g / np.sqrt(s + eps)
+            theta = theta - lr * g / (np.sqrt(s) + eps)
         else:
-            m = m + (g - m) * (1 - b1)
-            s = s + (g**2 - s) * (1 - b2)
-            alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
-            theta = theta - alpha * m / (np.sqrt(s) + eps)
+            m = b1 * m + (1 - b1) * g
+            s = b2 * s + (1 - b2) * g**2
+            m_hat, v_hat = m / (1 - b1**t), s / (1 - b2**t)
+            theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
     return theta
 
 
-@pytest.mark.parametrize("name", ["rmsprop", "adam"])
-def test_adaptive_optimizers_match_keras_update_step(name):
-    rng = np.random.default_rng(3)
-    theta0 = rng.normal(size=(1, 12))
-    grads = [rng.normal(size=theta0.shape) * np.logspace(-8, 0, 12) for _ in range(3)]
+def _run_optimizer(name, theta0, grads, convention=None):
+    """Our optimizer with the Keras defaults (lr 1e-3, eps 1e-7) over ``grads``."""
     theta = theta0.copy()
-    opt = make_optimizer(OptimizerConfig(name, lr=0.001), theta)  # Keras defaults
+    kw = {} if convention is None else {"eps_convention": convention}
+    opt = make_optimizer(OptimizerConfig(name, lr=0.001, **kw), theta)
     for g in grads:
         opt.step(theta, g, 0.001)
-    np.testing.assert_allclose(theta - theta0, _keras(name, theta0, grads, 0.001, 1e-7) - theta0,
-                               rtol=1e-6)
+    return theta
+
+
+def _tiny_gradients(seed=3):
+    """Gradients from 1e-8 to 1: where eps sits moves the small ones by orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    theta0 = rng.normal(size=(2, 12))
+    grads = [rng.normal(size=theta0.shape) * np.logspace(-8, 0, 12) for _ in range(4)]
+    return theta0, grads
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_default_eps_convention_is_keras_bit_for_bit(name):
+    theta0, grads = _tiny_gradients()
+    expected = _keras(name, theta0, grads, 0.001, 1e-7)
+    np.testing.assert_array_equal(_run_optimizer(name, theta0, grads), expected)
+    np.testing.assert_array_equal(_run_optimizer(name, theta0, grads, "keras"), expected)
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_pytorch_eps_convention_matches_pytorch_update_step(name):
+    theta0, grads = _tiny_gradients()
+    ours = _run_optimizer(name, theta0, grads, "pytorch")
+    np.testing.assert_allclose(ours - theta0, _pytorch(name, theta0, grads, 0.001, 1e-7) - theta0,
+                               rtol=1e-12, atol=0)
+    # the conventions really differ on tiny gradients: a steps of ~lr against ~g / sqrt(eps)
+    keras = _run_optimizer(name, theta0, grads, "keras")
+    assert np.abs((ours - theta0) / (keras - theta0)).max() > 10
+
+
+def test_eps_convention_registry_and_unknown_name():
+    assert set(EPS_CONVENTIONS) == {"keras", "pytorch"}
+    with pytest.raises(ValueError, match="unknown eps_convention 'tf2'.*keras, pytorch"):
+        OptimizerConfig(eps_convention="tf2")
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

@@ -11,7 +11,7 @@ import pytest
 from trainability.activations import sigmoid
 from trainability.model import Architecture, Network, init_params
 from trainability.optim import OPTIMIZERS, OptimizerConfig, learning_rates
-from trainability.train import PER_DENSE, PER_HIDDEN, SCALARS, train
+from trainability.train import PER_DENSE, PER_HIDDEN, RUNNING, SCALARS, train
 
 RMSPROP = OptimizerConfig("rmsprop", lr=0.001)
 
@@ -47,6 +47,24 @@ def test_zero_init_keeps_hidden_units_identical_and_accuracy_at_chance(activatio
     acc = result.history["test_acc"][:, -1]
     assert np.all((acc >= low - 0.03) & (acc <= high + 0.03)), acc
     np.testing.assert_allclose(result.history["train_loss"][:, -1], np.log(2), atol=0.01)
+
+
+def test_zero_hidden_init_with_glorot_classifier_starts_away_from_ln2(circles_lecture):
+    """The lecture's zero-init sigmoid network starts near 0.72, not ln 2: its classifier
+    kept Keras' glorot_uniform while the hidden weights were zero. Hidden units all output
+    sigmoid(0) = 0.5, so the logit is a non-zero constant."""
+    arch = Architecture(depth=4, width=5, activation="sigmoid")
+    kw = dict(epochs=1, batch_size=32, init="zeros", diagnostics=False)
+    keras = train(arch, RMSPROP, circles_lecture, [0, 1, 2], classifier_init="glorot_uniform",
+                  **kw)
+    views = Network(arch).layout.views(keras.theta0)
+    for i in range(arch.depth):
+        assert not views[f"W{i}"].any()
+    assert np.all(views[f"W{arch.depth}"] != 0.0)
+    for first in (keras.history["train_loss"][:, 0], keras.history["running_loss"][:, 1]):
+        assert np.all(np.abs(first - np.log(2)) > 1e-3), first
+    all_zero = train(arch, RMSPROP, circles_lecture, [0, 1, 2], **kw)
+    np.testing.assert_allclose(all_zero.history["train_loss"][:, 0], np.log(2), rtol=1e-15)
 
 
 # --------------------------------------------------------------------------------------
@@ -297,16 +315,18 @@ def test_history_shapes_and_family_specific_nans(activation, circles_small):
     arch = Architecture(depth=depth, width=5, activation=activation)
     result = train(arch, RMSPROP, circles_small, [0, 1], epochs=epochs, batch_size=32)
     h = result.history
-    assert set(h) == set(SCALARS + PER_DENSE + PER_HIDDEN)
-    for name in SCALARS:
+    assert set(h) == set(SCALARS + RUNNING + PER_DENSE + PER_HIDDEN)
+    for name in SCALARS + RUNNING:
         assert h[name].shape == (k, epochs + 1), name
+    for name in RUNNING:  # Keras' history has no point before training
+        assert np.isnan(h[name][:, 0]).all() and np.isfinite(h[name][:, 1:]).all(), name
     for name in PER_DENSE:
         assert h[name].shape == (k, epochs + 1, depth + 1), name
     for name in PER_HIDDEN:
         assert h[name].shape == (k, epochs + 1, depth), name
     nan_stat = "dead_frac" if activation == "sigmoid" else "saturated_frac"
     assert np.isnan(h[nan_stat]).all()
-    for name in set(h) - {nan_stat}:
+    for name in set(h) - {nan_stat} - set(RUNNING):
         assert np.isfinite(h[name]).all(), name
     frac = "saturated_frac" if activation == "sigmoid" else "dead_frac"
     assert np.all((h[frac] >= 0) & (h[frac] <= 1))

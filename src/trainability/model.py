@@ -95,20 +95,37 @@ def model_rng(seed: int, stream: int) -> np.random.Generator:
 
 
 def init_params(
-    layout: Layout, init: str, seeds: Sequence[int], scale: float = 1.0, stream: int = 0
+    layout: Layout,
+    init: str,
+    seeds: Sequence[int],
+    scale: float = 1.0,
+    stream: int = 0,
+    classifier_init: str | None = None,
 ) -> np.ndarray:
     """Initial ``(K, P)`` parameters: weights from ``init``, biases and beta 0, gamma 1.
 
     Model k draws from its own generator ``model_rng(seeds[k], stream)``, so its weights do
-    not depend on which other models share the batch.
+    not depend on which other models share the batch. The layers draw in order, the
+    classifier last, so the hidden weights are the same whatever the classifier draws.
+
+    ``classifier_init`` names another initializer for the classifier's weight matrix (None:
+    ``init``, as for the hidden layers). The lecture's Keras model keeps the classifier
+    ``Dense(1, sigmoid)`` at Keras' default ``glorot_uniform`` while the hidden layers get
+    the initializer under study. ``scale`` applies to the hidden layers only (the
+    classifier's initializer gets 1); the fan-scaled initializers ignore it anyway.
     """
-    initializer = get_initializer(init)
+    hidden = get_initializer(init)
+    classifier = get_initializer(classifier_init) if classifier_init is not None else None
     theta = np.zeros((len(seeds), layout.size))
     views = layout.views(theta)
+    last = len(layout.arch.dense_shapes) - 1
     for k, seed in enumerate(seeds):
         rng = model_rng(seed, stream)
         for i, (fan_in, fan_out) in enumerate(layout.arch.dense_shapes):
-            views[f"W{i}"][k] = initializer(rng, fan_in, fan_out, scale)
+            if i == last and classifier is not None:
+                views[f"W{i}"][k] = classifier(rng, fan_in, fan_out, 1.0)
+            else:
+                views[f"W{i}"][k] = hidden(rng, fan_in, fan_out, scale)
     for j in layout.arch.batch_norm:
         views[f"gamma{j}"][:] = 1.0
     return theta

@@ -1,18 +1,29 @@
 """Optimizers acting in place on the flat ``(K, P)`` parameter array, and learning-rate schedules.
 
-Update rules (g: gradient, lr: learning rate of this step), as Keras 3 (the lecture's
-tool) writes them, eps included:
+Update rules (g: gradient, lr: learning rate of this step, t: step count from 1):
 
 - sgd:       theta -= lr g
 - momentum:  v = mu v - lr g;  theta += v
 - nesterov:  v = mu v - lr g;  theta += mu v - lr g
-- rmsprop:   s = rho s + (1 - rho) g^2;  theta -= lr g / sqrt(s + eps)
-- adam:      m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
-             theta -= lr_t m / (sqrt(s) + eps), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+- rmsprop:   s = rho s + (1 - rho) g^2;  theta -= lr g / D
+- adam:      m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;  then by ``eps_convention``
 
-Where eps sits matters for tiny gradients (a sigmoid net's first layers): RMSprop's
-sqrt(s + eps) floors the denominator at sqrt(1e-7) ~ 3e-4, so gradients far below it take
-small steps instead of being scaled up to steps of size ~lr.
+``eps_convention`` says where eps sits, as the lecture's tool and PyTorch write it:
+
+============ ======================= ===========================================================
+convention   rmsprop D               adam
+============ ======================= ===========================================================
+keras        sqrt(s + eps)           theta -= lr_t m / (sqrt(s) + eps),
+(default)                            lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)  (Keras 3)
+pytorch      sqrt(s) + eps           theta -= lr m_hat / (sqrt(v_hat) + eps),
+                                     m_hat = m / (1 - b1^t), v_hat = s / (1 - b2^t)
+============ ======================= ===========================================================
+
+tf.keras up to 2.10 divides RMSprop's step by sqrt(s) + eps too. Where eps sits matters for
+tiny gradients (a sigmoid net's first layers): sqrt(s + eps) floors the denominator at
+sqrt(1e-7) ~ 3e-4, so gradients far below it take small steps, where sqrt(s) + eps scales
+them up to steps of size ~lr. Keras' Adam adds eps before the bias correction, PyTorch's
+after it (Keras' eps is Kingma and Ba's "epsilon hat"); they differ in the first steps.
 
 Optimizer state starts at zero, so an entry whose gradient is always zero (a pruned weight)
 never moves. ``OptimizerConfig`` carries every hyperparameter with the Keras defaults
@@ -37,6 +48,7 @@ class OptimizerConfig:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-7
+    eps_convention: str = "keras"  # or "pytorch": where eps sits (module docstring)
     l2: float = 0.0  # coefficient of 0.5 * l2 * ||W||^2 added to the loss (weights only)
     schedule: str = "constant"
     warmup_epochs: int = 0
@@ -45,6 +57,7 @@ class OptimizerConfig:
 
     def __post_init__(self):
         lookup(OPTIMIZERS, self.name, "optimizer")
+        lookup(EPS_CONVENTIONS, self.eps_convention, "eps_convention")
         lookup(SCHEDULES, self.schedule, "schedule")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
@@ -87,6 +100,7 @@ class Nesterov(Momentum):
 class RMSprop:
     def __init__(self, cfg, theta):
         self.rho, self.eps = cfg.rho, cfg.eps
+        self.eps_inside_sqrt = EPS_CONVENTIONS[cfg.eps_convention].rmsprop_inside_sqrt
         self.s = np.zeros_like(theta)
         self.tmp = np.empty_like(theta)
 
@@ -96,8 +110,12 @@ class RMSprop:
         tmp -= s
         tmp *= 1.0 - self.rho
         s += tmp  # s = rho s + (1 - rho) g^2
-        np.add(s, self.eps, out=tmp)
-        np.sqrt(tmp, out=tmp)
+        if self.eps_inside_sqrt:
+            np.add(s, self.eps, out=tmp)
+            np.sqrt(tmp, out=tmp)
+        else:
+            np.sqrt(s, out=tmp)
+            tmp += self.eps
         np.divide(g, tmp, out=tmp)
         tmp *= lr
         theta -= tmp
@@ -106,6 +124,7 @@ class RMSprop:
 class Adam:
     def __init__(self, cfg, theta):
         self.b1, self.b2, self.eps = cfg.beta1, cfg.beta2, cfg.eps
+        self.bias_corrected_eps = EPS_CONVENTIONS[cfg.eps_convention].adam_bias_corrected
         self.m = np.zeros_like(theta)
         self.s = np.zeros_like(theta)
         self.tmp = np.empty_like(theta)
@@ -122,9 +141,16 @@ class Adam:
         tmp *= 1.0 - self.b2
         s += tmp  # s = b2 s + (1 - b2) g^2
         np.sqrt(s, out=tmp)
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr * (1.0 - self.b2**self.t) ** 0.5 / (1.0 - self.b1**self.t)
+        correction1, correction2 = 1.0 - self.b1**self.t, 1.0 - self.b2**self.t
+        if self.bias_corrected_eps:  # PyTorch's order of operations
+            tmp /= correction2**0.5
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr / correction1
+        else:
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr * correction2**0.5 / correction1
         theta -= tmp
 
 
@@ -134,6 +160,20 @@ OPTIMIZERS = {
     "nesterov": Nesterov,
     "rmsprop": RMSprop,
     "adam": Adam,
+}
+
+
+@dataclass(frozen=True)
+class EpsConvention:
+    """Where eps enters the adaptive optimizers' denominators (module docstring)."""
+
+    rmsprop_inside_sqrt: bool  # sqrt(s + eps), else sqrt(s) + eps
+    adam_bias_corrected: bool  # sqrt(v_hat) + eps, else sqrt(s) + eps with lr_t
+
+
+EPS_CONVENTIONS = {
+    "keras": EpsConvention(rmsprop_inside_sqrt=True, adam_bias_corrected=False),
+    "pytorch": EpsConvention(rmsprop_inside_sqrt=False, adam_bias_corrected=True),
 }
 
 

@@ -7,9 +7,19 @@ Loss: binary cross-entropy from logits, ``softplus(z) - y z`` averaged over the 
 plus ``0.5 * l2 * ||W||^2`` over the weight matrices when ``l2 > 0``.
 
 History: entry 0 of every per-epoch array is the state at initialization, entry e the
-state after epoch e. Metrics are computed on the whole training and test sets (batch norm
-in inference mode); the per-layer gradient and activation statistics come from one
-full-batch pass over the training set (batch norm with batch statistics):
+state after epoch e.
+
+- ``train_loss/acc``, ``test_loss/acc``  ``(K, E+1)``: on the whole training and test sets
+  (batch norm in inference mode), without the L2 penalty;
+- ``running_loss/acc``  ``(K, E+1)``: what Keras' ``fit`` reports per epoch: the mean over
+  the epoch's mini-batches of the training-mode batch loss (L2 penalty included) and
+  accuracy, weighted by batch size, from the logits each step computed before its update;
+  NaN at epoch 0. Weighted by batch size, the batch means are the mean over the epoch's
+  points, which is how it is computed (one sum instead of Keras' running one: the last bits
+  differ);
+
+and at the epochs ``diagnostics`` names (NaN at the others), from one full-batch pass over
+the training set (batch norm with batch statistics):
 
 - ``grad_mean/std/norm``  ``(K, E+1, depth+1)``: of the data-loss gradient of each weight
   matrix, the classifier last;
@@ -33,13 +43,21 @@ import numpy as np
 from trainability._memory import keep_freed_memory
 from trainability.activations import sigmoid
 from trainability.data import Dataset
-from trainability.model import Architecture, BatchNormState, Network, init_params, model_rng
+from trainability.model import (
+    Architecture,
+    BatchNormState,
+    Layout,
+    Network,
+    init_params,
+    model_rng,
+)
 from trainability.optim import OptimizerConfig, learning_rates, make_optimizer
 
 SATURATION = 0.01
 SHUFFLE_STREAM = 1
 
-SCALARS = ("train_loss", "train_acc", "test_loss", "test_acc")
+SCALARS = ("train_loss", "train_acc", "test_loss", "test_acc")  # from epoch 0
+RUNNING = ("running_loss", "running_acc")  # Keras' fit history, from epoch 1
 PER_DENSE = ("grad_mean", "grad_std", "grad_norm")
 PER_HIDDEN = ("act_mean", "act_std", "dead_frac", "saturated_frac")
 
@@ -92,10 +110,11 @@ def train(
     batch_size: int,
     init: str = "random_normal",
     init_scale: float = 1.0,
+    classifier_init: str | None = None,
     theta0: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     checkpoints: Sequence[int] = (),
-    diagnostics: bool = True,
+    diagnostics: bool | Sequence[int] = True,
     after_step: Callable[[np.ndarray, float], None] | None = None,
     dtype=np.float64,
 ) -> TrainResult:
@@ -103,115 +122,153 @@ def train(
 
     Parameters
     ----------
+    init, init_scale, classifier_init
+        Initializer of the weights (``init_params``): ``classifier_init`` gives the
+        classifier its own (the lecture's Keras model: ``"glorot_uniform"``); None gives it
+        ``init``. Unused when ``theta0`` is given.
     theta0
         Initial ``(K, P)`` parameters; drawn from ``init`` when None (rewinding a lottery
-        ticket passes the original ones).
+        ticket passes the original ones; models from several initializers can be stacked).
     mask
         ``(K, P)`` or ``(P,)`` keep-mask of 0/1: masked parameters start at zero, get zero
         gradient and zero optimizer state, so they stay exactly zero.
     checkpoints
         Epochs whose parameters to keep in ``result.checkpoints`` (0 = initialization).
     diagnostics
-        Record the per-layer statistics; without them only losses and accuracies are
-        recorded (about twice as fast for wide networks).
+        Epochs at which to record the per-layer statistics (True: every epoch, False:
+        none; epochs beyond ``epochs`` are ignored). Each costs a full-batch forward and
+        backward pass; losses and accuracies are recorded at every epoch regardless.
     after_step
         Called as ``after_step(theta, lr)`` after every optimizer step, to change the
         ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
         Masked parameters are zeroed again after it.
     """
     seeds = [int(s) for s in seeds]
-    k = len(seeds)
     n = len(data.y_train)
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be in 1..{n} (the training set), got {batch_size}")
-    net = Network(arch)
-    layout = net.layout
     if theta0 is None:
-        theta0 = init_params(layout, init, seeds, init_scale)
-    theta = np.array(theta0, dtype=dtype)
-    if mask is not None:
-        mask = np.broadcast_to(np.asarray(mask, dtype=dtype), theta.shape)
-        theta *= mask
-    theta0 = theta.copy()
-    decay = opt.l2 * layout.weight_mask().astype(dtype) if opt.l2 > 0 else None
-
-    X = np.asarray(data.X_train, dtype=dtype)
-    y = np.asarray(data.y_train, dtype=dtype).reshape(-1, 1)
-    X_test = np.asarray(data.X_test, dtype=dtype)
-    y_test = np.asarray(data.y_test, dtype=dtype).reshape(-1, 1)
-    bn = BatchNormState.fresh(arch, k, dtype)
-    optimizer = make_optimizer(opt, theta)
+        theta0 = init_params(Layout(arch), init, seeds, init_scale,
+                             classifier_init=classifier_init)
+    run = _Run(arch, opt, data, seeds, theta0, mask, after_step, dtype)
+    diagnosed = _diagnostic_epochs(diagnostics, epochs)
     steps_per_epoch = -(-n // batch_size)
     # Python floats: a NumPy float64 scalar would make every float32 update run in float64
     # with casts (NEP 50), and Python arithmetic on them is faster; float64 is unaffected.
     lrs = learning_rates(opt, epochs, steps_per_epoch).tolist()
-    shufflers = [model_rng(s, SHUFFLE_STREAM) for s in seeds]
-    grad = np.empty_like(theta)
-    params, grads = net.bind(theta), net.bind(grad)
-
-    history = _empty_history(k, epochs, arch.depth)
-    diverged = np.full(k, -1)
+    history = _empty_history(len(seeds), epochs, arch.depth)
+    diverged = np.full(len(seeds), -1)
     kept = {}
-    step = 0
     with np.errstate(all="ignore"):  # overflow in a diverging model is recorded, not raised
         for epoch in range(epochs + 1):
             if epoch > 0:
-                order = np.stack([r.permutation(n) for r in shufflers])
-                # take, not X[order]: the same copy, 6x faster for these (n, 2) rows
-                X_epoch, y_epoch = X.take(order, axis=0), y.take(order, axis=0)
-                for start in range(0, n, batch_size):
-                    xb = X_epoch[:, start : start + batch_size]
-                    yb = y_epoch[:, start : start + batch_size]
-                    logits, cache = net.forward(params, xb, bn, training=True)
-                    net.backward(params, cache, _bce_grad(logits, yb), grads)
-                    if decay is not None:
-                        grad += decay * theta
-                    if mask is not None:
-                        grad *= mask
-                    optimizer.step(theta, grad, lrs[step])
-                    if after_step is not None:
-                        after_step(theta, lrs[step])
-                        if mask is not None:
-                            theta *= mask
-                    step += 1
-            _record(history, epoch, net, params, bn, X, y, X_test, y_test, diagnostics)
+                epoch_lrs = lrs[(epoch - 1) * steps_per_epoch : epoch * steps_per_epoch]
+                loss, acc = run.epoch(epoch_lrs, batch_size)
+                history["running_loss"][:, epoch] = loss
+                history["running_acc"][:, epoch] = acc
+            run.record(history, epoch, epoch in diagnosed)
             newly = (diverged < 0) & ~np.isfinite(history["train_loss"][:, epoch])
             diverged[newly] = epoch
             if epoch in checkpoints:
-                kept[epoch] = theta.copy()
+                kept[epoch] = run.theta.copy()
             if (diverged >= 0).all():
                 break
     for values in history.values():
         for m in np.flatnonzero(diverged >= 0):
             values[m, diverged[m] :] = np.nan
-    return TrainResult(seeds, theta0, theta, history, diverged, bn, kept)
+    return TrainResult(seeds, run.theta0, run.theta, history, diverged, run.bn, kept)
+
+
+def _diagnostic_epochs(diagnostics: bool | Sequence[int], epochs: int) -> frozenset[int]:
+    if isinstance(diagnostics, bool | np.bool_):
+        return frozenset(range(epochs + 1) if diagnostics else ())
+    chosen = {int(e) for e in diagnostics}
+    if any(e < 0 for e in chosen):
+        raise ValueError(f"diagnostics epochs must be >= 0, got {sorted(chosen)}")
+    return frozenset(e for e in chosen if e <= epochs)
+
+
+class _Run:
+    """The state of one ``train`` call: parameters, optimizer, batch-norm statistics, data."""
+
+    def __init__(self, arch, opt, data, seeds, theta0, mask, after_step, dtype):
+        self.net = Network(arch)
+        theta = np.array(theta0, dtype=dtype)
+        if mask is not None:
+            mask = np.broadcast_to(np.asarray(mask, dtype=dtype), theta.shape)
+            theta *= mask
+        self.theta, self.theta0, self.mask = theta, theta.copy(), mask
+        self.grad = np.empty_like(theta)
+        self.params, self.grads = self.net.bind(theta), self.net.bind(self.grad)
+        self.optimizer = make_optimizer(opt, theta)
+        self.decay = None
+        if opt.l2 > 0:
+            self.decay = opt.l2 * self.net.layout.weight_mask().astype(dtype)
+        self.after_step = after_step
+        self.bn = BatchNormState.fresh(arch, len(seeds), dtype)
+        self.shufflers = [model_rng(s, SHUFFLE_STREAM) for s in seeds]
+        self.X = np.asarray(data.X_train, dtype=dtype)
+        self.y = np.asarray(data.y_train, dtype=dtype).reshape(-1, 1)
+        self.X_test = np.asarray(data.X_test, dtype=dtype)
+        self.y_test = np.asarray(data.y_test, dtype=dtype).reshape(-1, 1)
+
+    def epoch(self, lrs: list[float], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the training set in each model's shuffled order, one optimizer step
+        per mini-batch. Returns the running loss and accuracy ``(K,)`` (module docstring)."""
+        net, params, theta, grad = self.net, self.params, self.theta, self.grad
+        decay, mask = self.decay, self.mask
+        n = len(self.y)
+        order = np.stack([r.permutation(n) for r in self.shufflers])
+        # take, not X[order]: the same copy, 6x faster for these (n, 2) rows
+        X, y = self.X.take(order, axis=0), self.y.take(order, axis=0)
+        seen = np.empty(y.shape, theta.dtype)  # each step's logits, in the epoch's order
+        penalty = 0.0  # sum over steps of batch size x L2 penalty before the step
+        for lr, start in zip(lrs, range(0, n, batch_size), strict=True):
+            xb, yb = X[:, start : start + batch_size], y[:, start : start + batch_size]
+            logits, cache = net.forward(params, xb, self.bn, training=True)
+            seen[:, start : start + batch_size] = logits
+            net.backward(params, cache, _bce_grad(logits, yb), self.grads)
+            if decay is not None:
+                penalty = penalty + (np.square(theta) @ decay) * (0.5 * yb.shape[1])
+                grad += decay * theta
+            if mask is not None:
+                grad *= mask
+            self.optimizer.step(theta, grad, lr)
+            if self.after_step is not None:
+                self.after_step(theta, lr)
+                if mask is not None:
+                    theta *= mask
+        loss = bce_from_logits(seen, y) + penalty / n
+        return loss, ((seen > 0) == y).mean(axis=(1, 2))
+
+    def record(self, history, epoch, diagnose):
+        """Fill entry ``epoch`` of the history arrays (see the module docstring)."""
+        net, params, y = self.net, self.params, self.y
+        if diagnose:
+            logits, cache = net.forward(params, self.X, training=True)
+        if net.arch.batch_norm or not diagnose:  # metrics use inference-mode batch norm
+            train_logits, _ = net.forward(params, self.X, self.bn)
+        else:
+            train_logits = logits
+        history["train_loss"][:, epoch] = bce_from_logits(train_logits, y)
+        history["train_acc"][:, epoch] = ((train_logits > 0) == y).mean(axis=(1, 2))
+        test_logits, _ = net.forward(params, self.X_test, self.bn)
+        history["test_loss"][:, epoch] = bce_from_logits(test_logits, self.y_test)
+        history["test_acc"][:, epoch] = ((test_logits > 0) == self.y_test).mean(axis=(1, 2))
+        if diagnose:
+            _record_layers(history, epoch, net, params, logits, cache, y)
 
 
 def _empty_history(k, epochs, depth):
     shape = (k, epochs + 1)
-    history = {name: np.full(shape, np.nan) for name in SCALARS}
+    history = {name: np.full(shape, np.nan) for name in SCALARS + RUNNING}
     history |= {name: np.full(shape + (depth + 1,), np.nan) for name in PER_DENSE}
     history |= {name: np.full(shape + (depth,), np.nan) for name in PER_HIDDEN}
     return history
 
 
-def _record(history, epoch, net, params, bn, X, y, X_test, y_test, diagnostics):
-    """Fill entry ``epoch`` of the history arrays (see the module docstring)."""
-    arch = net.arch
-    if arch.batch_norm or not diagnostics:  # metrics use inference-mode batch norm
-        eval_logits, _ = net.forward(params, X, bn)
-    if diagnostics:
-        logits, cache = net.forward(params, X, training=True)
-        if not arch.batch_norm:
-            eval_logits = logits
-    history["train_loss"][:, epoch] = bce_from_logits(eval_logits, y)
-    history["train_acc"][:, epoch] = ((eval_logits > 0) == y).mean(axis=(1, 2))
-    test_logits, _ = net.forward(params, X_test, bn)
-    history["test_loss"][:, epoch] = bce_from_logits(test_logits, y_test)
-    history["test_acc"][:, epoch] = ((test_logits > 0) == y_test).mean(axis=(1, 2))
-    if not diagnostics:
-        return
-
+def _record_layers(history, epoch, net, params, logits, cache, y):
+    """Per-layer statistics of a training-mode pass over the training set."""
     k = len(logits)
     grads = net.bind(np.empty((k, net.layout.size)))
     net.backward(params, cache, (sigmoid(logits) - y) / len(y), grads)

@@ -1,4 +1,4 @@
-# trainability: the grid study of activation x initialization x width, its figures and report.
+# trainability: the lecture's claims about training neural networks, measured.
 # Usage: snakemake --cores 8        (parameters: params.yaml; see README.md)
 from snakemake.utils import min_version
 
@@ -12,6 +12,7 @@ report: "src/workflow/report/workflow.rst"
 
 
 include: "src/workflow/rules/common.smk"
+include: "src/workflow/rules/data.smk"
 include: "src/workflow/rules/grid.smk"
 include: "src/workflow/rules/gradients.smk"
 include: "src/workflow/rules/scaling.smk"
@@ -24,8 +25,8 @@ include: "src/workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        # every product a reader sees, so a deleted one is rebuilt even when the report is
-        # up to date (Snakemake does not remake files nothing out of date asks for)
+        # every product a reader sees: a deleted one is rebuilt even when the report is
+        # up to date (Snakemake remakes only what something out of date asks for)
         rules.report.output,
-        rules.aggregate.output,
-        rules.figures.output,
+        rules.grid_tables.output,
+        rules.grid_figures.output,

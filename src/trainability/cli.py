@@ -55,6 +55,7 @@ def _add_train(sub):
                    help="one or more initializers (models: init-major, then seeds)")
     p.add_argument("--init-scale", type=positive_float, default=1.0,
                    help="std of random_normal (and random_uniform's std)")
+    p.add_argument("--classifier-init", help="the classifier's initializer (default: --init)")
     p.add_argument("--width", type=positive_int, default=5)
     p.add_argument("--depth", type=positive_int, default=4)
     p.add_argument("--batch-norm", type=positive_int, nargs="*", default=[],
@@ -63,6 +64,10 @@ def _add_train(sub):
     p.add_argument("--optimizer", default="rmsprop", help="sgd, momentum, nesterov, rmsprop, adam")
     p.add_argument("--lr", type=positive_float, default=0.001)
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--eps", type=positive_float, default=1e-7,
+                   help="rmsprop and adam: the denominator's epsilon")
+    p.add_argument("--eps-convention", default="keras",
+                   help="rmsprop and adam: keras (sqrt(s + eps)) or pytorch (sqrt(s) + eps)")
     p.add_argument("--l2", type=float, default=0.0)
     p.add_argument("--schedule", default="constant", help="constant, step or cosine")
     p.add_argument("--warmup-epochs", type=int, default=0)
@@ -82,12 +87,14 @@ def _add_train(sub):
 def _run_train(args):
     from trainability.jobs import train_job
 
-    optimizer = dict(name=args.optimizer, lr=args.lr, momentum=args.momentum, l2=args.l2,
-                     schedule=args.schedule, warmup_epochs=args.warmup_epochs)
+    optimizer = dict(name=args.optimizer, lr=args.lr, momentum=args.momentum, eps=args.eps,
+                     eps_convention=args.eps_convention, l2=args.l2, schedule=args.schedule,
+                     warmup_epochs=args.warmup_epochs)
     diagnostics = args.diagnostics if args.diagnostic_epochs is None else args.diagnostic_epochs
     print(train_job(
         args.data, args.out, activation=args.activation, inits=args.init, width=args.width,
         depth=args.depth, seeds=args.seeds, init_scale=args.init_scale,
+        classifier_init=args.classifier_init,
         batch_norm=args.batch_norm, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size, diagnostics=diagnostics,
         checkpoint_every=args.checkpoint_every, float32=args.float32,
@@ -116,78 +123,23 @@ def _run_stage(args):
     print(f"{args.study} {args.stage}: wrote {len(written)} files")
 
 
-def _add_aggregate(sub):
-    p = sub.add_parser("aggregate", help="tables, metrics and plot data from run files")
-    p.add_argument("runs", nargs="+", help="run .npz files written by `trainability train`")
-    p.add_argument("--tables", required=True, help="output folder of the tables")
-    p.add_argument("--metrics", required=True, help="output metrics .json")
-    p.add_argument("--plots", required=True, help="output folder of the plot data")
-    p.add_argument("--width", type=positive_int, required=True,
-                   help="the running example's width (headline metrics)")
-    p.add_argument("--study", default="grid")
-    p.set_defaults(func=_run_aggregate)
-
-
-def _run_aggregate(args):
-    from trainability.tables import aggregate
-
-    aggregate(args.runs, args.tables, args.metrics, args.plots, args.width, args.study)
-    print(f"aggregated {len(args.runs)} run files into {args.tables}")
-
-
-def _add_figures(sub):
-    p = sub.add_parser(
-        "figures",
-        help="the grid study's figures (PNG) from the tables and run files",
-        description="Write data.png, lecture_{init}.png for every init, heatmap_w{width}.png "
-        "and boundaries_w{width}.png for every width, and accuracy_vs_width.png into "
-        "--out-dir (atomically).",
-    )
-    p.add_argument("runs", nargs="+", help="run .npz files (decision boundaries)")
-    p.add_argument("--data", required=True, help="dataset .npz the runs were trained on")
-    p.add_argument("--tables", required=True,
-                   help="folder with runs.csv and history.csv from `trainability aggregate`")
-    p.add_argument("--width", type=positive_int, required=True,
-                   help="the running example's width (the lecture figures)")
-    p.add_argument("--out-dir", required=True, help="output folder of the figures")
-    p.set_defaults(func=_run_figures)
-
-
-def _run_figures(args):
-    from trainability.data import dataset_meta, load_dataset
-    from trainability.figures import load_grid_tables, make_figures
-
-    data = load_dataset(args.data)
-    name = dataset_meta(args.data).get("name", "")
-    runs, history = load_grid_tables(args.tables)
-    written = make_figures(data, runs, history, args.runs, args.width, args.out_dir, name)
-    print(f"wrote {len(written)} figures into {args.out_dir}")
-
-
 def _add_report(sub):
     p = sub.add_parser(
         "report",
-        help="the markdown report: the lecture's claims with measured numbers and verdicts",
-        description="Write a self-contained markdown report (atomically) that embeds the "
-        "figures by relative links and records provenance (params, git revision, versions).",
+        help="the markdown report: every study's section, the claims at a glance, provenance",
+        description="Assemble results/report.md (atomically) from the studies' sections and "
+        "their claims (results/sections/<study>.md and .json), and write the metrics file "
+        "`dvc exp show` reads.",
     )
-    p.add_argument("--tables", required=True,
-                   help="folder with runs.csv from `trainability aggregate`")
-    p.add_argument("--metrics", required=True, help="metrics .json from `trainability aggregate`")
-    p.add_argument("--figures-dir", required=True, help="folder of `trainability figures`")
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--params", help="the parameters as a .json or .yaml file")
     given.add_argument("--params-json", help="the parameters as a JSON string")
-    p.add_argument("--width", type=positive_int, required=True,
-                   help="the running example's width (the lecture's claims)")
-    p.add_argument("--section", action="append", default=[], metavar="MD",
-                   help="markdown section of another study, placed before the summary "
-                   "(repeat, in report order)")
-    p.add_argument("--study-metrics", action="append", default=[], metavar="JSON",
-                   help="headline metrics of another study, merged into --metrics-out (repeat)")
-    p.add_argument("--metrics-out",
-                   help="output .json: the grid's metrics and every --study-metrics in one file "
-                   "(what `dvc metrics show` reads)")
+    p.add_argument("--sections", default="results/sections",
+                   help="folder of the studies' sections and results")
+    p.add_argument("--study", action="append", required=True, metavar="NAME",
+                   help="a study whose section to include (repeat, in report order)")
+    p.add_argument("--metrics-out", required=True,
+                   help="output .json: every study's headline numbers and claims")
     p.add_argument("--out", required=True, help="output .md")
     p.set_defaults(func=_run_report)
 
@@ -195,7 +147,6 @@ def _add_report(sub):
 def _run_report(args):
     import json
 
-    from trainability.io import write_json
     from trainability.report import read_json, write_report
 
     if args.params_json is not None:
@@ -205,21 +156,8 @@ def _run_report(args):
             raise ValueError(f"--params-json: not valid JSON ({e})") from None
     else:
         params = read_json(args.params)
-    merged = read_json(args.metrics)  # the grid's, then one key per study
-    for path in args.study_metrics:
-        study = read_json(path)
-        clash = sorted(set(study) & set(merged))
-        if clash:
-            raise ValueError(f"{path}: its metrics {', '.join(clash)} are already given")
-        merged |= study
-    missing = write_report(args.tables, args.metrics, args.figures_dir, params,
-                           args.width, args.out, args.section)
-    if args.metrics_out:
-        write_json(args.metrics_out, merged)
-    if missing:
-        print(f"warning: figures not found in {args.figures_dir}: {', '.join(missing)}",
-              file=sys.stderr)
-    print(f"wrote {args.out}")
+    write_report(params, args.sections, args.study, args.out, args.metrics_out)
+    print(f"wrote {args.out} and {args.metrics_out}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_dataset(sub)
     _add_train(sub)
-    _add_aggregate(sub)
-    _add_figures(sub)
     _add_report(sub)
     for study in STUDIES:
         _add_study(sub, study)

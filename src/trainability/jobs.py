@@ -21,7 +21,8 @@ from trainability.train import train
 
 def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: int,
               depth: int, seeds: Sequence[int], init_scale: float = 1.0,
-              batch_norm: Sequence[int] = (), optimizer: dict, epochs: int, batch_size: int,
+              classifier_init: str | None = None, batch_norm: Sequence[int] = (),
+              optimizer: dict, epochs: int, batch_size: int,
               diagnostics: bool | Sequence[int] = True, checkpoint_every: int = 0,
               float32: bool = False) -> str:
     """Train ``len(inits) x len(seeds)`` models of one architecture in one call (init-major:
@@ -34,7 +35,8 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     arch = Architecture(depth, width, activation, tuple(batch_norm))
     seeds = [int(s) for s in seeds]
     layout = Layout(arch)
-    theta0 = np.concatenate([init_params(layout, init, seeds, init_scale) for init in inits])
+    theta0 = np.concatenate([init_params(layout, init, seeds, init_scale,
+                                         classifier_init=classifier_init) for init in inits])
     model_seeds = seeds * len(inits)
     model_inits = [init for init in inits for _ in seeds]
     epochs_kept = list(range(0, epochs + 1, checkpoint_every)) if checkpoint_every else []
@@ -46,7 +48,8 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
                    diagnostics=diagnostics, dtype=np.float32 if float32 else np.float64)
     seconds = time.perf_counter() - start
     meta = dict(activation=activation, inits=list(inits), width=width, depth=depth,
-                seeds=seeds, init_scale=init_scale, batch_norm=list(batch_norm),
+                seeds=seeds, init_scale=init_scale, classifier_init=classifier_init,
+                batch_norm=list(batch_norm),
                 epochs=epochs, batch_size=batch_size, float32=float32,
                 optimizer=optimizer["name"], **{k: v for k, v in optimizer.items() if k != "name"})
     if len(inits) == 1:

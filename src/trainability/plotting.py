@@ -7,9 +7,14 @@ the bytes depend only on the inputs (and the fonts of the machine).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib as mpl
+import numpy as np
 import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from trainability.io import atomic_path
 
@@ -53,3 +58,28 @@ def save_figure(fig: Figure, path) -> None:
     """PNG, atomically, with no software-version or time metadata."""
     with atomic_path(path) as tmp, style():  # some rcParams are read at draw time
         fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+
+
+def save_animation(frames: Sequence[Figure], path, ms_per_frame: int = 300) -> None:
+    """An animated GIF of ``frames`` (looping; the last frame held three times as long),
+    atomically. The frames share one palette so the colours do not flicker."""
+    images = []
+    with style():
+        for fig in frames:
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]))
+    palette = images[-1].quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    images = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+    durations = [ms_per_frame] * (len(images) - 1) + [3 * ms_per_frame]
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=durations, loop=0, optimize=False)
+
+
+def save(made, path) -> None:
+    """A figure as PNG, or a list of figures (frames) as an animated GIF."""
+    if isinstance(made, Figure):
+        save_figure(made, path)
+    else:
+        save_animation(made, path)

@@ -15,7 +15,8 @@ A study is a package ``trainability/studies/<name>/``, one concern per file:
 ``tables.py``
     ``build(spec) -> {name: DataFrame}``: tidy tables from the spec's run files.
 ``figures.py``
-    ``make(spec, tables) -> {file name: () -> Figure}``, one function per figure.
+    ``make(spec, tables) -> {file name: () -> Figure}``, one function per figure (a
+    ``.gif`` maker returns the frames of an animation).
 ``claims.py``
     ``evaluate(spec, tables) -> [Claim]`` (one function per claim) and, if it has any,
     ``sanity(spec, tables) -> [Sanity]``.
@@ -116,7 +117,7 @@ def run_tables(spec, root="results") -> list[Path]:
 
 
 def run_figures(spec, root="results") -> list[Path]:
-    from trainability.plotting import save_figure
+    from trainability.plotting import save
 
     where = paths(spec.study, root)
     tables = read_tables(spec, where["tables"])
@@ -126,7 +127,7 @@ def run_figures(spec, root="results") -> list[Path]:
         raise RuntimeError(f"{spec.study}: figures made {list(makers)}, declared {declared}")
     written = []
     for name, make in makers.items():
-        save_figure(make(), where["figures"] / name)
+        save(make(), where["figures"] / name)
         written.append(where["figures"] / name)
     return written
 

@@ -1,10 +1,12 @@
-"""Tidy tables from the per-cell run files, and the headline metrics DVC shows.
+"""Tidy tables from run files, and reading and writing them.
 
-- ``runs.csv``: one row per trained model (its settings, final metrics and status);
-- ``history.csv``: one row per model and epoch (losses and accuracies; epoch 0 = at init);
-- ``layers.csv.gz``: one row per model, epoch and layer (gradient and activation
-  statistics; layer ``depth + 1`` is the classifier, whose activation columns are empty);
-- ``metrics.json``: the lecture's claims in numbers, for ``dvc exp show``.
+From a run file of ``trainability train`` (``run_frames``):
+
+- runs: one row per trained model (its settings, final metrics and status);
+- history: one row per model and epoch (losses and accuracies; epoch 0 = at init; the
+  Keras-style running means when recorded);
+- layers: one row per model, diagnostic epoch and layer (gradient and activation
+  statistics; layer ``depth + 1`` is the classifier, whose activation columns are empty).
 
 Diverged models keep their rows: status ``diverged``, the epoch, and NaN final metrics.
 """
@@ -17,27 +19,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainability.io import InputError, load_run, write_json, write_text
+from trainability.io import InputError, load_run, write_text
 from trainability.train import PER_DENSE, PER_HIDDEN, SCALARS
 
+RUNNING = ("running_loss", "running_acc")  # Keras-style per-epoch means, when recorded
+
 KEYS = ["study", "activation", "init", "width", "depth", "seed"]
-LECTURE_ACTIVATIONS = ("relu", "sigmoid", "tanh")
-LECTURE_INITS = ("random_normal", "zeros")
 TRAINED = 0.95  # "reaches 95% training accuracy"
 
 
 def _settings(meta: dict, study: str) -> dict:
+    """The settings every model of a run file shares (its initializer is per model)."""
     return {
         "study": study,
         "dataset": meta["dataset"]["name"],
         "activation": meta["activation"],
-        "init": meta["init"],
         "init_scale": meta["init_scale"],
         "width": meta["width"],
         "depth": meta["depth"],
         "batch_norm": " ".join(map(str, meta["batch_norm"])) or "none",
         "optimizer": meta["optimizer"],
         "lr": meta["lr"],
+        "eps": meta["eps"],
+        "eps_convention": meta["eps_convention"],
         "l2": meta["l2"],
         "schedule": meta["schedule"],
         "epochs": meta["epochs"],
@@ -52,13 +56,17 @@ def _first_epoch(reached: np.ndarray) -> np.ndarray:
     return first
 
 
-def _run_rows(settings, seeds, hist, arrays) -> pd.DataFrame:
+def _run_rows(settings, models, hist, arrays) -> pd.DataFrame:
     diverged = arrays["diverged_epoch"]
     test_loss = np.where(np.isnan(hist["test_loss"]), np.inf, hist["test_loss"])
+    front = {k: settings[k] for k in ("study", "dataset", "activation")}
+    rest = {k: v for k, v in settings.items() if k not in front}
     return pd.DataFrame(
         {
-            **settings,
-            "seed": seeds,
+            **front,
+            "init": models["init"],
+            **rest,
+            "seed": models["seed"],
             **{name: hist[name][:, -1] for name in SCALARS},
             "status": arrays["status"],
             "diverged_epoch": np.where(diverged >= 0, diverged, np.nan),
@@ -68,85 +76,68 @@ def _run_rows(settings, seeds, hist, arrays) -> pd.DataFrame:
     )
 
 
-def _history_rows(keys, seeds, hist) -> pd.DataFrame:
-    k, n_epochs = hist["train_loss"].shape
-    return pd.DataFrame(
-        {
-            **keys,
-            "seed": np.repeat(seeds, n_epochs),
-            "epoch": np.tile(np.arange(n_epochs), k),
-            **{name: hist[name].ravel() for name in SCALARS},
-        }
-    )
+def _history_rows(keys, models, scalars) -> pd.DataFrame:
+    """Rows per model x epoch of the ``(K, E+1)`` arrays ``scalars``."""
+    k, n_epochs = next(iter(scalars.values())).shape
+    return pd.DataFrame({
+        **keys,
+        "init": np.repeat(models["init"], n_epochs),
+        "seed": np.repeat(models["seed"], n_epochs),
+        "epoch": np.tile(np.arange(n_epochs), k),
+        **{name: values.ravel() for name, values in scalars.items()},
+    })
 
 
-def _layer_rows(keys, seeds, hist) -> pd.DataFrame:
-    k, n_epochs, n_layers = hist["grad_norm"].shape
-    per_layer = {name: hist[name].ravel() for name in PER_DENSE}
-    for name in PER_HIDDEN:  # hidden layers only: pad the classifier with NaN
-        padded = np.concatenate([hist[name], np.full((k, n_epochs, 1), np.nan)], axis=2)
-        per_layer[name] = padded.ravel()
-    return pd.DataFrame(
-        {
-            **keys,
-            "seed": np.repeat(seeds, n_epochs * n_layers),
-            "epoch": np.tile(np.repeat(np.arange(n_epochs), n_layers), k),
-            "layer": np.tile(np.arange(1, n_layers + 1), k * n_epochs),
-            **per_layer,
-        }
-    )
+def _layer_rows(keys, models, epochs, columns) -> pd.DataFrame:
+    """Rows per model x epoch x layer of the ``(K, len(epochs), layers)`` arrays."""
+    k, n_epochs, n_layers = next(iter(columns.values())).shape
+    n = n_epochs * n_layers
+    return pd.DataFrame({
+        **keys,
+        "init": np.repeat(models["init"], n),
+        "seed": np.repeat(models["seed"], n),
+        "epoch": np.tile(np.repeat(epochs, n_layers), k),
+        "layer": np.tile(np.arange(1, n_layers + 1), k * n_epochs),
+        **{name: values.ravel() for name, values in columns.items()},
+    })
+
+
+def _layer_columns(hist, epochs) -> dict[str, np.ndarray]:
+    """The per-layer statistics at ``epochs``; hidden-layer ones padded with NaN for the
+    classifier (layer depth + 1)."""
+    out = {name: hist[name][:, epochs] for name in PER_DENSE}
+    for name in PER_HIDDEN:
+        values = hist[name][:, epochs]
+        out[name] = np.concatenate([values, np.full(values.shape[:2] + (1,), np.nan)], axis=2)
+    return out
+
+
+def run_frames(path, study: str = "grid"):
+    """``(runs, history, layers)`` of one run file written by ``trainability train``: one
+    row per model; per model and epoch (epoch 0 = at initialization); per model, recorded
+    epoch and layer (the classifier is layer depth + 1)."""
+    meta, hist, arrays = load_run(path)
+    missing = [k for k in SCALARS + PER_DENSE + PER_HIDDEN if k not in hist]
+    if missing:
+        raise InputError(f"{path}: missing history arrays {missing}")
+    settings = _settings(meta, study)
+    k = len(arrays["seeds"])
+    inits = arrays["inits"] if "inits" in arrays else np.repeat(meta["init"], k)
+    models = {"init": np.asarray(inits).astype(str), "seed": arrays["seeds"]}
+    keys = {key: settings[key] for key in KEYS if key not in ("init", "seed")}
+    history = _history_rows(keys, models, {n: hist[n] for n in SCALARS + RUNNING if n in hist})
+    # epochs with diagnostics: every epoch, or a schedule (NaN elsewhere)
+    recorded = np.flatnonzero(np.isfinite(hist["grad_norm"]).any(axis=(0, 2)))
+    layers = _layer_rows(keys, models, recorded, _layer_columns(hist, recorded))
+    return _run_rows(settings, models, hist, arrays), history, layers
 
 
 def load_tables(paths: Sequence[str | Path], study: str = "grid"):
-    """``(runs, history, layers)`` data frames from run files written by ``trainability train``."""
-    runs, history, layers = [], [], []
-    for path in paths:
-        meta, hist, arrays = load_run(path)
-        missing = [k for k in SCALARS + PER_DENSE + PER_HIDDEN if k not in hist]
-        if missing:
-            raise InputError(f"{path}: missing history arrays {missing}")
-        settings = _settings(meta, study)
-        keys = {key: settings[key] for key in KEYS if key != "seed"}
-        seeds = arrays["seeds"]
-        runs.append(_run_rows(settings, seeds, hist, arrays))
-        history.append(_history_rows(keys, seeds, hist))
-        layers.append(_layer_rows(keys, seeds, hist))
-    if not runs:
+    """``(runs, history, layers)`` data frames of several run files, concatenated."""
+    frames = [run_frames(path, study) for path in paths]
+    if not frames:
         raise InputError("no run files given")
-    return tuple(pd.concat(frames, ignore_index=True) for frames in (runs, history, layers))
-
-
-def headline_metrics(runs: pd.DataFrame, width: int) -> dict:
-    """The lecture's cells at the running example's width, and the grid at a glance."""
-    ok = runs[runs.status == "ok"]
-    lecture = {}
-    at_width = runs[runs.width == width]
-    for act in LECTURE_ACTIVATIONS:
-        for init in LECTURE_INITS:
-            cell = at_width[(at_width.activation == act) & (at_width.init == init)]
-            if len(cell):
-                lecture.setdefault(act, {})[init] = {
-                    "test_acc": _round(cell.test_acc.mean()),
-                    "test_acc_std": _round(cell.test_acc.std(ddof=1) if len(cell) > 1 else 0.0),
-                }
-    cells = runs.groupby(["activation", "init", "width"]).test_acc.mean()
-    best = cells.idxmax() if cells.notna().any() else None
-    return {
-        "grid": {
-            "running_example": lecture,
-            "models": int(len(runs)),
-            "diverged": int((runs.status == "diverged").sum()),
-            "mean_test_acc": _round(ok.test_acc.mean()),
-            "cells_above_0.9": int((cells > 0.9).sum()),
-            "cells": int(len(cells)),
-            "best_cell": f"{best[0]}/{best[1]}/w{best[2]}" if best else None,
-            "best_test_acc": _round(cells.max()),
-        },
-    }
-
-
-def _round(x) -> float | None:
-    return None if pd.isna(x) else round(float(x), 6)
+    return tuple(pd.concat(parts, ignore_index=True) for parts in zip(*frames, strict=True))
 
 
 def read_table(path, required: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -177,19 +168,3 @@ def write_csv(path, frame: pd.DataFrame) -> None:
                 f.write(text.encode())
     else:
         write_text(path, text)
-
-
-def aggregate(paths, tables_dir, metrics_path, plots_dir, width: int, study: str = "grid") -> None:
-    runs, history, layers = load_tables(paths, study)
-    tables_dir, plots_dir = Path(tables_dir), Path(plots_dir)
-    write_csv(tables_dir / "runs.csv", runs)
-    write_csv(tables_dir / "history.csv", history)
-    write_csv(tables_dir / "layers.csv.gz", layers)
-    write_json(metrics_path, headline_metrics(runs, width))
-    by_cell = (
-        runs.assign(cell=runs.activation + "/" + runs.init + "/w" + runs.width.astype(str))
-        .groupby("cell", sort=True)
-        .test_acc.mean()
-        .reset_index()
-    )
-    write_csv(plots_dir / "test_acc_by_cell.csv", by_cell)

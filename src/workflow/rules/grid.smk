@@ -1,58 +1,102 @@
-# ---- the dataset, one training job per grid cell, and the tables ----
+# ---- the grid: every activation x initializer x width (params.yaml `grid`, `model`, `train`) --
+# One training job per activation x width trains every initializer x seed of it at once;
+# then the tables, figures and the report's section (trainability/studies/grid/).
 
 
-rule dataset:
-    input:
-        code=DATA_CODE,
-    output:
-        DATASET,
-    params:
-        args=get_dataset_args,
-    conda:
-        "../envs/trainability.yaml"
-    log:
-        f"results/logs/dataset-{DATA_TAG}.log",
-    shell:
-        "trainability dataset {params.args:q} --out {output:q} > {log:q} 2>&1"
+GRID = spec_of("grid", dataset=DATASET, train_code=code_hash(TRAIN_CODE))
+GRID_SPEC = studies.spec_json(GRID)
+GRID_PATHS = studies.paths("grid")
 
 
-rule train:
+rule grid_train:
     input:
         data=DATASET,
         code=TRAIN_CODE,
     output:
-        "results/runs/{activation}/{init}/w{width}-{tag}.npz",
+        "results/runs/grid/{activation}/w{width}-{tag}.npz",
     params:
-        args=get_train_args,
+        args=GRID.train_args,
+    benchmark:
+        wf.benchmark("grid_train", "{activation}-w{width}-{tag}")
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/train/{activation}/{init}/w{width}-{tag}.log",
+        "results/logs/grid/train/{activation}/w{width}-{tag}.log",
     shell:
-        "trainability train --data {input.data:q} --activation {wildcards.activation:q}"
-        " --init {wildcards.init:q} --width {wildcards.width:q} {params.args:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        "trainability train --data {input.data:q} {params.args:q} --out {output:q} > {log:q} 2>&1"
 
 
-rule aggregate:
+rule grid_tables:
     input:
-        runs=get_grid_runs(),
-        code=TABLES_CODE,
+        runs=GRID.run_files(),
+        code=stage_code("grid", "tables"),
     output:
-        runs="results/tables/runs.csv",
-        history="results/tables/history.csv",
-        layers="results/tables/layers.csv.gz",
-        metrics="results/tables/metrics.json",
-        plot="results/plots/test_acc_by_cell.csv",
+        tables=[f"{GRID_PATHS['tables']}/{f}" for f in GRID.tables().values()],
+        stamp=wf.stamp("grid_tables"),
     params:
-        width=config["model"]["width"],
+        spec=GRID_SPEC,
+    benchmark:
+        wf.benchmark("grid_tables")
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/aggregate.log",
+        "results/logs/grid/tables.log",
     shell:
-        "trainability aggregate {input.runs:q} --tables results/tables --metrics {output.metrics:q}"
-        " --plots results/plots --width {params.width} > {log:q} 2>&1"
+        "trainability grid tables --spec {params.spec:q} > {log:q} 2>&1 && touch {output.stamp:q}"
 
 
-rebuild_missing(get_grid_runs(), rules.aggregate.output.runs)
+rule grid_figures:
+    input:
+        data=DATASET,
+        runs=GRID.run_files(),
+        tables=rules.grid_tables.output.tables,
+        code=stage_code("grid", "figures"),
+    output:
+        figures=[
+            report(f"{GRID_PATHS['figures']}/{name}",
+                   caption=f"../../trainability/studies/grid/captions/{kind}.rst",
+                   category="Grid study")
+            for name, kind in GRID.figures()
+        ],
+        stamp=wf.stamp("grid_figures"),
+    params:
+        spec=GRID_SPEC,
+    benchmark:
+        wf.benchmark("grid_figures")
+    conda:
+        "../envs/trainability.yaml"
+    log:
+        "results/logs/grid/figures.log",
+    shell:
+        "trainability grid figures --spec {params.spec:q} > {log:q} 2>&1 && touch {output.stamp:q}"
+
+
+rule grid_section:
+    input:
+        data=DATASET,
+        tables=rules.grid_tables.output.tables,
+        figures=rules.grid_figures.output.figures,
+        code=stage_code("grid", "section"),
+    output:
+        section=GRID_PATHS["section"],
+        results=GRID_PATHS["results"],
+        stamp=wf.stamp("grid_section"),
+    params:
+        spec=GRID_SPEC,
+    benchmark:
+        wf.benchmark("grid_section")
+    conda:
+        "../envs/trainability.yaml"
+    log:
+        "results/logs/grid/section.log",
+    shell:
+        "trainability grid section --spec {params.spec:q} > {log:q} 2>&1 && touch {output.stamp:q}"
+
+
+rule grid:
+    input:
+        rules.grid_section.output,
+
+
+REPAIRS.watch(GRID.run_files(), wf.stamp("grid_tables"))
+REPAIRS.watch(GRID.run_files() + [DATASET], wf.stamp("grid_figures"))

@@ -1,58 +1,47 @@
-# ---- figures and the markdown report ----
+# ---- the markdown report: every enabled study's section, in the lecture's order ----
+
+REPORT_STUDIES = [s for s in studies.STUDIES if enabled(s)]
+REPORT_LEGACY = [Path(p).stem for p in REPORT_SECTIONS]  # studies not yet in the study shape
 
 
-rule figures:
-    input:
-        data=DATASET,
-        runs=get_grid_runs(),
-        runs_table=rules.aggregate.output.runs,
-        history=rules.aggregate.output.history,
-        code=REPORT_CODE,
+rule params_file:
+    # the parameters as the jobs saw them (params.yaml and any --config), for the report's
+    # provenance: a file, so the report's command line stays short
     output:
-        [
-            report(
-                f"results/figures/{name}",
-                caption=get_caption(name),
-                category="Grid study",
-            )
-            for name in get_figure_names()
-        ],
+        "results/params.json",
     params:
-        width=config["model"]["width"],
+        config=json.dumps(config, sort_keys=True, indent=1),
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/figures.log",
+        "results/logs/params.log",
     shell:
-        "trainability figures --data {input.data:q} --tables results/tables"
-        " --width {params.width} --out-dir results/figures {input.runs:q} > {log:q} 2>&1"
+        "printf '%s\\n' {params.config:q} > {output:q} 2> {log:q}"
 
 
 rule report:
     input:
-        figures=rules.figures.output,
-        runs=rules.aggregate.output.runs,
-        metrics=rules.aggregate.output.metrics,
-        sections=REPORT_SECTIONS,
-        study_metrics=REPORT_METRICS,
-        code=REPORT_CODE,
+        params=rules.params_file.output,
+        sections=[studies.paths(s)["section"] for s in REPORT_STUDIES] + REPORT_SECTIONS,
+        results=[studies.paths(s)["results"] for s in REPORT_STUDIES] + REPORT_METRICS,
+        code=code("trainability.report"),
     output:
         report=report("results/report.md", caption="../report/report.rst", category="Report"),
         metrics="results/metrics.json",
+        stamp=wf.stamp("report"),
     params:
-        config=json.dumps(config, sort_keys=True),
-        width=config["model"]["width"],
-        sections=get_section_args,
+        studies=[a for s in REPORT_STUDIES + REPORT_LEGACY for a in ("--study", s)],
+    benchmark:
+        wf.benchmark("report")
     conda:
         "../envs/trainability.yaml"
     log:
         "results/logs/report.log",
     shell:
-        "trainability report --tables results/tables --metrics {input.metrics:q}"
-        " --figures-dir results/figures --params-json {params.config:q}"
-        " --width {params.width} {params.sections:q} --metrics-out {output.metrics:q}"
-        " --out {output.report:q} > {log:q} 2>&1"
+        "trainability report --params {input.params:q} {params.studies:q}"
+        " --metrics-out {output.metrics:q} --out {output.report:q} > {log:q} 2>&1"
+        " && touch {output.stamp:q}"
 
 
-# the grid's jobs are all up to date without the dataset; the data figure reads it
-rebuild_missing([DATASET], "results/figures/data.png")
+if workflow.is_main_process:
+    REPAIRS.run(logger.warning)

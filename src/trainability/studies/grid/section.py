@@ -1,0 +1,128 @@
+"""The grid's report section: the numbers and tables its template words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from trainability.claims import Claim, Sanity
+from trainability.markdown import caption, figure, table
+from trainability.order import activation_order, init_order
+from trainability.studies.grid import claims as grid_claims
+
+DATA = ("section.md.j2", "captions/*.rst")
+HERE = Path(__file__).parent
+WIDTH_CLAIMS = ("relu-tanh-learn", "sigmoid-lags", "zeros-coin-flip", "normal-beats-zeros",
+                "scaled-inits", "minor-choices")
+
+
+def fmt_acc(cell) -> str:
+    """``0.984 ± 0.002 (n = 5)``: mean ± sd over the seeds that did not diverge."""
+    n_ok, n_div = int(cell.n_ok), int(cell.n_diverged)
+    if n_ok == 0:
+        return f"all {n_div} diverged" if n_div else "no models"
+    text = f"{cell.test_acc:.3f}" + (f" ± {cell.test_acc_sd:.3f}" if n_ok > 1 else "")
+    return text + f" (n = {n_ok}" + (f"; {n_div} diverged)" if n_div else ")")
+
+
+def _num(value, digits: int = 3) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def accuracy_table(cells: pd.DataFrame, width: int) -> str:
+    """Activation (rows) x init (columns): mean ± sd of the final test accuracy."""
+    at = cells[cells.width == width].set_index(["activation", "init"])
+    inits = init_order(at.index.get_level_values("init"))
+    rows = [[act] + [fmt_acc(at.loc[(act, i)]) if (act, i) in at.index else "not run"
+                     for i in inits]
+            for act in activation_order(at.index.get_level_values("activation"))]
+    return table(rows, ["activation \\ init", *inits])
+
+
+def activation_table(cells: pd.DataFrame, init: str, width: int) -> str:
+    at = cells[(cells.width == width) & (cells["init"] == init)].set_index("activation")
+    rows = [[act, _num(c.train_loss), _num(c.train_acc), fmt_acc(c),
+             f"{int(c.n_diverged)} of {int(c.n)}"]
+            for act, c in ((a, at.loc[a]) for a in activation_order(at.index))]
+    return table(rows, ["activation", "final train loss (nats)", "final train accuracy",
+                        "final test accuracy (mean ± sd)", "diverged"])
+
+
+def verdicts_by_width(spec, runs: pd.DataFrame, chance: float) -> str:
+    """The width-specific claims judged again at every width."""
+    init = grid_claims.lecture_init(spec)
+    by_width = {w: {c.key: c for c in grid_claims.at_width(runs, w, init, chance)}
+                for w in spec.widths}
+    rows = [[key] + [f"{by_width[w][key].verdict} ({by_width[w][key].counts['passes']}/"
+                     f"{len(by_width[w][key].checks)} pass)" if by_width[w][key].checks
+                     else by_width[w][key].verdict for w in spec.widths]
+            for key in WIDTH_CLAIMS]
+    return table(rows, ["claim", *[f"width {w}" for w in spec.widths]])
+
+
+def diverged(runs: pd.DataFrame) -> dict:
+    div = runs[runs.status == "diverged"]
+    rows = []
+    for (act, init, w), g in div.groupby(["activation", "init", "width"]):
+        n = int(((runs.activation == act) & (runs["init"] == init) & (runs.width == w)).sum())
+        epochs = ", ".join(str(int(e)) for e in g.diverged_epoch.dropna().sort_values())
+        rows.append([f"{act}/{init}", w, f"{len(g)} of {n}", ", ".join(map(str, sorted(g.seed))),
+                     epochs or "n/a"])
+    return {"n": len(div), "total": len(runs),
+            "table": table(rows, ["cell", "width", "diverged", "seeds", "epoch of divergence"])}
+
+
+def figures(spec, rel: str) -> dict[str, str]:
+    """Every figure's markdown, keyed by file name, its caption from captions/<kind>.rst."""
+    return {name: figure(rel, name, caption(HERE, kind)) for name, kind in spec.figures()}
+
+
+def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
+    runs, cells = tables["runs"], tables["cells"]
+    chance = grid_claims.chance_level(spec)
+    init = grid_claims.lecture_init(spec)
+    by_key = {c.key: c for c in claims}
+    return {
+        "spec": spec,
+        "claims": by_key,
+        "claim_list": claims,
+        "sanity": sanity,
+        "figures": figures(spec, rel),
+        "init": init,
+        "other_inits": [i for i in spec.inits if i not in (init, "zeros")],
+        "chance": chance,
+        "zero_at_zero": {a: grid_claims.zero_at_zero(a) for a in spec.activations},
+        "n_models": len(runs),
+        "n_cells": len(cells),
+        "activation_table": activation_table(cells, init, spec.width),
+        "accuracy_table": accuracy_table(cells, spec.width),
+        "verdicts_by_width": verdicts_by_width(spec, runs, chance),
+        "diverged": diverged(runs),
+        "lecture": {"relu": 0.99, "tanh": 0.99, "sigmoid": 0.7},
+    }
+
+
+def metrics(spec, tables) -> dict:
+    """Headline numbers for ``dvc exp show``: the lecture's cells at the running width."""
+    runs, cells = tables["runs"], tables["cells"]
+    at = cells[cells.width == spec.width].set_index(["activation", "init"])
+    lecture = {}
+    for act in ("relu", "sigmoid", "tanh"):
+        for init in ("random_normal", "zeros"):
+            if (act, init) in at.index:
+                c = at.loc[(act, init)]
+                lecture.setdefault(act, {})[init] = {"test_acc": _round(c.test_acc),
+                                                     "test_acc_sd": _round(c.test_acc_sd)}
+    return {
+        "running_example": lecture,
+        "models": int(len(runs)),
+        "diverged": int((runs.status == "diverged").sum()),
+        "mean_test_acc": _round(runs.test_acc[runs.status == "ok"].mean()),
+        "cells_above_0.9": int((cells.test_acc > 0.9).sum()),
+        "cells": int(len(cells)),
+    }
+
+
+def _round(x):
+    return None if pd.isna(x) else round(float(x), 6)

@@ -1,0 +1,113 @@
+"""The grid: every activation x initializer x width of the running example, over seeds.
+
+One training job per activation and width trains every initializer x seed of it in one
+batch (a step of these small networks is mostly per-call overhead, so 50 models cost
+little more than 5). Its run file is named by a hash of everything that made it; adding a
+width trains only that width, adding an initializer retrains every file (it is in each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from trainability.config import tag
+
+TITLE = "The grid: activation, initialization and width"
+CATEGORY = "Grid study"
+PREFIX = ""  # the lecture's own claims: 1, 2, 3, ...
+LECTURE_ACTIVATIONS = ("relu", "sigmoid", "tanh")
+LECTURE_INITS = ("random_normal", "zeros")
+
+
+@dataclass(frozen=True)
+class Spec:
+    study: ClassVar[str] = "grid"
+
+    activations: list[str]
+    inits: list[str]
+    widths: list[int]  # sorted; the running width among them
+    width: int  # the running example's (the lecture's network)
+    depth: int
+    init_scale: float
+    classifier_init: str | None
+    batch_norm: list[int]
+    train: dict  # the train section of params.yaml but its seeds
+    seeds: int
+    data: dict  # the data section of params.yaml (for the Setup)
+    dataset: str  # the dataset file
+    diagnostic_epochs: list[int]
+    animate: dict  # {"activations", "inits", "every"}: the boundary animation
+    tag: str  # names the run files
+
+    @classmethod
+    def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
+        g, m, t = params["grid"], params["model"], params["train"]
+        train = {k: v for k, v in t.items() if k != "seeds"}
+        widths = sorted(set(g["widths"]) | {m["width"]})
+        epochs = sorted({e for e in g["diagnostic_epochs"] if e <= t["epochs"]})
+        animate = dict(g["animate"])
+        fields = dict(
+            activations=list(g["activations"]), inits=list(g["inits"]), widths=widths,
+            width=m["width"], depth=m["depth"], init_scale=m["init_scale"],
+            classifier_init=m["classifier_init"], batch_norm=list(m["batch_norm"]),
+            train=train, seeds=t["seeds"], data=dict(params["data"]), dataset=dataset,
+            diagnostic_epochs=epochs, animate=animate,
+        )
+        fields["tag"] = tag("grid", {k: v for k, v in fields.items() if k != "data"},
+                            train_code)
+        return cls(**fields)
+
+    # ------------------------------------------------------------ what it trains
+
+    def run_file(self, activation: str, width: int) -> str:
+        return f"results/runs/grid/{activation}/w{width}-{self.tag}.npz"
+
+    def run_files(self) -> list[str]:
+        return [self.run_file(a, w) for a in self.activations for w in self.widths]
+
+    def animated(self, activation: str, width: int) -> bool:
+        return width == self.width and activation in self.animate["activations"]
+
+    def train_args(self, wildcards) -> list:
+        """The arguments of ``trainability train`` for one run file (``wildcards``: its
+        ``activation`` and ``width``, as Snakemake passes them)."""
+        activation, width = wildcards.activation, int(wildcards.width)
+        t = self.train
+        args = [
+            "--activation", activation, "--init", *self.inits, "--width", width,
+            "--depth", self.depth, "--init-scale", self.init_scale,
+            "--optimizer", t["optimizer"], "--lr", t["lr"], "--momentum", t["momentum"],
+            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"], "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
+            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
+            "--seeds", *range(self.seeds), "--diagnostic-epochs", *self.diagnostic_epochs,
+        ]
+        if self.classifier_init:
+            args += ["--classifier-init", self.classifier_init]
+        if self.batch_norm:
+            args += ["--batch-norm", *self.batch_norm]
+        if self.animated(activation, width):
+            args += ["--checkpoint-every", self.animate["every"]]
+        return args
+
+    # ------------------------------------------------------------ what it writes
+
+    def tables(self) -> dict[str, str]:
+        return {"runs": "runs.csv", "history": "history.csv.gz", "layers": "layers.csv.gz",
+                "cells": "cells.csv"}
+
+    def figures(self) -> list[tuple[str, str]]:
+        """``(file name, caption kind)`` of every figure, in report order."""
+        out = [("data.png", "data")]
+        out += [(f"lecture_{i}.png", "lecture") for i in self.inits]
+        out += [(f"heatmap_w{w}.png", "heatmap") for w in self.widths]
+        out += [("accuracy_vs_width.png", "accuracy_vs_width")]
+        out += [(f"boundaries_w{w}.png", "boundaries") for w in self.widths]
+        if self.animation_cells():
+            out += [("boundary_animation.gif", "boundary_animation")]
+        return out
+
+    def animation_cells(self) -> list[tuple[str, str]]:
+        """``(activation, init)`` of the animation's panels, those the grid trains."""
+        return [(a, i) for a in self.animate["activations"] if a in self.activations
+                for i in self.animate["inits"] if i in self.inits]

@@ -1,0 +1,42 @@
+"""The grid's tables: one row per model, per model and epoch, per model, epoch and layer
+(at the diagnostic epochs), and one row per cell.
+
+A cell's numbers are over the seeds that did not diverge; the diverged ones are counted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trainability.tables import load_tables, read_table
+
+CELL = ["activation", "init", "width"]
+METRICS = ("test_acc", "train_acc", "train_loss", "test_loss")
+
+
+def build(spec) -> dict[str, pd.DataFrame]:
+    runs, history, layers = load_tables(spec.run_files(), "grid")
+    return {"runs": runs, "history": history, "layers": layers, "cells": cells(runs)}
+
+
+def cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per activation x init x width: mean final metrics over the seeds that did not
+    diverge, the sample sd (ddof 1) of the test accuracy, and the model counts."""
+    ok = runs.status == "ok"
+    frame = runs.assign(**{m: runs[m].where(ok) for m in METRICS},
+                        n_ok=ok.astype(int), n_diverged=(~ok).astype(int))
+    g = frame.groupby(CELL, sort=False)
+    out = g[list(METRICS)].mean()
+    out["test_acc_sd"] = g.test_acc.std(ddof=1)
+    out["n_ok"] = g.n_ok.sum()
+    out["n_diverged"] = g.n_diverged.sum()
+    out["n"] = g.size()
+    out = out.reset_index()
+    out.insert(0, "cell", out.activation + "/" + out["init"] + "/w" + out.width.astype(str))
+    return out
+
+
+def read(spec, tables_dir) -> dict[str, pd.DataFrame]:
+    files = spec.tables()
+    return {name: read_table(f"{tables_dir}/{files[name]}")
+            for name in ("runs", "history", "cells")} | {"layers": None}

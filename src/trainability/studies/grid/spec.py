@@ -78,7 +78,8 @@ class Spec:
             "--activation", activation, "--init", *self.inits, "--width", width,
             "--depth", self.depth, "--init-scale", self.init_scale,
             "--optimizer", t["optimizer"], "--lr", t["lr"], "--momentum", t["momentum"],
-            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"], "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
+            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"],
+            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
             "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds), "--diagnostic-epochs", *self.diagnostic_epochs,
         ]

@@ -197,3 +197,25 @@ def test_atomic_path_renames_into_place_on_success(tmp_path):
         assert final.read_text() == "old"  # not visible before the block ends
     assert final.read_text() == "new"
     assert _files(tmp_path) == ["result.txt"]
+
+
+def test_train_with_a_validation_split_fits_on_the_rest_and_tests_after_training(data_file,
+                                                                                 tmp_path):
+    from trainability.data import split_validation
+
+    out = tmp_path / "run.npz"
+    assert cli.main(["train", "--data", str(data_file), "--out", str(out), "--seeds", "0", "1",
+                     "--validation-fraction", "0.25", *TRAIN_ARGS]) == 0
+    _, history, arrays = load_run(out)
+    data = load_dataset(data_file)
+    fit = split_validation(data, 0.25)
+    expected = train(Architecture(2, 3, "relu"), OptimizerConfig(), fit, [0, 1], epochs=2,
+                     batch_size=16)
+    np.testing.assert_array_equal(arrays["theta"], expected.theta)  # fitted on 60 of 80
+    np.testing.assert_array_equal(history["val_acc"], expected.history["test_acc"])
+    assert np.isnan(history["test_acc"][:, :-1]).all()  # the test set: once, at the end
+    from trainability.jobs import evaluate
+
+    acc, loss = evaluate(Architecture(2, 3, "relu"), expected.theta, data.X_test, data.y_test)
+    np.testing.assert_array_equal(history["test_acc"][:, -1], acc)
+    np.testing.assert_allclose(history["test_loss"][:, -1], loss)

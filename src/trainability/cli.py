@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from trainability.argtypes import positive_float, positive_int
@@ -80,6 +81,9 @@ def _add_train(sub):
                              help="record per-layer statistics at these epochs only")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="keep the first seed's parameters every N epochs, per initializer")
+    p.add_argument("--validation-fraction", type=float, default=0.0, metavar="F",
+                   help="hold out this share of the training points for validation "
+                   "(history val_*); the test set is then evaluated after training only")
     p.add_argument("--float32", action="store_true", help="train in single precision")
     p.set_defaults(func=_run_train)
 
@@ -97,7 +101,8 @@ def _run_train(args):
         classifier_init=args.classifier_init,
         batch_norm=args.batch_norm, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size, diagnostics=diagnostics,
-        checkpoint_every=args.checkpoint_every, float32=args.float32,
+        checkpoint_every=args.checkpoint_every,
+        validation_fraction=args.validation_fraction, float32=args.float32,
     ))
 
 
@@ -168,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_report(sub)
     for study in STUDIES:
         _add_study(sub, study)
+        if importlib.util.find_spec(f"trainability.studies.{study}.commands"):
+            # a study's own training commands (their arguments; the work is in its runs.py)
+            importlib.import_module(f"trainability.studies.{study}.commands").add_commands(sub)
     for name in LEGACY_STUDIES:
         importlib.import_module(f"trainability.studies.{name}").add_commands(sub)
     args = parser.parse_args(argv)

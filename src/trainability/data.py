@@ -95,6 +95,19 @@ def make_dataset(
     return Dataset(X[train], y[train], X[test], y[test])
 
 
+def split_validation(data: Dataset, fraction: float) -> Dataset:
+    """The training points split in two: the returned dataset's "train" arrays are what a
+    model is fitted on, its "test" arrays the last ``fraction`` of the (already shuffled)
+    training points, held out for choosing a setting. The test set is not in it."""
+    n = len(data.y_train)
+    n_val = int(round(n * fraction))
+    if not 1 <= n_val < n:
+        raise ValueError(f"validation fraction {fraction} of {n} training points leaves "
+                         f"{n - n_val} to fit and {n_val} to validate; both need >= 1")
+    return Dataset(data.X_train[: n - n_val], data.y_train[: n - n_val],
+                   data.X_train[n - n_val :], data.y_train[n - n_val :])
+
+
 DATASET_KEYS = ("X_train", "y_train", "X_test", "y_test")
 
 

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trainability.data import dataset_meta, load_dataset
+from trainability.data import Dataset, dataset_meta, load_dataset, split_validation
 from trainability.io import save_run
-from trainability.model import Architecture, Layout, init_params
+from trainability.model import Architecture, BatchNormState, Layout, Network, init_params
 from trainability.optim import OptimizerConfig
-from trainability.train import train
+from trainability.train import TrainResult, bce_from_logits, train
 
 
 def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: int,
@@ -24,14 +24,20 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
               classifier_init: str | None = None, batch_norm: Sequence[int] = (),
               optimizer: dict, epochs: int, batch_size: int,
               diagnostics: bool | Sequence[int] = True, checkpoint_every: int = 0,
-              float32: bool = False) -> str:
+              validation_fraction: float = 0.0, float32: bool = False) -> str:
     """Train ``len(inits) x len(seeds)`` models of one architecture in one call (init-major:
     every seed of the first initializer, then of the second, ...) and write one run file.
 
     ``checkpoint_every``: keep the parameters of the first seed of every initializer every
     that many epochs (0: none), for animations of training.
+
+    ``validation_fraction`` > 0: fit on the rest of the training points and record the
+    per-epoch history of the held-out part as ``val_loss``/``val_acc``; the test set is
+    then evaluated once, after training (its history holds the final values only), so a
+    setting chosen on validation is reported on a test set it never touched.
     """
     data = load_dataset(data_path)
+    fit = split_validation(data, validation_fraction) if validation_fraction > 0 else data
     arch = Architecture(depth, width, activation, tuple(batch_norm))
     seeds = [int(s) for s in seeds]
     layout = Layout(arch)
@@ -43,13 +49,15 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     if epochs_kept and epochs_kept[-1] != epochs:
         epochs_kept.append(epochs)
     start = time.perf_counter()
-    result = train(arch, OptimizerConfig(**optimizer), data, model_seeds, epochs=epochs,
+    result = train(arch, OptimizerConfig(**optimizer), fit, model_seeds, epochs=epochs,
                    batch_size=batch_size, theta0=theta0, checkpoints=epochs_kept,
                    diagnostics=diagnostics, dtype=np.float32 if float32 else np.float64)
+    if validation_fraction > 0:
+        _test_after_training(result, arch, data)
     seconds = time.perf_counter() - start
     meta = dict(activation=activation, inits=list(inits), width=width, depth=depth,
                 seeds=seeds, init_scale=init_scale, classifier_init=classifier_init,
-                batch_norm=list(batch_norm),
+                batch_norm=list(batch_norm), validation_fraction=validation_fraction,
                 epochs=epochs, batch_size=batch_size, float32=float32,
                 optimizer=optimizer["name"], **{k: v for k, v in optimizer.items() if k != "name"})
     if len(inits) == 1:
@@ -62,6 +70,31 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
         extra["checkpoints"] = np.stack([result.checkpoints[e][firsts] for e in epochs_kept])
     save_run(out, result, meta, **extra)
     return _summary(activation, inits, width, result, seconds)
+
+
+def evaluate(arch: Architecture, theta: np.ndarray, X: np.ndarray, y: np.ndarray,
+             bn: BatchNormState | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(accuracy, loss)`` per model of the ``(K, P)`` parameters on ``X, y`` (batch norm
+    with the running statistics ``bn``); NaN where the parameters are not finite."""
+    net = Network(arch)
+    with np.errstate(all="ignore"):
+        logits, _ = net.forward(net.bind(np.asarray(theta, dtype=np.float64)), X, bn)
+    y = np.asarray(y, dtype=np.float64).reshape(1, -1, 1)
+    acc = ((logits > 0) == y).mean(axis=(1, 2))
+    loss = bce_from_logits(logits, y)
+    bad = ~np.isfinite(theta).all(axis=1)
+    return np.where(bad, np.nan, acc), np.where(bad, np.nan, loss)
+
+
+def _test_after_training(result: TrainResult, arch: Architecture, data: Dataset) -> None:
+    """Move the history of the held-out training points to ``val_*`` and put the test
+    set's final values (only) in ``test_*``."""
+    h = result.history
+    h["val_loss"], h["val_acc"] = h.pop("test_loss"), h.pop("test_acc")
+    acc, loss = evaluate(arch, result.theta, data.X_test, data.y_test, result.bn)
+    for name, final in (("test_acc", acc), ("test_loss", loss)):
+        h[name] = np.full_like(h["val_acc"], np.nan)
+        h[name][:, -1] = np.where(result.diverged_epoch >= 0, np.nan, final)
 
 
 def _summary(activation, inits, width, result, seconds) -> str:

@@ -22,7 +22,8 @@ import pandas as pd
 from trainability.io import InputError, load_run, write_text
 from trainability.train import PER_DENSE, PER_HIDDEN, SCALARS
 
-RUNNING = ("running_loss", "running_acc")  # Keras-style per-epoch means, when recorded
+# recorded by some runs only: Keras-style per-epoch means; a validation split's history
+OPTIONAL = ("running_loss", "running_acc", "val_loss", "val_acc")
 
 KEYS = ["study", "activation", "init", "width", "depth", "seed"]
 TRAINED = 0.95  # "reaches 95% training accuracy"
@@ -68,6 +69,7 @@ def _run_rows(settings, models, hist, arrays) -> pd.DataFrame:
             **rest,
             "seed": models["seed"],
             **{name: hist[name][:, -1] for name in SCALARS},
+            **{name: hist[name][:, -1] for name in ("val_loss", "val_acc") if name in hist},
             "status": arrays["status"],
             "diverged_epoch": np.where(diverged >= 0, diverged, np.nan),
             "best_test_epoch": test_loss.argmin(axis=1),
@@ -125,7 +127,7 @@ def run_frames(path, study: str = "grid"):
     inits = arrays["inits"] if "inits" in arrays else np.repeat(meta["init"], k)
     models = {"init": np.asarray(inits).astype(str), "seed": arrays["seeds"]}
     keys = {key: settings[key] for key in KEYS if key not in ("init", "seed")}
-    history = _history_rows(keys, models, {n: hist[n] for n in SCALARS + RUNNING if n in hist})
+    history = _history_rows(keys, models, {n: hist[n] for n in SCALARS + OPTIONAL if n in hist})
     # epochs with diagnostics: every epoch, or a schedule (NaN elsewhere)
     recorded = np.flatnonzero(np.isfinite(hist["grad_norm"]).any(axis=(0, 2)))
     layers = _layer_rows(keys, models, recorded, _layer_columns(hist, recorded))

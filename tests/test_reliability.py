@@ -1,10 +1,9 @@
-"""Interruptions lose nothing, damaged outputs are rebuilt, results do not depend on --cores,
-and diverging models are recorded, not dropped."""
+"""Interruptions lose nothing, damaged intermediates are rebuilt, results do not depend on
+--cores, and a bad table is a one-line error."""
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import time
@@ -13,17 +12,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline_helpers import env, make_project, snakemake
+from pipeline_helpers import env, make_project, planned_jobs, snakemake
 from trainability.cli import main
 
 pytestmark = pytest.mark.pipeline
 
+
 def products(project: Path) -> dict[str, bytes]:
-    """Every table of every study, the plot data and the metrics (not the figures, whose
-    bytes depend on the fonts, nor the report, which states the run's wall time)."""
+    """Every table of every study and the metrics (not the figures, whose bytes depend on
+    the fonts, nor the report, which states the run's wall time)."""
     files = [project / "results/metrics.json"]
     files += (project / "results").glob("tables/**/*.*")
-    files += (project / "results").glob("plots/**/*.*")
     return {str(f.relative_to(project)): f.read_bytes() for f in files}
 
 
@@ -34,20 +33,30 @@ def assert_same_products(project: Path, reference: Path) -> None:
         assert mine[name] == theirs[name], name
 
 
-def start(project: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+def run_files(project: Path) -> set[Path]:
+    return set((project / "results/runs").rglob("*.npz"))
+
+
+def interrupt_after_a_new_run_file(project: Path, sig: int) -> None:
+    """Start a run, wait until it has written a run file it did not have, and send ``sig``
+    to its whole process group while it is still running."""
+    before = run_files(project)
+    process = subprocess.Popen(
         ["snakemake", "--cores", "2"], cwd=project, env=env(), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-
-
-def interrupt(project: Path, sig: int, after: float) -> None:
-    """Start a run and send ``sig`` to its whole process group ``after`` seconds later."""
-    process = start(project)
-    time.sleep(after)
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-    process.wait(timeout=120)
+    deadline = time.time() + 120
+    while not run_files(project) - before:
+        assert process.poll() is None, "the run ended before it wrote a run file"
+        assert time.time() < deadline, "no run file after 120 s"
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before the signal"
+    os.killpg(process.pid, sig)
+    returncode = process.wait(timeout=120)
+    assert returncode != 0  # ended by the signal, not finished
+    if sig == signal.SIGKILL:
+        assert returncode == -signal.SIGKILL
+        snakemake(project, "--unlock")  # a kill leaves Snakemake's lock behind
 
 
 @pytest.mark.parametrize("cores", ["1", "8"])
@@ -60,84 +69,72 @@ def test_results_do_not_depend_on_the_number_of_cores(finished_project, tmp_path
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_an_interrupted_run_resumes_to_identical_results(finished_project, tmp_path, sig):
     project = make_project(tmp_path / "project")  # every study
-    rng = random.Random(sig)
-    for _ in range(2):  # two interruptions at random points of the run
-        interrupt(project, sig, after=rng.uniform(2.0, 8.0))
-        if sig == signal.SIGKILL:
-            rerun = snakemake(project, check=False)
-            if rerun.returncode != 0:  # a kill leaves Snakemake's lock behind
-                assert "--unlock" in rerun.stdout + rerun.stderr
-                snakemake(project, "--unlock")
+    for _ in range(2):  # two interruptions, each while training, each leaving work to do
+        interrupt_after_a_new_run_file(project, sig)
+        assert planned_jobs(project), "nothing was left to do after the interruption"
     snakemake(project)
     assert_same_products(project, finished_project)
     assert not list((project / "results").rglob(".*.tmp"))  # rewritten outputs clean up
 
 
-def test_a_deleted_or_truncated_run_file_is_rebuilt(project_copy):
-    runs = sorted((project_copy / "results/runs").rglob("*.npz"))
-    truncated, deleted = runs[0], runs[1]
-    original = truncated.read_bytes()
-    truncated.write_bytes(original[: len(original) // 2])
+def flip_a_byte_in_the_middle(path: Path) -> bytes:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_damaged_and_deleted_run_files_are_rebuilt_with_warnings_naming_them(project_copy):
+    runs = sorted((project_copy / "results/runs/grid").rglob("*.npz"))
+    flipped, truncated, deleted = runs[0], runs[1], runs[-1]
+    originals = {p: p.read_bytes() for p in (flipped, truncated, deleted)}
+    damaged_bytes = flip_a_byte_in_the_middle(flipped)
+    truncated.write_bytes(originals[truncated][: len(originals[truncated]) // 2])
     deleted.unlink()
     result = snakemake(project_copy)
-    assert "rebuilding missing or corrupt" in result.stdout + result.stderr
-    assert truncated.read_bytes() == original
-    assert deleted.exists()
+    output = result.stdout + result.stderr
+    for path in (flipped, truncated):
+        rel = path.relative_to(project_copy)
+        assert f"{rel} is damaged" in output
+        assert (project_copy / "results/damaged" / rel).read_bytes() != originals[path]
+    assert f"{deleted.relative_to(project_copy)} is missing" in output
+    for path, data in originals.items():
+        assert path.read_bytes() == data, path  # rebuilt, bit for bit
+    kept = project_copy / "results/damaged" / flipped.relative_to(project_copy)
+    assert kept.read_bytes() == damaged_bytes  # the damaged file is kept for inspection
+    assert planned_jobs(project_copy) == {}
 
 
-def test_a_deleted_dataset_and_figure_are_rebuilt(project_copy):
+def test_a_damaged_dataset_and_a_deleted_figure_are_rebuilt(project_copy):
     dataset = next((project_copy / "results/data").glob("*.npz"))
-    figure = project_copy / "results/figures/heatmap_w3.png"
+    figure = project_copy / "results/figures/grid/heatmap_w3.png"
     data, png = dataset.read_bytes(), figure.read_bytes()
-    dataset.unlink()
+    flip_a_byte_in_the_middle(dataset)
     figure.unlink()
-    snakemake(project_copy)
+    result = snakemake(project_copy)
+    assert f"{dataset.relative_to(project_copy)} is damaged" in result.stdout + result.stderr
     assert dataset.read_bytes() == data
     assert figure.read_bytes() == png
 
 
-def test_diverging_models_are_recorded_and_shown(tmp_path, capsys):
-    """sgd with lr 1e4 on a linear net overflows to inf/nan: a result, not a crash."""
-    data, runs = tmp_path / "data.npz", []
-    assert main(["dataset", "--n-samples", "120", "--out", str(data)]) == 0
-    for activation, lr in (("linear", "1e4"), ("relu", "0.01")):
-        run = tmp_path / f"{activation}.npz"
-        args = ["train", "--data", str(data), "--out", str(run), "--activation", activation,
-                "--init", "he_normal", "--width", "3", "--depth", "2", "--epochs", "5",
-                "--seeds", "0", "1", "--optimizer", "sgd", "--lr", lr]
-        assert main(args) == 0
-        runs.append(str(run))
-    tables, figures = tmp_path / "tables", tmp_path / "figures"
-    assert main(["aggregate", *runs, "--tables", str(tables), "--metrics",
-                 str(tmp_path / "metrics.json"), "--plots", str(tmp_path / "plots"),
-                 "--width", "3"]) == 0
-    table = pd.read_csv(tables / "runs.csv")
-    diverged = table[table.activation == "linear"]
-    assert (diverged.status == "diverged").all()
-    assert diverged.diverged_epoch.notna().all()
-    assert (table[table.activation == "relu"].status == "ok").all()
-    assert main(["figures", "--data", str(data), "--tables", str(tables), "--width", "3",
-                 "--out-dir", str(figures), *runs]) == 0
-    assert main(["report", "--tables", str(tables), "--metrics", str(tmp_path / "metrics.json"),
-                 "--figures-dir", str(figures), "--params-json", "{}", "--width", "3",
-                 "--out", str(tmp_path / "report.md")]) == 0
-    report = (tmp_path / "report.md").read_text()
-    assert "diverged" in report
-    assert "linear" in report
+def test_a_table_with_a_missing_column_gets_a_one_line_error(finished_project, tmp_path,
+                                                             capsys, monkeypatch):
+    from pipeline_helpers import TINY
+    from trainability.studies.grid.spec import Spec
+    from trainability.study import spec_json
 
-
-def test_a_table_with_a_missing_column_gets_a_one_line_error(tmp_path, capsys):
-    tables = tmp_path / "tables"
-    tables.mkdir()
+    monkeypatch.chdir(tmp_path)
+    tables = tmp_path / "results/tables/grid"
+    tables.mkdir(parents=True)
+    for name in ("history.csv.gz", "cells.csv", "layers.csv.gz"):
+        (tables / name).write_bytes((finished_project / "results/tables/grid" / name)
+                                    .read_bytes())
     pd.DataFrame({"activation": ["relu"], "init": ["zeros"], "width": [3]}).to_csv(
-        tables / "runs.csv", index=False
-    )
-    (tmp_path / "m.json").write_text("{}")
-    code = main(["report", "--tables", str(tables), "--metrics", str(tmp_path / "m.json"),
-                 "--figures-dir", str(tmp_path), "--params-json", "{}", "--width", "3",
-                 "--out", str(tmp_path / "report.md")])
-    assert code == 2
+        tables / "runs.csv", index=False)
+    dataset = str(next((finished_project / "results/data").glob("*.npz")))
+    spec = spec_json(Spec.from_params(TINY, dataset=dataset, train_code="any"))
+    assert main(["grid", "section", "--spec", spec]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert "runs.csv: missing columns seed, train_loss" in err[0]
-    assert not (tmp_path / "report.md").exists()
+    assert "results/tables/grid/runs.csv: missing columns" in err[0] and "seed" in err[0]
+    assert not (tmp_path / "results/sections/grid.md").exists()

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import jinja2
 
-from trainability.claims import NOT_TESTED, VERDICTS, Check, Claim, Sanity
+from trainability import study
+from trainability.claims import NOT_TESTED, VERDICTS, Check, Claim, Sanity, results
+from trainability.io import write_json, write_text
+from trainability.tables import read_study_tables
 
 
 def table(rows: Sequence[Sequence], header: Sequence[str]) -> str:
@@ -129,3 +132,19 @@ def render(template: Path, context: Mapping) -> str:
             lines.append(line.rstrip())
         blank = not line.strip()
     return "\n".join(lines).strip() + "\n"
+
+
+def write_study_section(spec, root="results") -> list[Path]:
+    """The section stage: the study's claims judged on its tables, its section rendered
+    from its template, and its results (claims, sanity checks, metrics) as JSON."""
+    where = study.paths(spec.study, root)
+    tables = read_study_tables(spec, where["tables"])
+    claims_module = study.module(spec.study, "claims")
+    claims = claims_module.evaluate(spec, tables)
+    sanity = claims_module.sanity(spec, tables) if hasattr(claims_module, "sanity") else []
+    section = study.module(spec.study, "section")
+    context = section.context(spec, tables, claims, sanity, f"figures/{spec.study}")
+    write_text(where["section"], render(study.folder(spec.study) / "section.md.j2", context))
+    title = study.module(spec.study, "spec").TITLE
+    write_json(where["results"], results(title, claims, sanity, section.metrics(spec, tables)))
+    return [where["section"], where["results"]]

@@ -16,7 +16,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from trainability import study
 from trainability.io import atomic_path
+from trainability.tables import read_study_tables
 
 DPI = 110
 CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red (ends of RdBu)
@@ -83,3 +85,16 @@ def save(made, path) -> None:
         save_figure(made, path)
     else:
         save_animation(made, path)
+
+
+def write_study_figures(spec, root="results") -> list:
+    """The figures stage: every figure the study's spec declares, from its tables."""
+    where = study.paths(spec.study, root)
+    tables = read_study_tables(spec, where["tables"])
+    makers = study.module(spec.study, "figures").make(spec, tables)
+    declared = [name for name, _ in spec.figures()]
+    if list(makers) != declared:
+        raise RuntimeError(f"{spec.study}: figures made {list(makers)}, declared {declared}")
+    for name, make in makers.items():
+        save(make(), where["figures"] / name)
+    return [where["figures"] / name for name in declared]

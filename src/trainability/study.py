@@ -89,72 +89,15 @@ def paths(study: str, root: str | Path = "results") -> dict[str, Path]:
     }
 
 
-def read_tables(spec, tables_dir: Path) -> dict:
-    """The tables the spec names, read back (``tables.read`` of the study if it has one,
-    for columns that need a type)."""
-    from trainability.tables import read_table  # pandas: only the stages that read tables
-
-    tables_module = module(spec.study, "tables")
-    if hasattr(tables_module, "read"):
-        return tables_module.read(spec, tables_dir)
-    return {name: read_table(Path(tables_dir) / file) for name, file in spec.tables().items()}
-
-
-def run_tables(spec, root="results") -> list[Path]:
-    from trainability.tables import write_csv
-
-    out = paths(spec.study, root)["tables"]
-    frames = module(spec.study, "tables").build(spec)
-    files = spec.tables()
-    unknown = set(frames) ^ set(files)
-    if unknown:
-        raise RuntimeError(f"{spec.study}: tables built and declared differ: {sorted(unknown)}")
-    written = []
-    for name, file in files.items():
-        write_csv(out / file, frames[name])
-        written.append(out / file)
-    return written
-
-
-def run_figures(spec, root="results") -> list[Path]:
-    from trainability.plotting import save
-
-    where = paths(spec.study, root)
-    tables = read_tables(spec, where["tables"])
-    makers = module(spec.study, "figures").make(spec, tables)
-    declared = [name for name, _ in spec.figures()]
-    if list(makers) != declared:
-        raise RuntimeError(f"{spec.study}: figures made {list(makers)}, declared {declared}")
-    written = []
-    for name, make in makers.items():
-        save(make(), where["figures"] / name)
-        written.append(where["figures"] / name)
-    return written
-
-
-def run_section(spec, root="results") -> list[Path]:
-    from trainability.claims import results
-    from trainability.io import write_json, write_text
-    from trainability.markdown import render
-
-    where = paths(spec.study, root)
-    tables = read_tables(spec, where["tables"])
-    claims_module = module(spec.study, "claims")
-    claims = claims_module.evaluate(spec, tables)
-    sanity = claims_module.sanity(spec, tables) if hasattr(claims_module, "sanity") else []
-    section = module(spec.study, "section")
-    rel = f"figures/{spec.study}"
-    context = section.context(spec, tables, claims, sanity, rel)
-    text = render(folder(spec.study) / "section.md.j2", context)
-    title = module(spec.study, "spec").TITLE
-    write_text(where["section"], text)
-    write_json(where["results"], results(title, claims, sanity, section.metrics(spec, tables)))
-    return [where["section"], where["results"]]
-
-
-RUNNERS = {"tables": run_tables, "figures": run_figures, "section": run_section}
+# Each stage's writer lives beside the library it needs, so a stage's code is only what it
+# runs (trainability.deps): tables.py (pandas), plotting.py (matplotlib), markdown.py (Jinja2).
+WRITERS = {"tables": ("trainability.tables", "write_study_tables"),
+           "figures": ("trainability.plotting", "write_study_figures"),
+           "section": ("trainability.markdown", "write_study_section")}
 
 
 def run(study: str, stage: str, spec_text: str, root="results") -> list[Path]:
+    """Run one stage of a study: what ``trainability <study> <stage>`` does."""
     spec = load_spec(study, spec_text)
-    return RUNNERS[stage](spec, root)
+    name, function = WRITERS[stage]
+    return getattr(importlib.import_module(name), function)(spec, root)

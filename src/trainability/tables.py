@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trainability import study
 from trainability.io import InputError, load_run, write_text
 from trainability.train import PER_DENSE, PER_HIDDEN, SCALARS
 
@@ -170,3 +171,24 @@ def write_csv(path, frame: pd.DataFrame) -> None:
                 f.write(text.encode())
     else:
         write_text(path, text)
+
+
+def read_study_tables(spec, tables_dir) -> dict:
+    """The tables a study's spec names, read back (its ``tables.read`` if it has one, for
+    columns that need a type)."""
+    tables_module = study.module(spec.study, "tables")
+    if hasattr(tables_module, "read"):
+        return tables_module.read(spec, tables_dir)
+    return {name: read_table(Path(tables_dir) / file) for name, file in spec.tables().items()}
+
+
+def write_study_tables(spec, root="results") -> list[Path]:
+    """The tables stage: build the study's tables from its run files and write them."""
+    out = study.paths(spec.study, root)["tables"]
+    frames = study.module(spec.study, "tables").build(spec)
+    files = spec.tables()
+    if set(frames) != set(files):
+        raise RuntimeError(f"{spec.study}: tables built {sorted(frames)}, declared {sorted(files)}")
+    for name, file in files.items():
+        write_csv(out / file, frames[name])
+    return [out / file for file in files.values()]

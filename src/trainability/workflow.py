@@ -28,10 +28,10 @@ from trainability.deps import closure, relative
 from trainability.io import npz_intact
 
 DAMAGED = Path("results/damaged")
-STAGE_MODULES = {  # what each stage of a study runs, beside trainability.study
-    "tables": ("spec", "tables"),
-    "figures": ("spec", "tables", "figures"),
-    "section": ("spec", "tables", "claims", "section"),
+STAGE_MODULES = {  # what each stage of a study runs: its writer, and the study's modules
+    "tables": ("trainability.tables", ("spec", "tables")),
+    "figures": ("trainability.plotting", ("spec", "tables", "figures")),
+    "section": ("trainability.markdown", ("spec", "tables", "claims", "section")),
 }
 
 
@@ -41,9 +41,9 @@ def code(*modules: str, start: str | Path = ".") -> list[str]:
 
 
 def stage_code(study: str, stage: str, start: str | Path = ".") -> list[str]:
-    parts = STAGE_MODULES[stage]
-    return code("trainability.study", *(f"trainability.studies.{study}.{p}" for p in parts),
-                start=start)
+    writer, parts = STAGE_MODULES[stage]
+    return code("trainability.study", writer,
+                *(f"trainability.studies.{study}.{p}" for p in parts), start=start)
 
 
 def stamp(job: str) -> str:
@@ -66,11 +66,11 @@ class Repairs:
 
     def run(self, warn: Callable[[str], None]) -> list[str]:
         """Move damaged intermediates aside and remove the stamps of the jobs that read a
-        lost one; warn about each; return the files lost or damaged."""
+        lost one; warn about each; return the files warned about."""
         damaged = set()
         for path in sorted({p for paths, _ in self.watched for p in paths}):
             if os.path.exists(path) and path.endswith(".npz") and not npz_intact(path):
-                target = DAMAGED / path
+                target = DAMAGED / Path(path).as_posix().lstrip("/")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(path, target)
                 damaged.add(path)

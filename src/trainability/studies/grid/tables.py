@@ -36,7 +36,17 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+REQUIRED = {  # the columns the figures and the section read
+    "runs": ("activation", "init", "width", "seed", "train_loss", "train_acc", "test_loss",
+             "test_acc", "status", "diverged_epoch"),
+    "history": ("activation", "init", "width", "seed", "epoch", "train_loss", "train_acc",
+                "test_loss", "test_acc"),
+    "cells": ("cell", *CELL, *METRICS, "test_acc_sd", "n_ok", "n_diverged", "n"),
+}
+
+
 def read(spec, tables_dir) -> dict[str, pd.DataFrame]:
+    """The tables the figures and the section read (the layers table is for readers)."""
     files = spec.tables()
-    return {name: read_table(f"{tables_dir}/{files[name]}")
-            for name in ("runs", "history", "cells")} | {"layers": None}
+    return {name: read_table(f"{tables_dir}/{files[name]}", columns)
+            for name, columns in REQUIRED.items()}

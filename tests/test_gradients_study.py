@@ -273,7 +273,7 @@ def test_seeds_without_a_gradient_at_layer_one_count_as_failures_not_as_missing(
     claim = {c.key: c for c in g_claims.evaluate(synthetic_spec(), synthetic_tables(table))}
     check = claim["relu-tanh-hold"].check("relu/random_normal, depth 4")
     assert check.n == 5 and check.failed
-    assert "3 with no gradient at layer 1" in check.detail
+    assert "3 seeds with no gradient at layer 1" in check.detail
     text = section.no_gradient(synthetic_spec(), table)
     assert text == ["relu/random_normal, depth 4: 3 of 5 seeds"]
 

@@ -36,9 +36,9 @@ def _detail(raw: pd.DataFrame) -> str:
     values = raw.log10_ratio.to_numpy(float)
     none = int((np.isnan(values) | (values == -np.inf)).sum())
     text = f"{raw.seed.nunique()} seeds"
-    what = "networks" if raw.depth.nunique() > 1 else "seeds"
-    return text + (f", {none} {what} with no gradient at layer 1 (counted as "
-                   f"{stats.FLOOR:g})" if none else "")
+    what = "network" if raw.depth.nunique() > 1 else "seed"
+    return text + (f", {none} {what}{'s' if none > 1 else ''} with no gradient at layer 1 "
+                   f"(log10 ratio counted as {stats.FLOOR:g})" if none else "")
 
 
 def _nonzero(ratios: pd.DataFrame) -> list[str]:

@@ -235,5 +235,5 @@ def depth_profile_figure(layers: pd.DataFrame) -> Figure:
         _finish(fig, axes, "‖g layer‖ / ‖g classifier‖",
                 f"Each hidden layer's gradient norm relative to the classifier's, {depth} "
                 "hidden layers\ngeometric mean over the seeds with a finite ratio, band = min "
-                "to max; shaded red: at most 1/10, blue: at least 10; zeros init not drawn")
+                "to max;\nshaded red: at most 1/10, blue: at least 10; zeros init not drawn")
     return fig

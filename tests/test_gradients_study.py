@@ -1,252 +1,379 @@
-"""Study 1, vanishing and exploding gradients: the statistics on cases with a known answer,
-the command's errors, and the study's rules end to end on the shared tiny run."""
+"""The gradient study: its statistics on cases with a known answer, every claim passing and
+failing on synthetic tables (verdict and prose), the trainer's sanity checks, and its
+stages from tiny real runs through the command line."""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from trainability import cli
+from trainability import study as studies
+from trainability.markdown import render
 from trainability.model import Architecture, Layout, init_params
 from trainability.optim import OptimizerConfig
-from trainability.studies import gradients as g
+from trainability.studies.gradients import claims as g_claims
+from trainability.studies.gradients import section, stats
+from trainability.studies.gradients.spec import Spec
 from trainability.train import train
+
+TRAIN = {"optimizer": "rmsprop", "lr": 0.01, "momentum": 0.9, "eps": 1e-7,
+         "eps_convention": "keras", "l2": 0.0, "schedule": "constant", "warmup_epochs": 0,
+         "batch_size": 16, "epochs": 3, "seeds": 2}
+
+
+def params(**gradients) -> dict:
+    return {
+        "model": {"depth": 2, "width": 3, "init_scale": 1.0, "classifier_init": "glorot_uniform",
+                  "batch_norm": []},
+        "train": dict(TRAIN),
+        "gradients": {"enabled": True, "activations": ["relu", "sigmoid", "tanh"],
+                      "inits": ["zeros", "random_normal"], "depths": [1], "seeds": 2,
+                      **gradients},
+    }
+
+
+def make_spec(**gradients) -> Spec:
+    return Spec.from_params(params(**gradients), "results/data/d.npz", "code-hash")
+
 
 # ---------------------------------------------------------------- the statistics
 
 
 def test_log10_ratio_counts_orders_of_magnitude_and_marks_missing_gradients():
-    first = np.array([1e-3, 2.0, 0.0, 0.0, 5.0])
-    last = np.array([1e-1, 2.0, 4.0, 0.0, 0.0])
-    out = g.log10_ratio(first, last)
+    out = stats.log10_ratio([1e-3, 2.0, 0.0, 0.0, 5.0], [1e-1, 2.0, 4.0, 0.0, 0.0])
     np.testing.assert_allclose(out[:2], [-2.0, 0.0])
-    assert out[2] == -np.inf  # layer 1 gets nothing, the classifier does
-    assert np.isnan(out[3])  # no gradient anywhere: undefined
-    assert out[4] == np.inf
+    assert out[2] == -np.inf and np.isnan(out[3]) and out[4] == np.inf
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(-3.0, "vanishing"), (-1.0, "vanishing"), (-0.99, "stable"), (0.99, "stable"),
-     (1.0, "exploding"), (-np.inf, "vanishing"), (np.nan, "no gradient")],
-)
+def test_no_gradient_at_layer_one_counts_as_the_floor_not_as_missing():
+    out = stats.counted([-2.0, -np.inf, np.nan, -40.0, np.inf])
+    np.testing.assert_array_equal(out, [-2.0, stats.FLOOR, stats.FLOOR, stats.FLOOR,
+                                        -stats.FLOOR])
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (-3.0, "vanishing"), (-1.0, "vanishing"), (-0.99, "stable"), (0.99, "stable"),
+    (1.0, "exploding"), (-np.inf, "no gradient"), (np.nan, "no gradient")])
 def test_regime_thresholds_are_one_order_of_magnitude(value, expected):
-    assert g.regime(value) == expected
+    assert stats.regime(value) == expected
 
 
-def test_depth_slope_is_the_orders_lost_per_layer():
+def test_slope_is_the_orders_lost_per_layer():
     depths = [1, 2, 4, 8, 16]
-    assert g.depth_slope(depths, [0.5 - 0.4 * d for d in depths]) == pytest.approx(-0.4)
-    # non-finite values (no gradient) are left out of the fit
-    assert g.depth_slope(depths, [-0.4, -0.8, -1.6, -np.inf, np.nan]) == pytest.approx(-0.4)
-    assert np.isnan(g.depth_slope([4, 4], [1.0, 2.0]))
+    assert stats.slope(depths, [0.5 - 0.4 * d for d in depths]) == pytest.approx(-0.4)
+    assert np.isnan(stats.slope([4, 4], [1.0, 2.0]))
 
 
 def test_unit_spread_is_zero_exactly_when_all_units_agree():
     same = np.tile(np.array([[0.3], [-1.2]]), (1, 4))[None]  # (1, 2 inputs, 4 units)
-    assert g.unit_spread(same)[0] == 0.0
-    assert g.unit_spread(np.zeros((1, 3, 5)))[0] == 0.0
+    assert stats.unit_spread(same)[0] == 0.0
+    assert stats.unit_spread(np.zeros((1, 3, 5)))[0] == 0.0
     different = same.copy()
-    different[0, 1, 2] = -0.6  # one unit's gradient differs by 0.6; largest |g| is 1.2
-    assert g.unit_spread(different)[0] == pytest.approx(0.5)
-    broken = same.copy()
-    broken[0, 0, 0] = np.nan
-    assert np.isnan(g.unit_spread(broken)[0])
-
-
-def _tiny_data(circles_small):
-    return circles_small.X_train, circles_small.y_train
+    different[0, 1, 2] = -0.6  # one unit differs by 0.6; the largest |g| is 1.2
+    assert stats.unit_spread(different)[0] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
-def test_zero_init_gives_layer_one_no_gradient(activation, circles_small):
+def test_zero_init_gives_layer_one_no_gradient_below_a_zero_layer(activation, circles_small):
     arch = Architecture(3, 4, activation)
-    theta = init_params(Layout(arch), "zeros", [0, 1])
-    grads = g.layer_gradients(arch, theta, *_tiny_data(circles_small))
-    for hidden in grads[:-1]:
-        assert not hidden.any()  # every hidden gradient is exactly zero
-    # relu(0) = tanh(0) = 0: the classifier sees zeros too; sigmoid(0) = 1/2 does not
-    assert grads[-1].any() == (activation == "sigmoid")
+    theta = init_params(Layout(arch), "zeros", [0, 1], classifier_init="glorot_uniform")
+    grads = stats.layer_gradients(arch, theta, circles_small.X_train, circles_small.y_train)
+    assert not grads[0].any() and not grads[1].any()
 
 
-def test_zero_init_units_stay_identical_through_training(circles_small):
-    """Sigmoid with zero weights: the classifier learns, the hidden layers then get a
-    gradient, but every unit of a layer gets the same one, so the units never differ."""
+def test_zero_init_units_stay_identical_below_the_last_hidden_layer(circles_small):
+    """Sigmoid, zero hidden weights, a glorot classifier: the classifier's weights differ,
+    so the last hidden layer's units get different gradients; every layer below stays in
+    lockstep (the identity the sanity check tests)."""
     arch = Architecture(3, 4, "sigmoid")
+    theta0 = init_params(Layout(arch), "zeros", [0, 1], classifier_init="glorot_uniform")
     result = train(arch, OptimizerConfig("rmsprop", 0.01), circles_small, [0, 1], epochs=5,
-                   batch_size=32, init="zeros")
-    grads = g.layer_gradients(arch, result.theta, *_tiny_data(circles_small))
-    assert np.abs(grads[-2]).max() > 0  # the last hidden layer now learns ...
-    for hidden in grads[:-1]:
-        assert (g.unit_spread(hidden) <= g.SYMMETRY_TOL).all()  # ... in lockstep
+                   batch_size=32, theta0=theta0)
+    grads = stats.layer_gradients(arch, result.theta, circles_small.X_train,
+                                  circles_small.y_train)
+    spec = SimpleNamespace(classifier_init="glorot_uniform")
+    assert g_claims.symmetric_layers(spec, 3) == [1, 2]
+    for layer in (1, 2):
+        assert np.abs(grads[layer - 1]).max() > 0
+        assert (stats.unit_spread(grads[layer - 1]) <= stats.SYMMETRY_TOL).all()
+    assert (stats.unit_spread(grads[2]) > 1e-3).all()
 
 
 def test_layer_gradients_match_the_trainers_recorded_norms(circles_small):
     arch = Architecture(2, 5, "tanh")
     result = train(arch, OptimizerConfig(), circles_small, [3, 4], epochs=1, batch_size=32,
                    init="glorot_normal")
-    grads = g.layer_gradients(arch, result.theta0, *_tiny_data(circles_small))
-    norms = np.stack([np.sqrt((w**2).sum(axis=(1, 2))) for w in grads], axis=1)
-    np.testing.assert_allclose(norms, result.history["grad_norm"][:, 0], rtol=1e-10)
+    grads = stats.layer_gradients(arch, result.theta0, circles_small.X_train,
+                                  circles_small.y_train)
+    np.testing.assert_allclose(stats.norms(grads), result.history["grad_norm"][:, 0],
+                               rtol=1e-10)
 
 
 def test_sigmoid_chain_loses_the_same_factor_per_layer(circles_small):
-    """Known answer: each sigmoid layer multiplies the backpropagated gradient by its
-    weights and by sigmoid' <= 1/4; with tiny weights (sigmoid' ~ 1/4 everywhere) layer 1's
-    gradient falls geometrically with depth, so log10 ratio is linear in depth."""
-    X, y = _tiny_data(circles_small)
+    """Each sigmoid layer multiplies the gradient by its weights and by sigmoid' <= 1/4;
+    with tiny weights (sigmoid' ~ 1/4 everywhere) log10 ratio falls linearly in depth."""
     logs = []
     for depth in (2, 4, 6, 8):
         arch = Architecture(depth, 8, "sigmoid")
         theta = init_params(Layout(arch), "random_normal", list(range(20)), 0.05)
-        grads = g.layer_gradients(arch, theta, X, y)
-        norm = [np.sqrt((w**2).sum(axis=(1, 2))) for w in grads]
-        logs.append(np.mean(g.log10_ratio(norm[0], norm[-1])))
-    slope = g.depth_slope([2, 4, 6, 8], logs)
+        norm = stats.norms(stats.layer_gradients(arch, theta, circles_small.X_train,
+                                                 circles_small.y_train))
+        logs.append(np.mean(stats.log10_ratio(norm[:, 0], norm[:, -1])))
     # per layer: x 1/4 (sigmoid') x 0.05 sqrt(8) (weights) = 0.035, i.e. -1.45 orders
-    assert slope == pytest.approx(np.log10(0.25 * 0.05 * np.sqrt(8)), abs=0.15)
-    assert np.all(np.diff(logs) < 0)
+    assert stats.slope([2, 4, 6, 8], logs) == pytest.approx(np.log10(0.25 * 0.05 * 8**0.5),
+                                                             abs=0.15)
 
 
-def test_summary_counts_missing_ratios_and_averages_finite_ones():
-    ratios = pd.DataFrame({
-        "activation": "relu", "init": "he_normal", "depth": 4, "moment": "init",
-        "seed": [0, 1, 2, 3],
-        "log10_ratio": [-0.5, -1.5, np.nan, -np.inf],
-        "test_acc": [0.9, 0.8, 0.5, 0.5],
-    })
-    s = g.summarize_ratios(ratios).iloc[0]
-    assert s["mean"] == pytest.approx(-1.0)
-    assert s.sd == pytest.approx(np.std([-0.5, -1.5], ddof=1))
-    assert (s.n_finite, s.n_zero, s.n_none, s.n) == (2, 1, 1, 4)
-    assert "1× −∞" in g._fmt(s) and "(n = 2 of 4)" in g._fmt(s)
+# ---------------------------------------------------------------- the spec
 
 
-def _ratios(rows):
-    frame = pd.DataFrame(rows, columns=["activation", "init", "depth", "seed", "log10_ratio"])
-    frame["grad_norm_first"] = 10.0 ** frame.log10_ratio
-    frame["grad_norm_classifier"] = 1.0
-    both = [frame.assign(moment=m) for m in g.MOMENTS]
-    return pd.concat(both, ignore_index=True).assign(test_acc=0.5)
+def test_every_run_gets_the_running_examples_shared_settings():
+    spec = make_spec()
+    args = [str(a) for a in spec.train_args(SimpleNamespace(activation="tanh", depth="2"))]
+    for flag, value in (("--classifier-init", "glorot_uniform"), ("--eps", "1e-07"),
+                        ("--eps-convention", "keras"), ("--width", "3"), ("--depth", "2")):
+        assert args[args.index(flag) + 1] == value
+    assert args[args.index("--init") + 1: args.index("--init") + 3] == ["zeros", "random_normal"]
+    assert "--no-diagnostics" not in args  # the running depth records every epoch
+    other = [str(a) for a in spec.train_args(SimpleNamespace(activation="tanh", depth="1"))]
+    assert "--no-diagnostics" in other
 
 
-def test_claims_apply_their_rules():
+def test_run_files_cover_every_activation_and_depth_with_the_running_depth():
+    spec = make_spec(depths=[8, 1])
+    assert spec.depths == [1, 2, 8]
+    assert spec.run_files()[:3] == [f"results/runs/gradients/relu/d{d}-{spec.tag}.npz"
+                                    for d in (1, 2, 8)]
+
+
+def test_adding_a_depth_keeps_the_other_run_files_and_a_setting_renames_them():
+    before = set(make_spec().run_files())
+    assert before < set(make_spec(depths=[1, 16]).run_files())
+    changed = Spec.from_params({**params(), "train": {**TRAIN, "eps": 1e-3}}, "results/data/d.npz",
+                               "code-hash")
+    assert not before & set(changed.run_files())
+
+
+# ---------------------------------------------------------------- claims, synthetic
+
+
+def ratios_table(cells: dict) -> pd.DataFrame:
+    """``{(activation, init, depth): per-seed log10 ratios}`` as the ratios table (the same
+    values at both moments); -inf: no gradient at layer 1, NaN: none at all."""
     rows = []
-    for seed in range(2):
-        for d in (1, 2, 4):
-            rows.append(("sigmoid", "random_normal", d, seed, -0.5 * d))  # -0.5 / layer
-            rows.append(("relu", "random_normal", d, seed, 0.2))
-            rows.append(("tanh", "random_normal", d, seed, -1.5 if d == 4 else 0.0))
-    ratios = _ratios(rows)
-    layers = pd.DataFrame({"activation": [], "init": [], "role": [], "unit_spread": []})
-    claims = g.evaluate_claims(ratios, layers, running_depth=4)
-    assert claims["sigmoid-vanishes"].verdict == "supported"  # -2 at depth 4, slope -0.5
-    hold = claims["relu-tanh-hold"]
-    assert hold.verdict == "partly"
-    assert [c.what for c in hold.checks if not c.passed] == ["tanh/random_normal, depth 4"]
-    assert claims["zeros-symmetric"].verdict == "not tested"
+    for (act, init, depth), values in cells.items():
+        for seed, v in enumerate(values):
+            first = 0.0 if v == -np.inf or np.isnan(v) else 10.0 ** v
+            classifier = 0.0 if np.isnan(v) else 1.0
+            for moment in ("init", "final"):
+                rows.append(dict(activation=act, init=init, depth=depth, seed=seed,
+                                 moment=moment, grad_norm_first=first,
+                                 grad_norm_classifier=classifier, log10_ratio=v,
+                                 regime=stats.regime(v), test_acc=0.5, status="ok"))
+    return pd.DataFrame(rows)
 
 
-def test_workflow_always_trains_the_running_depth(tmp_path):
-    config = {"model": {"depth": 3, "width": 5, "init_scale": 1.0},
-              "gradients": {"activations": ["tanh"], "inits": ["zeros"], "depths": [8, 1],
-                            "seeds": 2}}
-    assert g.depths(config) == [1, 3, 8]
-    assert g.run_files(config, "abc") == [
-        f"results/runs/gradients/tanh/zeros/d{d}-abc.npz" for d in (1, 3, 8)]
+NOISE = np.array([-0.1, 0.05, 0.1, -0.05, 0.0])
+DEPTHS = (1, 2, 4)
 
 
-
-# ---------------------------------------------------------------- the commands
-
-
-def _outs(folder):
-    return [arg for name in g.TABLES for arg in (f"--{name}-out", str(folder / f"{name}.csv"))]
-
-
-def test_tables_command_names_a_missing_run_file(tmp_path, capsys):
-    data = tmp_path / "d.npz"
-    assert cli.main(["dataset", "--n-samples", "60", "--out", str(data)]) == 0
-    missing = tmp_path / "nope.npz"
-    code = cli.main(["gradients-tables", str(missing), "--data", str(data),
-                     "--running-depth", "2", *_outs(tmp_path / "t")])
-    assert code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "nope.npz: file not found" in err[0]
-    assert not (tmp_path / "t").exists()
+def cells(sigmoid, relu, tanh) -> dict:
+    """Per-seed values from functions of depth (5 seeds each, a little noise)."""
+    out = {}
+    for act, f in (("sigmoid", sigmoid), ("relu", relu), ("tanh", tanh)):
+        for d in DEPTHS:
+            out[act, "random_normal", d] = f(d) + NOISE
+    return out
 
 
-def test_tables_command_refuses_runs_without_diagnostics(tmp_path, capsys):
-    data, run = tmp_path / "d.npz", tmp_path / "r.npz"
-    assert cli.main(["dataset", "--n-samples", "60", "--out", str(data)]) == 0
-    assert cli.main(["train", "--data", str(data), "--out", str(run), "--epochs", "1",
-                     "--seeds", "0", "--depth", "2", "--no-diagnostics"]) == 0
-    code = cli.main(["gradients-tables", str(run), "--data", str(data),
-                     "--running-depth", "2", *_outs(tmp_path / "t")])
-    assert code == 2
-    assert "r.npz: the run has no per-layer gradients" in capsys.readouterr().err
+def synthetic_spec() -> Spec:
+    return Spec.from_params(params(depths=list(DEPTHS), seeds=5), "unused.npz", "code")
 
 
-# ---------------------------------------------------------------- end to end (tiny run)
+def synthetic_tables(ratios: pd.DataFrame) -> dict:
+    layers = pd.DataFrame(columns=["activation", "init", "depth", "seed", "moment", "layer",
+                                   "classifier", "grad_norm", "unit_spread"])
+    epochs = pd.DataFrame(columns=["activation", "init", "depth", "seed", "epoch", "layer",
+                                   "grad_mean", "grad_std", "grad_norm"])
+    return {"ratios": ratios, "layers": layers, "epochs": epochs}
 
 
-@pytest.mark.pipeline
-def test_tiny_run_writes_tidy_tables_with_known_answers(finished_project):
-    from pipeline_helpers import TINY
+VANISHING = dict(sigmoid=lambda d: -0.5 - 0.6 * d, relu=lambda d: 0.0 * d - 0.2,
+                 tanh=lambda d: 0.0 * d + 0.1)
+FLAT_SIGMOID = {**VANISHING, "sigmoid": lambda d: 0.0 * d - 0.3}
+TANH_VANISHES = {**VANISHING, "tanh": lambda d: 0.0 * d - 3.0}
 
-    cfg, epochs = TINY["gradients"], TINY["train"]["epochs"]
-    depth = TINY["model"]["depth"]
-    depths = sorted(set(cfg["depths"]) | {depth})
-    tables = finished_project / "results/tables"
-    ratios = pd.read_csv(tables / "gradients_ratios.csv")
-    n_models = len(cfg["activations"]) * len(cfg["inits"]) * len(depths) * cfg["seeds"]
-    assert len(ratios) == 2 * n_models
-    assert set(ratios.moment) == {"init", "final"}
-    epochs_t = pd.read_csv(tables / "gradients_epochs.csv")
-    assert set(epochs_t.depth) == {depth}
-    assert len(epochs_t) == (len(cfg["activations"]) * len(cfg["inits"]) * cfg["seeds"]
-                             * (epochs + 1) * (depth + 1))
-    # zero init: relu passes no gradient anywhere; sigmoid's layer 1 gets none at init
-    zr = ratios[(ratios.init == "zeros") & (ratios.activation == "relu")]
+
+def judged(kind: dict) -> dict:
+    spec = synthetic_spec()
+    tables = synthetic_tables(ratios_table(cells(**kind)))
+    return {c.key: c for c in g_claims.evaluate(spec, tables)}
+
+
+def rendered(kind: dict) -> str:
+    spec = synthetic_spec()
+    tables = synthetic_tables(ratios_table(cells(**kind)))
+    claims = g_claims.evaluate(spec, tables)
+    context = section.context(spec, tables, claims, [], "figures/gradients")
+    text = render(studies.folder("gradients") / "section.md.j2", context)
+    return " ".join(text.split())  # sentences wrap anywhere in the template
+
+
+SIGMOID_PASS = "show the mechanism the lecture names"
+SIGMOID_FAIL = "Not every sigmoid network measured here"
+HOLD_PASS = "keep layer 1's gradient within an order of magnitude of the classifier's at"
+HOLD_FAIL = "Not every ReLU or tanh network keeps"
+
+
+def test_sigmoid_claim_passes_when_the_gradient_vanishes_with_depth():
+    claim = judged(VANISHING)["sigmoid-vanishes"]
+    assert claim.id == "G1" and claim.verdict == "supported"
+    assert [c.verdict for c in claim.checks] == ["passes", "passes"]
+    text = rendered(VANISHING)
+    assert SIGMOID_PASS in text and SIGMOID_FAIL not in text
+
+
+def test_sigmoid_claim_fails_when_the_gradient_neither_vanishes_nor_shrinks_with_depth():
+    claim = judged(FLAT_SIGMOID)["sigmoid-vanishes"]
+    assert claim.verdict == "not supported"
+    assert [c.verdict for c in claim.checks] == ["fails", "fails"]
+    text = rendered(FLAT_SIGMOID)
+    assert SIGMOID_FAIL in text and SIGMOID_PASS not in text
+
+
+def test_relu_tanh_claim_passes_when_layer_one_keeps_its_gradient():
+    claim = judged(VANISHING)["relu-tanh-hold"]
+    assert claim.id == "G2" and claim.verdict == "supported"
+    assert len(claim.checks) == 2 * len(DEPTHS)
+    text = rendered(VANISHING)
+    assert HOLD_PASS in text and HOLD_FAIL not in text
+
+
+def test_relu_tanh_claim_fails_when_a_gradient_vanishes():
+    claim = judged(TANH_VANISHES)["relu-tanh-hold"]
+    assert claim.verdict == "partly"
+    assert {c.what for c in claim.checks if c.failed} == {
+        f"tanh/random_normal, depth {d}" for d in DEPTHS}
+    text = rendered(TANH_VANISHES)
+    assert HOLD_FAIL in text and HOLD_PASS not in text
+
+
+def test_seeds_without_a_gradient_at_layer_one_count_as_failures_not_as_missing():
+    """Three of five seeds of a cell get no gradient at layer 1 (one: none anywhere); the
+    two others are fine. Leaving the three out would pass the cell; counted, it fails."""
+    dead = np.array([-np.inf, np.nan, -np.inf, 0.1, -0.1])
+    table = ratios_table({**cells(**VANISHING), ("relu", "random_normal", 4): dead})
+    claim = {c.key: c for c in g_claims.evaluate(synthetic_spec(), synthetic_tables(table))}
+    check = claim["relu-tanh-hold"].check("relu/random_normal, depth 4")
+    assert check.n == 5 and check.failed
+    assert "3 seeds with no gradient at layer 1" in check.detail
+    text = section.no_gradient(synthetic_spec(), table)
+    assert text == ["relu/random_normal, depth 4: 3 of 5 seeds"]
+
+
+def test_claims_are_not_tested_without_their_networks():
+    table = ratios_table({("relu", "zeros", 2): [np.nan, np.nan]})
+    claims = g_claims.evaluate(synthetic_spec(), synthetic_tables(table))
+    assert [c.verdict for c in claims] == ["not tested", "not tested"]
+
+
+# ---------------------------------------------------------------- sanity, synthetic
+
+
+def test_symmetry_sanity_breaks_on_different_units_below_the_last_layer():
+    spec = make_spec()  # glorot classifier: layer 2 of depth 2 may differ, layer 1 may not
+    ratios = ratios_table({("sigmoid", "zeros", 2): [-np.inf, -np.inf]})
+    layers = pd.DataFrame({"activation": "sigmoid", "init": "zeros", "depth": 2,
+                           "seed": 0, "moment": "init", "layer": [1, 2, 3],
+                           "classifier": [False, False, True],
+                           "grad_norm": 1.0, "unit_spread": [0.0, 0.3, np.nan]})
+    tables = {**synthetic_tables(ratios), "layers": layers}
+    ok = {s.what: s.ok for s in g_claims.sanity(spec, tables)}
+    assert ok["sigmoid/zeros: the units of a layer stay identical"]
+    layers.loc[0, "unit_spread"] = 1e-3
+    ok = {s.what: s.ok for s in g_claims.sanity(spec, tables)}
+    assert not ok["sigmoid/zeros: the units of a layer stay identical"]
+    assert ok["sigmoid/zeros: no gradient at layer 1 at initialization (depth >= 2)"]
+
+
+# ---------------------------------------------------------------- stages, tiny real runs
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The three stages through the command line, from real tiny runs trained with the
+    spec's own arguments: ``(folder, spec)``."""
+    root = tmp_path_factory.mktemp("gradients")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        data = "results/data/d.npz"
+        assert cli.main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
+                         "--out", data]) == 0
+        spec = Spec.from_params(params(), data, "code-hash")
+        for act in spec.activations:
+            for depth in spec.depths:
+                args = spec.train_args(SimpleNamespace(activation=act, depth=str(depth)))
+                assert cli.main(["train", "--data", data, *map(str, args),
+                                 "--out", spec.run_file(act, depth)]) == 0
+        text = studies.spec_json(spec)
+        for stage in ("tables", "figures", "section"):
+            assert cli.main(["gradients", stage, "--spec", text]) == 0
+    finally:
+        os.chdir(here)
+    return root, spec
+
+
+def test_tables_hold_every_model_at_both_moments_and_the_running_example_per_epoch(tiny):
+    root, spec = tiny
+    folder = root / "results/tables/gradients"
+    ratios = pd.read_csv(folder / "ratios.csv")
+    n_models = len(spec.activations) * len(spec.inits) * len(spec.depths) * spec.seeds
+    assert len(ratios) == 2 * n_models and set(ratios.moment) == {"init", "final"}
+    epochs = pd.read_csv(folder / "epochs.csv.gz")
+    assert set(epochs["init"]) == {"random_normal"} and set(epochs.depth) == {spec.depth}
+    assert len(epochs) == (len(spec.activations) * spec.seeds * (TRAIN["epochs"] + 1)
+                           * (spec.depth + 1))
+    # zero init with relu: no gradient anywhere; sigmoid at depth 2: none at layer 1
+    zr = ratios[(ratios["init"] == "zeros") & (ratios.activation == "relu")]
     assert (zr.regime == "no gradient").all()
-    zs = ratios[(ratios.init == "zeros") & (ratios.activation == "sigmoid")
-                & (ratios.moment == "init")]
-    assert (zs.log10_ratio == -np.inf).all() and (zs.grad_norm_classifier > 0).all()
-    layers = pd.read_csv(tables / "gradients_layers.csv")
-    zl = layers[(layers.init == "zeros") & (layers.role == "hidden")]
-    assert (zl.unit_spread <= g.SYMMETRY_TOL).all()
+    zs = ratios[(ratios["init"] == "zeros") & (ratios.activation == "sigmoid")
+                & (ratios.moment == "init") & (ratios.depth == 2)]
+    assert (zs.grad_norm_first == 0).all() and (zs.grad_norm_classifier > 0).all()
 
 
-@pytest.mark.pipeline
-def test_tiny_run_section_and_figures_reach_the_report(finished_project):
-    results = finished_project / "results"
-    section = (results / "sections/gradients.md").read_text()
-    assert section.startswith(f"## {g.TITLE}\n")
-    report = (results / "report.md").read_text()
-    assert section.strip() in report
-    for name in g.FIGURES:
+def test_section_links_every_declared_figure_and_writes_its_claims(tiny):
+    root, spec = tiny
+    results = root / "results"
+    text = (results / "sections/gradients.md").read_text()
+    assert text.startswith("## Vanishing and exploding gradients\n")
+    for name, _ in spec.figures():
         assert (results / "figures/gradients" / name).stat().st_size > 0
-        assert f"](figures/gradients/{name})" in report
-    for key in ("G1", "G2", "G3"):
-        assert f"**Claim {key}:" in section
-    assert "orders of magnitude" in section
+        assert f"](figures/gradients/{name})" in text
+    out = json.loads((results / "sections/gradients.json").read_text())
+    assert [c["id"] for c in out["claims"]] == ["G1", "G2"]
+    assert all(s["ok"] for s in out["sanity"]) and len(out["sanity"]) >= 4
+    assert set(out["metrics"]["running_example"]) == set(spec.activations)
 
 
 @pytest.mark.pipeline
-def test_study_runs_alone_and_switches_off(tmp_path, project_copy):
-    from pipeline_helpers import make_project, planned_jobs, read_params, snakemake, write_params
+def test_study_plans_alone_and_switches_off(tmp_path):
+    from pipeline_helpers import TINY, make_project, planned_jobs, snakemake, write_params
 
-    fresh = make_project(tmp_path / "fresh")
-    out = snakemake(fresh, "-n", "gradients").stdout
-    jobs = {line.split()[0] for line in out.split("Job stats:")[1].splitlines()[3:]
-            if line.strip() and not line.startswith("total")}
-    assert {"gradients_train", "gradients_tables", "gradients_section"} <= jobs
-    assert not jobs & {"train", "aggregate", "report", "scaling_train"}
-
-    params = read_params(project_copy)
-    params["gradients"]["enabled"] = False
-    write_params(project_copy, params)
-    jobs = planned_jobs(project_copy)
-    assert not any(rule.startswith("gradients") for rule in jobs)
-    assert jobs == {"report": 1}  # its list of sections changed
+    only = {k: ({**v, "enabled": k == "gradients"} if isinstance(v, dict) and "enabled" in v
+                else v) for k, v in TINY.items()}
+    project = make_project(tmp_path / "p", only)
+    out = snakemake(project, "-n", "gradients").stdout
+    for rule in ("gradients_train", "gradients_tables", "gradients_figures",
+                 "gradients_section"):
+        assert rule in out
+    assert "grid_train" not in out
+    write_params(project, {**only, "gradients": {**only["gradients"], "enabled": False}})
+    assert not any(r.startswith("gradients") for r in planned_jobs(Path(project)))

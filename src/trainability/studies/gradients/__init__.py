@@ -1,0 +1,1 @@
+"""Vanishing and exploding gradients: the gradient that reaches each layer, against depth."""

@@ -30,3 +30,5 @@ rule all:
         rules.report.output,
         rules.grid_tables.output,
         rules.grid_figures.output,
+        # the studies in the study shape: their alias rule lists their products
+        [getattr(rules, s).input for s in REPORT_STUDIES],

@@ -145,7 +145,7 @@ def final_figure(runs: pd.DataFrame, spec) -> Figure:
     """Final test accuracy: one dot per seed that did not diverge (diverged ones counted
     at the bottom), per activation and placement, seeds joined across placements."""
     with style():
-        fig = figure(1.2 * len(spec.activations) * len(spec.placements) + 3.0, 4.4)
+        fig = figure(0.7 * len(spec.activations) * len(spec.placements) + 3.4, 4.4)
         ax = fig.subplots()
         ax.axhline(0.5, color="0.6", lw=0.8, ls=":", label="coin flip")
         ok = runs.assign(test_acc=runs.test_acc.where(runs.status == "ok"))
@@ -161,7 +161,7 @@ def final_figure(runs: pd.DataFrame, spec) -> Figure:
         fig.legend(*ax.get_legend_handles_labels(), loc="outside right center",
                    fontsize="small")
         ax.set_title("Final test accuracy with and without batch normalization\n"
-                     "dots: seeds (grey lines join a seed across placements)")
+                     "dots: seeds (grey lines join a seed across settings)")
     return fig
 
 
@@ -169,7 +169,7 @@ def gradient_ratio_figure(ratios: pd.DataFrame, spec) -> Figure:
     """log10 of ||dL/dW1|| / ||dL/dW_classifier|| at initialization: one dot per seed,
     per activation and placement, seeds joined across placements."""
     with style():
-        fig = figure(1.2 * len(spec.activations) * len(spec.placements) + 3.0, 4.4)
+        fig = figure(0.7 * len(spec.activations) * len(spec.placements) + 3.4, 4.4)
         ax = fig.subplots()
         ax.axhline(0.0, color="0.6", lw=0.8, ls=":", label="equal norms (ratio 1)")
         _seed_dots(ax, ratios, spec, "log10_ratio", colors(spec.placements))
@@ -177,12 +177,12 @@ def gradient_ratio_figure(ratios: pd.DataFrame, spec) -> Figure:
         fig.legend(*ax.get_legend_handles_labels(), loc="outside right center",
                    fontsize="small")
         ax.set_title("Gradient reaching the first layer relative to the classifier's, at "
-                     "initialization\ndots: seeds (grey lines join a seed across placements)")
+                     "initialization\ndots: seeds (grey lines join a seed across settings)")
     return fig
 
 
-LAYER_ROWS = (("act_mean", "activation mean\n(over points and units)", False),
-              ("act_std", "activation std\n(over points and units)", False),
+LAYER_ROWS = (("act_mean", "activation mean", False),
+              ("act_std", "activation std", False),
               ("grad_norm", "gradient norm ||dL/dW||\n(log scale)", True))
 
 
@@ -222,6 +222,7 @@ def layers_figure(layers: pd.DataFrame, activation: str, spec) -> Figure:
             axes[2, j].set_xlabel("epoch (0 = initialization)")
         _legend(fig, axes, ncol=spec.depth + 1)
         fig.suptitle(f"{activation}: each hidden layer's output and each weight matrix's "
-                     "gradient\nmean over seeds; outputs before any batch normalization that "
-                     "follows them;\ngradients from one full-batch pass", fontsize="medium")
+                     "gradient\nmean over seeds; activation mean and std over points and units, "
+                     "before any batch normalization\nthat follows the layer; gradients "
+                     "from one full-batch pass", fontsize="medium")
     return fig

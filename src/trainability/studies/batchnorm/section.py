@@ -124,23 +124,24 @@ def setup_differences(spec) -> list[str]:
 
 
 def backward_factors(spec, layers: pd.DataFrame) -> list[dict]:
-    """Per batch-norm placement of the sigmoid network: the normalized layers' output std
-    (over points and units, mean over seeds) at initialization, and the smallest mean
-    factor ``1 / sqrt(var + eps)`` batch norm then multiplies the gradient by (a unit's
-    variance is on average at most the pooled one, and 1/sqrt is convex)."""
+    """Per batch-norm placement of the sigmoid network at initialization: each normalized
+    layer's output std over points and units (mean over seeds), and a lower bound of the
+    factor ``1 / sqrt(var + eps)`` batch norm multiplies the gradient by, averaged over
+    units and seeds: per model ``1 / sqrt(std**2 + eps)`` (a unit's variance is on average
+    at most the pooled one, and 1/sqrt is convex), then the mean over seeds."""
     at = layers[(layers.activation == "sigmoid") & (layers.epoch == 0)]
     out = []
     for p in spec.placements:
-        normalized = placement_layers(p, spec.depth)
-        rows = at[(at.placement == p) & at.layer.isin(normalized)]
+        rows = at[(at.placement == p) & at.layer.isin(placement_layers(p, spec.depth))]
         if p == NONE or rows.empty:
             continue
-        std = rows.groupby("layer").act_std.mean()
-        factor = 1.0 / np.sqrt(std.to_numpy() ** 2 + BN_EPS)
-        out.append({"label": placement_label(p), "layers": ", ".join(map(str, std.index)),
-                    "several": len(std) > 1, "std": _span(std.min(), std.max(), ".3f"),
-                    "factor": _span(factor.min(), factor.max(), ".3g"),
-                    "factor_min": float(factor.min()), "factor_max": float(factor.max())})
+        rows = rows.assign(bound=1.0 / np.sqrt(rows.act_std ** 2 + BN_EPS))
+        per = rows.groupby("layer")[["act_std", "bound"]].mean()
+        out.append({"label": placement_label(p), "layers": ", ".join(map(str, per.index)),
+                    "several": len(per) > 1,
+                    "std": _span(per.act_std.min(), per.act_std.max(), ".3f"),
+                    "factor": _span(per.bound.min(), per.bound.max(), ".3g"),
+                    "factor_min": float(per.bound.min()), "factor_max": float(per.bound.max())})
     return out
 
 

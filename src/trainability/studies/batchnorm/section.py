@@ -116,9 +116,10 @@ def lecture_comparison(spec, settings: pd.DataFrame) -> list[dict]:
 
 def setup_differences(spec) -> list[str]:
     """Where this configuration's setup differs from the lecture's (constants)."""
-    ours = {"init": spec.init, "init_scale": spec.init_scale, "width": spec.width,
-            "depth": spec.depth, **{k: spec.train[k] for k in
-                                    ("optimizer", "lr", "eps", "batch_size", "epochs")}}
+    ours = {"init": spec.init, "init_scale": spec.init_scale,
+            "classifier_init": spec.classifier_init, "width": spec.width, "depth": spec.depth,
+            **{k: spec.train[k] for k in ("optimizer", "lr", "eps", "eps_convention",
+                                          "batch_size", "epochs")}}
     return [f"{k} {ours[k]} (the lecture's: {v})" for k, v in LECTURE_SETUP.items()
             if ours[k] != v]
 

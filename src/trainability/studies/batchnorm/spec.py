@@ -27,9 +27,9 @@ LECTURE_PLACEMENT = "after3"  # the lecture's model: batch norm between hidden l
 # (Keras' history: the epoch's mean over mini-batches), one run each, without batch norm
 # and with it after hidden layer 3; and the setup it was trained with.
 LECTURE_SIGMOID = {NONE: 0.70, LECTURE_PLACEMENT: 0.93}
-LECTURE_SETUP = {"init": "random_normal", "init_scale": 1.0, "width": 5, "depth": 4,
-                 "optimizer": "rmsprop", "lr": 0.001, "eps": 1e-7, "batch_size": 32,
-                 "epochs": 100}
+LECTURE_SETUP = {"init": "random_normal", "init_scale": 1.0, "classifier_init": "glorot_uniform",
+                 "width": 5, "depth": 4, "optimizer": "rmsprop", "lr": 0.001, "eps": 1e-7,
+                 "eps_convention": "keras", "batch_size": 32, "epochs": 100}
 
 
 def placement_layers(name: str, depth: int) -> list[int]:

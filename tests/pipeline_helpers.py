@@ -32,7 +32,7 @@ TINY = {
              "animate": {"activations": ["tanh"], "inits": ["zeros", "he_normal"], "every": 2}},
     "batchnorm": {
         "enabled": True, "activations": ["sigmoid", "tanh"], "init": "random_normal",
-        "after_layers": [1], "every_layer": False, "seeds": 2,
+        "after_layers": [1], "every_layer": False, "seeds": 2, "diagnostic_epochs": [0, 2],
     },
     "tweaks": {
         "enabled": True, "activations": ["sigmoid"], "init": "random_normal",

@@ -95,6 +95,8 @@ rule grid_section:
 
 rule grid:
     input:
+        rules.grid_tables.output,
+        rules.grid_figures.output,
         rules.grid_section.output,
 
 

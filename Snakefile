@@ -30,3 +30,11 @@ rule all:
         rules.report.output,
         # each study's alias rule lists its products (tables, figures, section)
         [getattr(rules, s).input for s in REPORT_STUDIES],
+
+
+onsuccess:
+    # A plain `snakemake` run leaves DVC without a record of these results, so experiments
+    # (`dvc exp run -S ...`) would have no baseline to compare with: say how to make one.
+    if "DVC_STAGE" not in os.environ and not Path("dvc.lock").exists():
+        print("Results: results/report.md. To compare DVC experiments with them, record them "
+              "once: dvc commit -f && git add dvc.lock && git commit -m 'default results'")

@@ -95,7 +95,11 @@ if enabled("epsilon"):
             " && touch {output.stamp:q}"
 
     rule epsilon:
+        # every product a reader sees (a default target that asks for them rebuilds a
+        # deleted one even when the report is up to date)
         input:
+            rules.epsilon_tables.output,
+            rules.epsilon_figures.output,
             rules.epsilon_section.output,
 
     REPAIRS.watch(EPSILON.run_files(), wf.stamp("epsilon_tables"))

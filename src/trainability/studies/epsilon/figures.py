@@ -21,7 +21,7 @@ from trainability.studies.epsilon.spec import LECTURE_EPS
 from trainability.studies.epsilon.tables import network_label
 
 COLORS = {"keras": "#d95f02", "pytorch": "#1b9e77"}  # colour-blind safe (Dark2)
-OFFSET = {"keras": -0.08, "pytorch": 0.08}  # in decades of eps: the two side by side
+OFFSET = {"keras": -0.25, "pytorch": 0.25}  # in decades of eps: the two side by side
 
 
 def make(spec, tables) -> dict[str, Callable[[], Figure]]:
@@ -31,30 +31,29 @@ def make(spec, tables) -> dict[str, Callable[[], Figure]]:
 
 def gradients_figure(spec, gradients: pd.DataFrame) -> Figure:
     """Layer-1 RMS gradient entry per seed (log scale), one column per network; horizontal
-    lines at sqrt(eps) (solid) and eps (dashed) for every eps of the study."""
+    lines at the lecture's eps and its square root, the smallest denominator of RMSprop's
+    step under PyTorch's and under Keras' convention."""
     nets = spec.networks()
     with style():
-        fig = figure(1.2 * len(nets) + 3.2, 4.2)
+        fig = figure(1.2 * len(nets) + 4.2, 4.2)
         ax = fig.subplots()
         rng = np.random.default_rng(0)  # jitter only: the same figure every time
         for x, net in enumerate(nets):
             rms = layer1_gradients(gradients, net).to_numpy()
             ax.scatter(x + rng.uniform(-0.15, 0.15, len(rms)), rms, s=14, color="0.25",
                        alpha=0.8, linewidths=0, zorder=3)
-        shades = np.linspace(0.35, 0.8, max(len(spec.eps), 1))
-        for eps, shade in zip(spec.eps, shades, strict=False):
-            width = 2.0 if math.isclose(eps, LECTURE_EPS) else 1.0
-            ax.axhline(math.sqrt(eps), color=COLORS["keras"], lw=width, alpha=shade,
-                       label=f"sqrt({eps:g}) (keras)")
-            ax.axhline(eps, color=COLORS["pytorch"], lw=width, ls="--", alpha=shade,
-                       label=f"{eps:g} (pytorch)")
+        floors = (("keras", math.sqrt(LECTURE_EPS), "-", "sqrt(eps): Keras' floor"),
+                  ("pytorch", LECTURE_EPS, "--", "eps: PyTorch's floor"))
+        for conv, y, ls, text in floors:
+            ax.axhline(y, color=COLORS[conv], lw=1.5, ls=ls,
+                       label=f"{text} ({y:.1e}, eps = {LECTURE_EPS:g})")
         ax.set_yscale("log")
         ax.set_xticks(range(len(nets)), [network_label(*n) for n in nets], rotation=20,
                       ha="right")
         ax.set_xlim(-0.6, len(nets) - 0.4)
         ax.set_ylabel("layer-1 RMS gradient entry at init")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small",
-                  title="denominator floors", frameon=False)
+                  frameon=False)
         fig.suptitle("Layer-1 gradients at initialization and the floors of RMSprop's "
                      "denominator")
     return fig

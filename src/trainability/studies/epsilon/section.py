@@ -142,7 +142,7 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "at_lecture": lecture,
         "sigmoid": sigmoid[0] if sigmoid else None,
         "larger_eps": eps_claims.larger_eps(spec),
-        "sqrt_pairs": eps_claims.sqrt_pairs(spec),
+        "smaller_eps": eps_claims.smaller_eps(spec),
     }
 
 

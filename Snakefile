@@ -18,6 +18,7 @@ include: "src/workflow/rules/gradients.smk"
 include: "src/workflow/rules/scaling.smk"
 include: "src/workflow/rules/batchnorm.smk"
 include: "src/workflow/rules/tweaks.smk"
+include: "src/workflow/rules/epsilon.smk"
 include: "src/workflow/rules/size.smk"
 include: "src/workflow/rules/report.smk"
 

@@ -40,6 +40,12 @@ TINY = {
         "variants": {"warmup": {"schedule": "constant", "warmup_epochs": 1, "l2": 0.0}},
         "seeds": 2,
     },
+    "epsilon": {
+        "enabled": True, "activations": ["sigmoid", "tanh"], "init": "random_normal",
+        "cells": [{"activation": "sigmoid", "init": "he_normal", "width": 3}],
+        "conventions": ["keras", "pytorch"], "eps": [1e-7, 1e-4], "optimizers": ["rmsprop"],
+        "seeds": 2,
+    },
     "gradients": {
         "enabled": True, "activations": ["relu", "sigmoid"], "inits": ["zeros", "random_normal"],
         "depths": [1], "seeds": 2,

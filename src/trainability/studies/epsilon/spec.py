@@ -1,0 +1,154 @@
+"""The epsilon study: where the adaptive optimizers' eps sits, and what that does to training.
+
+RMSprop divides its step by ``sqrt(s + eps)`` in Keras 3 (and tf.keras since 2.11), by
+``sqrt(s) + eps`` in PyTorch (and tf.keras up to 2.10); Adam adds eps outside the root in
+both, before (Keras) or after (PyTorch) the bias correction (``trainability.optim``). The
+study trains the running example (``activations`` with ``init`` at the model section's
+width) and a few further ``cells`` under every convention x eps x optimizer, with the
+model and train sections' other settings (learning rate, batch size, epochs, ...), the
+same ``seeds`` everywhere: a seed has the same initial weights and batch order in every
+setting, so settings are compared seed by seed.
+
+One training job per network group (activation, width) and setting (optimizer,
+convention, eps) trains every initializer x seed of the group at once. A run file is named
+by a hash of exactly what made it, so adding an eps value or a cell trains only the new
+files. Every run records per-layer statistics at initialization (epoch 0), where the
+layer-1 gradients that the explanation needs are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from trainability.config import tag
+
+TITLE = "The optimizer's epsilon: where it sits, and what that changes"
+CATEGORY = "Epsilon study"
+PREFIX = "E"
+
+# The lecture's optimizer (Keras' RMSprop defaults): constants, never read from params.
+LECTURE_OPTIMIZER = "rmsprop"
+LECTURE_LR = 0.001
+LECTURE_EPS = 1e-7
+LECTURE_CONVENTION = "keras"  # the lecture's tool, Keras 3
+CONVENTIONS = ("keras", "pytorch")
+
+
+def setting_key(optimizer: str, convention: str, eps: float) -> str:
+    """``rmsprop-keras-eps1e-07``: one setting's name in file names and tables."""
+    return f"{optimizer}-{convention}-eps{eps:.6g}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    study: ClassVar[str] = "epsilon"
+
+    activations: list[str]  # the running example's activations
+    init: str  # the running example's initializer
+    width: int  # the running example's width (model.width)
+    cells: list[dict]  # further networks: {"activation", "init", "width"}
+    conventions: list[str]
+    eps: list[float]  # sorted
+    optimizers: list[str]
+    seeds: int
+    depth: int
+    init_scale: float
+    classifier_init: str | None
+    batch_norm: list[int]
+    train: dict  # the train section of params.yaml but its optimizer, eps and seeds
+    dataset: str  # the dataset file
+    train_code: str  # hash of the training code: part of every run file's tag
+
+    @classmethod
+    def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
+        e, m, t = params["epsilon"], params["model"], params["train"]
+        own = ("optimizer", "eps", "eps_convention", "seeds")
+        cells = [{"activation": c["activation"], "init": c["init"], "width": int(c["width"])}
+                 for c in e["cells"]]
+        return cls(
+            activations=list(e["activations"]), init=e["init"], width=m["width"],
+            cells=cells, conventions=list(e["conventions"]), eps=sorted(e["eps"]),
+            optimizers=list(e["optimizers"]), seeds=e["seeds"], depth=m["depth"],
+            init_scale=m["init_scale"], classifier_init=m["classifier_init"],
+            batch_norm=list(m["batch_norm"]),
+            train={k: v for k, v in t.items() if k not in own},
+            dataset=dataset, train_code=train_code,
+        )
+
+    # ------------------------------------------------------------ what it trains
+
+    def networks(self) -> list[tuple[str, str, int]]:
+        """``(activation, init, width)`` of every network: the running example's first,
+        then the cells, without repeats."""
+        running = [(a, self.init, self.width) for a in self.activations]
+        cells = [(c["activation"], c["init"], c["width"]) for c in self.cells]
+        return list(dict.fromkeys(running + cells))
+
+    def running(self) -> list[tuple[str, str, int]]:
+        return [(a, self.init, self.width) for a in self.activations]
+
+    def groups(self) -> dict[tuple[str, int], list[str]]:
+        """``(activation, width) -> initializers``: the networks one job trains together."""
+        out: dict[tuple[str, int], list[str]] = {}
+        for activation, init, width in self.networks():
+            out.setdefault((activation, width), []).append(init)
+        return out
+
+    def settings(self) -> list[tuple[str, str, float]]:
+        """``(optimizer, convention, eps)`` of every training setting."""
+        return [(o, c, e) for o in self.optimizers for c in self.conventions for e in self.eps]
+
+    def _setting(self, key: str) -> tuple[str, str, float]:
+        found = {setting_key(*s): s for s in self.settings()}
+        if key not in found:
+            raise ValueError(f"unknown epsilon setting {key!r}; known: {', '.join(found)}")
+        return found[key]
+
+    def _tag(self, activation: str, width: int, setting: str) -> str:
+        """A hash of exactly what makes one run file (and the training code)."""
+        optimizer, convention, eps = self._setting(setting)
+        what = dict(activation=activation, width=width, inits=self.groups()[(activation, width)],
+                    optimizer=optimizer, convention=convention, eps=eps, seeds=self.seeds,
+                    depth=self.depth, init_scale=self.init_scale,
+                    classifier_init=self.classifier_init, batch_norm=self.batch_norm,
+                    train=self.train, dataset=self.dataset)
+        return tag("epsilon", what, self.train_code)
+
+    def run_file(self, activation: str, width: int, setting: str) -> str:
+        tag_ = self._tag(activation, width, setting)
+        return f"results/runs/epsilon/{activation}/w{width}-{setting}-{tag_}.npz"
+
+    def run_files(self) -> list[str]:
+        return [self.run_file(a, w, setting_key(*s))
+                for (a, w) in self.groups() for s in self.settings()]
+
+    def train_args(self, wildcards) -> list:
+        """The arguments of ``trainability train`` for one run file (``wildcards``: its
+        ``activation``, ``width`` and ``setting``, as Snakemake passes them)."""
+        activation, width = wildcards.activation, int(wildcards.width)
+        optimizer, convention, eps = self._setting(wildcards.setting)
+        t = self.train
+        args = [
+            "--activation", activation, "--init", *self.groups()[(activation, width)],
+            "--width", width, "--depth", self.depth, "--init-scale", self.init_scale,
+            "--optimizer", optimizer, "--lr", t["lr"], "--momentum", t["momentum"],
+            "--eps", eps, "--eps-convention", convention, "--l2", t["l2"],
+            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
+            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
+            "--seeds", *range(self.seeds), "--diagnostic-epochs", 0,
+        ]
+        if self.classifier_init:
+            args += ["--classifier-init", self.classifier_init]
+        if self.batch_norm:
+            args += ["--batch-norm", *self.batch_norm]
+        return args
+
+    # ------------------------------------------------------------ what it writes
+
+    def tables(self) -> dict[str, str]:
+        return {"runs": "runs.csv", "gradients": "gradients.csv", "summary": "summary.csv"}
+
+    def figures(self) -> list[tuple[str, str]]:
+        """``(file name, caption kind)`` of every figure, in report order."""
+        return [("gradients.png", "gradients"), ("accuracy.png", "accuracy")]

@@ -1,0 +1,428 @@
+"""The epsilon study: its spec, every claim on synthetic tables that pass and fail it, the
+section's prose following the verdicts, and its stages on tiny real runs through the CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_helpers import TINY
+from trainability import study
+from trainability.claims import NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
+from trainability.cli import main
+from trainability.markdown import render
+from trainability.studies.epsilon import claims as eps_claims
+from trainability.studies.epsilon import section
+from trainability.studies.epsilon.spec import LECTURE_EPS, Spec, setting_key
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SEEDS = 8
+EPS = [1e-10, 1e-7, 1e-5]  # 1e-10 and 1e-5: a pair (e, sqrt(e)); 1e-5: the next larger
+
+
+def params(**epsilon) -> dict:
+    p = copy.deepcopy(TINY)
+    p["epsilon"].update({
+        "activations": ["relu", "sigmoid", "tanh"], "init": "random_normal",
+        "cells": [{"activation": "sigmoid", "init": "lecun_normal", "width": 8}],
+        "eps": EPS, "optimizers": ["rmsprop", "adam"], "seeds": SEEDS, **epsilon})
+    return p
+
+
+def make_spec(**epsilon) -> Spec:
+    return Spec.from_params(params(**epsilon), "data.npz", "code")
+
+
+# ---------------------------------------------------------------- synthetic tables
+
+
+def lecture_like(net, optimizer, convention, eps):
+    """Accuracy as the mechanism predicts: sigmoid networks learn while the denominator's
+    floor (Keras: sqrt(eps), PyTorch: eps) is below 1e-4, less below 1e-3, and not above;
+    Adam is the same under both conventions."""
+    activation = net[0]
+    if activation != "sigmoid":
+        return 0.98
+    floor = eps if (convention == "pytorch" or optimizer == "adam") else math.sqrt(eps)
+    return 0.9 if floor < 1e-4 else 0.7 if floor < 1e-3 else 0.55
+
+
+def synthetic(spec, acc=lecture_like, grad=None, noise=0.01, train_offset=0.0):
+    """Runs and gradients tables: ``acc(net, optimizer, convention, eps)`` is the mean test
+    accuracy; each seed adds the same small offset in every setting (paired seeds);
+    ``grad(net)`` the layer-1 RMS gradient at initialization."""
+    grad = grad or (lambda net: 1e-5 if net[0] == "sigmoid" else 1e-2)
+    offsets = np.linspace(-noise, noise, spec.seeds)
+    runs, grads = [], []
+    for net in spec.networks():
+        for opt, conv, eps in spec.settings():
+            for seed in range(spec.seeds):
+                a = acc(net, opt, conv, eps) + offsets[seed]
+                key = dict(activation=net[0], init=net[1], width=net[2], optimizer=opt,
+                           eps_convention=conv, eps=eps, seed=seed)
+                runs.append({**key, "test_acc": a, "train_acc": a + train_offset,
+                             "status": "ok"})
+                for layer in (1, 2):
+                    g = grad(net) * (1 + 0.1 * offsets[seed]) if layer == 1 else 0.1
+                    grads.append({**key, "layer": layer, "grad_mean": 0.0, "grad_std": g,
+                                  "grad_rms": g})
+    runs, grads = pd.DataFrame(runs), pd.DataFrame(grads)
+    label = eps_claims.network_label
+    runs["network"] = [label(a, i, w) for a, i, w in zip(runs.activation, runs["init"],
+                                                          runs.width, strict=True)]
+    return {"runs": runs, "gradients": grads}
+
+
+def judged(spec, tables) -> dict:
+    return {c.key: c for c in eps_claims.evaluate(spec, tables)}
+
+
+def shifted(key, delta):
+    """``lecture_like`` with ``delta`` added where ``key(net, opt, conv, eps)`` holds."""
+    return lambda *a: lecture_like(*a) + (delta if key(*a) else 0.0)
+
+
+def rendered(spec, tables) -> str:
+    claims = eps_claims.evaluate(spec, tables)
+    ctx = section.context(spec, tables, claims, eps_claims.sanity(spec, tables), "figures")
+    return " ".join(render(study.folder("epsilon") / "section.md.j2", ctx).split())
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return make_spec()
+
+
+@pytest.fixture(scope="module")
+def like(spec):
+    return synthetic(spec)
+
+
+def test_the_mechanism_as_predicted_supports_every_claim(spec, like):
+    claims = judged(spec, like)
+    assert {k: c.verdict for k, c in claims.items()} == dict.fromkeys(claims, SUPPORTED)
+    assert [c.id for c in eps_claims.evaluate(spec, like)] == [f"E{i}" for i in range(1, 8)]
+
+
+def test_e1_fails_when_the_convention_does_not_move_the_sigmoid_network(spec):
+    same = synthetic(spec, shifted(lambda n, o, c, e: n[0] == "sigmoid" and c == "pytorch"
+                                   and o == "rmsprop" and e == LECTURE_EPS, -0.35))
+    claim = judged(spec, same)["convention-sigmoid"]
+    assert claim.verdict == NOT_SUPPORTED
+    assert [c.what for c in claim.checks] == ["sigmoid/random_normal/w3"]
+
+
+def test_e2_fails_when_tanh_moves_and_is_partly_when_only_one_does(spec):
+    tanh = synthetic(spec, shifted(lambda n, o, c, e: n[0] == "tanh" and c == "pytorch", -0.1))
+    claim = judged(spec, tanh)["convention-others"]
+    assert claim.verdict == PARTLY  # relu passes, tanh fails
+    assert [c.verdict for c in claim.checks] == ["passes", "fails"]
+    both = synthetic(spec, shifted(lambda n, o, c, e: n[0] != "sigmoid" and c == "pytorch",
+                                   0.1))
+    assert judged(spec, both)["convention-others"].verdict == NOT_SUPPORTED
+
+
+def test_e2_equivalence_straddling_its_tolerance_is_inconclusive(spec):
+    near = synthetic(spec, shifted(lambda n, o, c, e: n[0] != "sigmoid" and c == "pytorch",
+                                   0.02), noise=0.0)
+    noisy = near["runs"].copy()
+    jitter = np.where(noisy.eps_convention == "pytorch", 0.01 * (noisy.seed % 2 * 2 - 1), 0)
+    noisy["test_acc"] += jitter
+    claim = judged(spec, {**near, "runs": noisy})["convention-others"]
+    assert {c.verdict for c in claim.checks} == {"inconclusive"}
+
+
+def test_e3_judges_only_the_further_sigmoid_cells(spec):
+    flat = synthetic(spec, shifted(lambda n, o, c, e: n[1] == "lecun_normal"
+                                   and c == "pytorch" and e == LECTURE_EPS, -0.35))
+    claims = judged(spec, flat)
+    assert claims["convention-cells"].verdict == NOT_SUPPORTED
+    assert [c.what for c in claims["convention-cells"].checks] == ["sigmoid/lecun_normal/w8"]
+    assert claims["convention-sigmoid"].verdict == SUPPORTED
+
+
+def test_e4_fails_for_sigmoid_gradients_above_the_floor(spec):
+    big = synthetic(spec, grad=lambda net: 1e-2)
+    claim = judged(spec, big)["gradients-below-floor"]
+    sigmoid = [c for c in claim.checks if c.what.startswith("sigmoid")]
+    assert sigmoid and all(c.failed for c in sigmoid)
+    assert claim.verdict == PARTLY  # relu's and tanh's still pass
+    assert judged(spec, synthetic(spec, grad=lambda net: 1e-6 if net[0] == "sigmoid"
+                                  else 1e-5))["gradients-below-floor"].verdict == PARTLY
+
+
+def test_e4_counts_a_zero_gradient_as_the_smallest_not_as_missing(spec):
+    dead = synthetic(spec, grad=lambda net: 0.0 if net[0] == "relu" else
+                     (1e-5 if net[0] == "sigmoid" else 1e-2))
+    check = judged(spec, dead)["gradients-below-floor"].check("relu/random_normal/w3")
+    assert check.n == SEEDS and check.failed
+
+
+def test_e5_fails_when_a_larger_eps_does_not_slow_keras(spec):
+    def acc(net, opt, conv, eps):
+        return 0.9 if net[0] == "sigmoid" and eps < 1e-4 else lecture_like(net, opt, conv, eps)
+
+    claim = judged(spec, synthetic(spec, acc))["keras-larger-eps"]
+    assert claim.verdict == PARTLY  # keras checks fail, pytorch checks pass
+    assert [c.verdict for c in claim.checks] == ["fails", "passes"] * 2
+
+    def swapped(net, opt, conv, eps):
+        if net[0] != "sigmoid":
+            return 0.98
+        return 0.9 if conv == "keras" or eps < 1e-6 else 0.55
+
+    assert judged(spec, synthetic(spec, swapped))["keras-larger-eps"].verdict == NOT_SUPPORTED
+
+
+def test_e6_compares_keras_at_the_smallest_eps_with_pytorch_at_the_lectures(spec, like):
+    claim = judged(spec, like)["keras-smaller-eps"]
+    assert claim.verdict == SUPPORTED and len(claim.checks) == len(spec.networks())
+    assert "from 1e-07 to 1e-10" in claim.statement
+    apart = synthetic(spec, shifted(lambda n, o, c, e: c == "keras" and e == 1e-10, -0.3))
+    assert judged(spec, apart)["keras-smaller-eps"].verdict == NOT_SUPPORTED
+    none_smaller = make_spec(eps=[1e-7, 1e-5])
+    claim = judged(none_smaller, synthetic(none_smaller))["keras-smaller-eps"]
+    assert claim.verdict == NOT_TESTED and "no eps below 1e-07" in claim.note
+
+
+def test_e7_fails_when_adam_depends_on_the_convention(spec):
+    apart = synthetic(spec, shifted(lambda n, o, c, e: o == "adam" and c == "keras", -0.2))
+    assert judged(spec, apart)["adam-convention"].verdict == NOT_SUPPORTED
+    rms_only = make_spec(optimizers=["rmsprop"])
+    claim = judged(rms_only, synthetic(rms_only))["adam-convention"]
+    assert claim.verdict == NOT_TESTED and "adam" in claim.note
+
+
+def test_without_the_lectures_eps_the_convention_claims_are_not_tested():
+    spec = make_spec(eps=[1e-9, 1e-5])
+    claims = judged(spec, synthetic(spec))
+    for key in ("convention-sigmoid", "convention-others", "convention-cells",
+                "keras-larger-eps", "adam-convention"):
+        assert claims[key].verdict == NOT_TESTED, key
+        assert "1e-07 is not among epsilon.eps" in claims[key].note
+
+
+def test_a_diverged_seed_is_named_not_silently_dropped(spec, like):
+    runs = like["runs"].copy()
+    hit = ((runs.activation == "sigmoid") & (runs["init"] == "random_normal")
+           & (runs.optimizer == "rmsprop") & (runs.eps_convention == "keras")
+           & (runs.eps == LECTURE_EPS) & (runs.seed == 0))
+    runs.loc[hit, ["status", "test_acc"]] = ["diverged", np.nan]
+    check = judged(spec, {**like, "runs": runs})["convention-sigmoid"].checks[0]
+    assert check.n == SEEDS - 1 and "1 diverged" in check.detail
+
+
+def test_sanity_holds_for_identical_initial_gradients_and_breaks_otherwise(spec, like):
+    assert [s.ok for s in eps_claims.sanity(spec, like)] == [True]
+    grads = like["gradients"].copy()
+    grads.loc[grads.index[-1], "grad_rms"] *= 1.5
+    assert [s.ok for s in eps_claims.sanity(spec, {**like, "gradients": grads})] == [False]
+
+
+# ---------------------------------------------------------------- the prose follows
+
+
+SENTENCES = {
+    "e4": "start in the range where the two conventions part ways",
+    "e4_not": "do not split by activation as the explanation needs",
+    "e1e2": "the convention alone moves the sigmoid network and leaves the others",
+    "e1_not": "which is less than 0.05",
+    "e3": "In the further sigmoid cells the convention decides more",
+    "e5": "eps acts as a brake on the sigmoid network",
+    "e6": "a smaller eps recovers what PyTorch's placement gives",
+    "e6_not": "does not recover PyTorch's results for every network",
+    "e7": "For Adam the choice of library does not matter here",
+    "close_e1": "is, in part, a statement about where the lecture's tool puts eps",
+    "close_e1_not": "the convention moves the sigmoid network by less than",
+    "close_e1_open": "these seeds do not decide",
+}
+
+
+def present(text) -> set[str]:
+    return {k for k, s in SENTENCES.items() if s in text}
+
+
+def test_section_states_the_finding_when_every_claim_is_supported(spec, like):
+    text = rendered(spec, like)
+    assert present(text) == {"e4", "e1e2", "e3", "e5", "e6", "e7", "close_e1"}
+    # the numbers of the closing paragraph are the table's means
+    keras, pytorch = (like["runs"].query(
+        "activation == 'sigmoid' and init == 'random_normal' and optimizer == 'rmsprop' "
+        f"and eps_convention == '{c}' and eps == {LECTURE_EPS}").test_acc.mean()
+        for c in ("keras", "pytorch"))
+    assert (f"mean test accuracy {keras:.3f} under Keras' convention and {pytorch:.3f} "
+            "under PyTorch's") in text
+
+
+def test_section_drops_every_interpretation_when_the_claims_fail(spec):
+    def flat(net, opt, conv, eps):  # nothing depends on the convention or eps
+        return 0.98 if net[0] != "sigmoid" else 0.55
+
+    def apart(net, opt, conv, eps):  # ... but Keras' at 1e-10 and Adam's: E6 and E7 fail
+        hit = conv == "keras" and (eps == 1e-10 or opt == "adam")
+        return flat(net, opt, conv, eps) - (0.3 if hit else 0)
+
+    tables = synthetic(spec, apart, grad=lambda net: 1e-2)
+    verdicts = {k: c.verdict for k, c in judged(spec, tables).items()}
+    assert verdicts["convention-sigmoid"] == verdicts["convention-cells"] == NOT_SUPPORTED
+    text = rendered(spec, tables)
+    assert present(text) == {"e4_not", "e1_not", "e6_not", "close_e1_not"}
+
+
+def test_section_says_an_undecided_e1_is_undecided(spec):
+    # a paired shift of 0.05 +- 0.04 over seeds straddles the threshold
+    runs = synthetic(spec)["runs"]
+    hit = ((runs.activation == "sigmoid") & (runs["init"] == "random_normal")
+           & (runs.optimizer == "rmsprop") & (runs.eps == LECTURE_EPS))
+    runs.loc[hit & (runs.eps_convention == "keras"), "test_acc"] = 0.85
+    jitter = 0.04 * np.where(runs.seed % 2 == 0, 1, -1)
+    pt = hit & (runs.eps_convention == "pytorch")
+    runs.loc[pt, "test_acc"] = 0.9 + jitter[pt]
+    tables = {**synthetic(spec), "runs": runs}
+    assert judged(spec, tables)["convention-sigmoid"].verdict == "inconclusive"
+    text = rendered(spec, tables)
+    assert {"close_e1_open"} <= present(text)
+    assert not {"close_e1", "close_e1_not", "e1_not", "e1e2"} & present(text)
+
+
+def test_section_places_the_lectures_07_against_both_conventions(spec):
+    between = rendered(spec, synthetic(spec, train_offset=-0.15))  # train: 0.55 and 0.75
+    assert "that lies between our two conventions' means" in between
+    above = rendered(spec, synthetic(spec, train_offset=0.25))  # 0.95 and 1.15
+    assert "both our means lie above it" in above
+    assert "lies between" not in above
+
+
+def test_section_says_when_the_learning_rate_is_not_the_lectures(spec, like):
+    assert "(the lecture's is 0.001)" in rendered(spec, like)  # TINY's lr is 0.01
+    p = params()
+    p["train"]["lr"] = 0.001
+    lecture = Spec.from_params(p, "data.npz", "code")
+    text = rendered(lecture, synthetic(lecture))
+    assert "0.001 (the lecture's)" in text
+
+
+# ---------------------------------------------------------------- the spec
+
+
+def test_jobs_batch_every_initializer_of_one_activation_and_width():
+    spec = make_spec(cells=[{"activation": "sigmoid", "init": "he_normal", "width": 3},
+                            {"activation": "sigmoid", "init": "random_normal", "width": 3}])
+    assert spec.groups()[("sigmoid", 3)] == ["random_normal", "he_normal"]
+    assert len(spec.run_files()) == len(spec.groups()) * len(spec.settings())
+    wc = types.SimpleNamespace(activation="sigmoid", width="3",
+                               setting=setting_key("rmsprop", "pytorch", 1e-5))
+    args = [str(a) for a in spec.train_args(wc)]
+    assert args[args.index("--init") + 1: args.index("--width")] == ["random_normal",
+                                                                      "he_normal"]
+    for flag, value in (("--eps-convention", "pytorch"), ("--eps", "1e-05"),
+                        ("--optimizer", "rmsprop"), ("--classifier-init", "glorot_uniform"),
+                        ("--diagnostic-epochs", "0")):
+        assert args[args.index(flag) + 1] == value
+    with pytest.raises(ValueError, match="unknown epsilon setting"):
+        spec.train_args(types.SimpleNamespace(activation="sigmoid", width="3",
+                                              setting="sgd-keras-eps1"))
+
+
+def test_adding_an_eps_value_leaves_the_existing_run_files_named_as_before():
+    before = set(make_spec().run_files())
+    after = set(make_spec(eps=[*EPS, 1e-3]).run_files())
+    assert before < after
+    changed_lr = params()
+    changed_lr["train"]["lr"] = 0.1
+    assert not before & set(Spec.from_params(changed_lr, "data.npz", "code").run_files())
+
+
+# ---------------------------------------------------------------- the stages, for real
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    """Tiny real runs through the CLI (2 groups x 12 settings), then every stage."""
+    root = tmp_path_factory.mktemp("epsilon")
+    data = root / "data.npz"
+    assert main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
+                 "--out", str(data)]) == 0
+    p = copy.deepcopy(TINY)
+    p["epsilon"].update(eps=[1e-8, 1e-7, 1e-4], optimizers=["rmsprop", "adam"])
+    p["train"]["epochs"] = 3
+    spec = Spec.from_params(p, str(data), "code")
+    for path in spec.run_files():
+        act, name = Path(path).parts[-2:]
+        width, rest = name.removesuffix(".npz").split("-", 1)
+        wc = types.SimpleNamespace(activation=act, width=width[1:],
+                                   setting=rest.rsplit("-", 1)[0])
+        args = ["train", "--data", str(data), *map(str, spec.train_args(wc)),
+                "--out", str(root / path)]
+        assert main(args) == 0
+    results = root / "results"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)  # run files are named relative to the project
+        for stage in ("tables", "figures", "section"):
+            assert main(["epsilon", stage, "--spec", study.spec_json(spec)]) == 0
+    return {"spec": spec, "root": root, "results": results, "data": data}
+
+
+def test_tables_have_one_row_per_model_in_its_setting(staged):
+    spec, tables = staged["spec"], staged["results"] / "tables" / "epsilon"
+    runs = pd.read_csv(tables / "runs.csv")
+    n_models = sum(len(i) for i in spec.groups().values()) * len(spec.settings()) * spec.seeds
+    assert len(runs) == n_models
+    assert set(runs.eps_convention) == {"keras", "pytorch"}
+    assert set(runs.optimizer) == {"rmsprop", "adam"}
+    grads = pd.read_csv(tables / "gradients.csv")
+    assert len(grads) == n_models * (TINY["model"]["depth"] + 1)
+    summary = pd.read_csv(tables / "summary.csv")
+    assert len(summary) == len(spec.networks()) * len(spec.settings())
+
+
+def test_the_layer1_gradient_is_the_full_batch_gradient_of_the_initial_weights(staged):
+    from trainability.activations import sigmoid
+    from trainability.data import load_dataset
+    from trainability.io import load_run
+    from trainability.model import Architecture, Network
+
+    spec = staged["spec"]
+    path = staged["root"] / spec.run_files()[0]
+    meta, _, arrays = load_run(path)
+    arch = Architecture(meta["depth"], meta["width"], meta["activation"], ())
+    net = Network(arch)
+    data = load_dataset(staged["data"])
+    theta0 = arrays["theta0"]
+    params = net.bind(theta0)
+    logits, cache = net.forward(params, data.X_train, training=True)
+    y = data.y_train.reshape(1, -1, 1).astype(float)
+    grads = net.bind(np.empty_like(theta0))
+    net.backward(params, cache, (sigmoid(logits) - y) / y.shape[1], grads)
+    expected = np.sqrt((grads.W[0].reshape(len(theta0), -1) ** 2).mean(axis=1))
+    table = pd.read_csv(staged["results"] / "tables" / "epsilon" / "gradients.csv")
+    first = table[(table.layer == 1) & (table.activation == meta["activation"])
+                  & (table.optimizer == meta["optimizer"])
+                  & (table.eps_convention == meta["eps_convention"])
+                  & np.isclose(table.eps, meta["eps"])]
+    np.testing.assert_allclose(first.grad_rms, expected,  # file order: init-major
+                               rtol=1e-6)
+
+
+def test_every_declared_figure_is_written_and_linked(staged):
+    spec, results = staged["spec"], staged["results"]
+    text = (results / "sections" / "epsilon.md").read_text()
+    for name, _ in spec.figures():
+        path = results / "figures" / "epsilon" / name
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+        assert f"](figures/epsilon/{name})" in text
+
+
+def test_section_json_has_every_claim_and_the_metrics(staged):
+    out = json.loads((staged["results"] / "sections" / "epsilon.json").read_text())
+    assert [c["id"] for c in out["claims"]] == [f"E{i}" for i in range(1, 8)]
+    assert out["sanity"][0]["ok"]
+    assert set(out["metrics"]["rmsprop_lecture_eps_test_acc"]) == {
+        "sigmoid/random_normal/w3", "tanh/random_normal/w3", "sigmoid/he_normal/w3"}

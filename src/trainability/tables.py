@@ -61,7 +61,8 @@ def _run_rows(settings, models, hist, arrays) -> pd.DataFrame:
     diverged = arrays["diverged_epoch"]
     test_loss = np.where(np.isnan(hist["test_loss"]), np.inf, hist["test_loss"])
     front = {k: settings[k] for k in ("study", "dataset", "activation")}
-    rest = {k: v for k, v in settings.items() if k not in front}
+    # a setting that varies between the models of a file (the learning rate) is per model
+    rest = {k: models.get(k, v) for k, v in settings.items() if k not in front}
     return pd.DataFrame(
         {
             **front,
@@ -83,8 +84,7 @@ def _history_rows(keys, models, scalars) -> pd.DataFrame:
     k, n_epochs = next(iter(scalars.values())).shape
     return pd.DataFrame({
         **keys,
-        "init": np.repeat(models["init"], n_epochs),
-        "seed": np.repeat(models["seed"], n_epochs),
+        **{name: np.repeat(values, n_epochs) for name, values in models.items()},
         "epoch": np.tile(np.arange(n_epochs), k),
         **{name: values.ravel() for name, values in scalars.items()},
     })
@@ -96,8 +96,7 @@ def _layer_rows(keys, models, epochs, columns) -> pd.DataFrame:
     n = n_epochs * n_layers
     return pd.DataFrame({
         **keys,
-        "init": np.repeat(models["init"], n),
-        "seed": np.repeat(models["seed"], n),
+        **{name: np.repeat(values, n) for name, values in models.items()},
         "epoch": np.tile(np.repeat(epochs, n_layers), k),
         "layer": np.tile(np.arange(1, n_layers + 1), k * n_epochs),
         **{name: values.ravel() for name, values in columns.items()},
@@ -126,6 +125,8 @@ def run_frames(path, study: str = "grid"):
     k = len(arrays["seeds"])
     inits = arrays["inits"] if "inits" in arrays else np.repeat(meta["init"], k)
     models = {"init": np.asarray(inits).astype(str), "seed": arrays["seeds"]}
+    if "lrs" in arrays:  # several learning rates in one file
+        models["lr"] = arrays["lrs"].astype(float)
     keys = {key: settings[key] for key in KEYS if key not in ("init", "seed")}
     history = _history_rows(keys, models, {n: hist[n] for n in SCALARS + OPTIONAL if n in hist})
     # epochs with diagnostics: every epoch, or a schedule (NaN elsewhere)

@@ -186,7 +186,7 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
     """Training loss (full pass) and validation accuracy per epoch, mean over the seeds
     that have not diverged, one column per activation."""
     acts = activation_order(spec.activations)
-    colors = palette([*spec.optimizers, spec.variant_optimizer])
+    colors = palette(dict.fromkeys([*spec.optimizers, spec.variant_optimizer]))
     with style():
         fig = figure(3.3 * len(acts) + 0.6, 6.4)
         axes = np.asarray(fig.subplots(2, len(acts), sharex=True, squeeze=False))
@@ -195,7 +195,7 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
                 sel = history[(history.activation == act) & (history.optimizer == o)
                               & (history.variant == v) & np.isclose(history.lr, lr, rtol=1e-9)]
                 per = sel.groupby("epoch")[["train_loss", "val_acc"]].mean()
-                color = "black" if kind == "lecture" else colors.get(o, "0.3")
+                color = {"lecture": "black", "variant": "0.45"}.get(kind, colors[o])
                 style_ = {"lw": 2.0 if kind == "lecture" else 1.3,
                           "ls": "--" if kind == "variant" else "-"}
                 axes[0, j].plot(per.index, per.train_loss, color=color, label=text, **style_)

@@ -111,7 +111,6 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
                     for name, kind in spec.figures()},
         "target": spec.target,
         "lecture": {**LECTURE, "sigmoid": LECTURE_SIGMOID},
-        "lecture_ran": bool((choices.choice == "lecture").any()),
         "one_setting": label(*one.iloc[0][["optimizer", "variant", "lr"]]) if len(one) else "",
         "base": spec.variant_settings(BASE),
         "chance": chance_levels(spec),
@@ -119,7 +118,6 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "mechanism": mechanism(spec),
         "n_models": len(runs),
         "n_configs": len(summary),
-        "n_files": len(spec.run_files()),
         "sweep_table": sweep_table(spec, summary, choices, spec.target),
         "chosen_table": chosen_table(spec, choices),
     }

@@ -241,6 +241,15 @@ def test_variant_claim_is_not_tested_without_the_lecture_rate(dataset):
     assert "the lecture's setting (rmsprop, lr 0.001) | not run" in text
 
 
+def test_without_variants_the_variant_claim_is_not_tested_and_the_section_renders(dataset):
+    spec = Spec.from_params(_params(variants={}, activations=["sigmoid"]), dataset, "code")
+    claims, text = _render(spec, _tables(spec, lambda *key: LEARNS))
+    assert claims["variant-at-lecture-lr"].verdict == "not tested"
+    assert claims["variant-at-lecture-lr"].note == "no variants configured"
+    assert claims["one-setting"].verdict == "supported"
+    assert "the variant chosen" not in text
+
+
 @pytest.mark.parametrize("learns", [True, False])
 def test_one_setting_claim_is_chosen_by_the_worst_activation_on_validation(spec, learns):
     def acc(act, opt, variant, lr):

@@ -38,7 +38,7 @@ TINY = {
         "enabled": True, "activations": ["sigmoid"], "init": "random_normal",
         "optimizers": ["sgd"], "lrs": [0.01, 0.1], "variant_optimizer": "adam",
         "variants": {"warmup": {"schedule": "constant", "warmup_epochs": 1, "l2": 0.0}},
-        "seeds": 2,
+        "seeds": 2, "validation_fraction": 0.25,
     },
     "epsilon": {
         "enabled": True, "activations": ["sigmoid", "tanh"], "init": "random_normal",

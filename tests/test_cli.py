@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from trainability import cli
@@ -63,6 +64,26 @@ def test_train_run_file_matches_the_library_result(data_file, tmp_path):
     np.testing.assert_array_equal(arrays["theta"], expected.theta)
     for name, values in expected.history.items():
         np.testing.assert_array_equal(history[name], values, name)
+
+
+def test_train_at_several_learning_rates_writes_each_models_rate(data_file, tmp_path):
+    from trainability.tables import run_frames
+
+    both = tmp_path / "both.npz"
+    args = ["train", "--data", str(data_file), "--seeds", "0", "1", "--init", "zeros",
+            "he_normal", "--optimizer", "sgd", *TRAIN_ARGS]
+    assert cli.main([*args, "--lr", "0.5", "0.01", "--out", str(both)]) == 0
+    runs, history, _ = run_frames(both)
+    assert list(zip(runs["init"], runs.lr, runs.seed, strict=True)) == [
+        (i, lr, s) for i in ("zeros", "he_normal") for lr in (0.5, 0.01) for s in (0, 1)]
+    assert history.groupby(["init", "lr", "seed"]).size().eq(3).all()
+    for lr in ("0.5", "0.01"):
+        one = tmp_path / f"lr{lr}.npz"
+        assert cli.main([*args, "--lr", lr, "--out", str(one)]) == 0
+        alone = run_frames(one)[0]
+        assert "lr" in alone and (alone.lr == float(lr)).all()
+        mine = runs[runs.lr == float(lr)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone)
 
 
 def test_train_where_every_seed_diverges_prints_no_warnings(data_file, tmp_path, capsys):

@@ -1,5 +1,6 @@
-"""Models from different initializers in one call: the grid trains every initializer x seed
-of one activation and width at once, so each group must come out exactly as if trained
+"""Models from different initializers, or at different learning rates, in one call: the grid
+trains every initializer x seed of one activation and width at once, the tweaks study every
+learning rate x seed of one optimizer, so each group must come out exactly as if trained
 alone, with every training feature switched on."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trainability.data import make_dataset
 from trainability.model import Architecture, Layout, init_params
 from trainability.optim import OptimizerConfig
 from trainability.train import train
@@ -75,3 +77,44 @@ def test_mixed_initializers_in_one_batch_equal_each_group_alone_bit_for_bit(
             np.testing.assert_array_equal(batched.bn.mean[j][rows], alone.bn.mean[j])
             np.testing.assert_array_equal(batched.bn.var[j][rows], alone.bn.var[j])
     assert np.all(batched.theta[:-2][mask[:-2] == 0.0] == 0.0)  # masks held
+
+
+@pytest.mark.parametrize(
+    "opt",
+    [OptimizerConfig("sgd", lr=1.0), OptimizerConfig("momentum", lr=1.0, l2=1e-3),
+     OptimizerConfig("rmsprop", lr=1.0, schedule="cosine", warmup_epochs=1),
+     OptimizerConfig("adam", lr=1.0, eps_convention="pytorch"),
+     OptimizerConfig("adam", lr=1.0, schedule="step", step_epochs=1)],
+    ids=["sgd", "momentum-l2", "rmsprop-cosine-warmup", "adam-pytorch", "adam-step"],
+)
+def test_models_at_several_learning_rates_in_one_batch_equal_each_rate_alone(
+        opt, circles_small):
+    """The tweaks study trains every learning rate of an optimizer in one call; the largest
+    rate diverges with sgd and momentum, which must not touch the other rates."""
+    arch = Architecture(depth=2, width=4, activation="relu", batch_norm=(1,))
+    rates = [1e-3, 0.1, 1e6]
+    kw = dict(epochs=3, batch_size=40, diagnostics=(0, 3), classifier_init="glorot_uniform")
+    batched = train(arch, opt, circles_small, SEEDS * len(rates),
+                    model_lrs=[r for r in rates for _ in SEEDS], **kw)
+    if opt.name in ("sgd", "momentum"):
+        assert batched.status == ["ok"] * 4 + ["diverged"] * 2
+    for i, rate in enumerate(rates):
+        rows = slice(i * len(SEEDS), (i + 1) * len(SEEDS))
+        alone = train(arch, OptimizerConfig(**{**opt.__dict__, "lr": rate}), circles_small,
+                      SEEDS, **kw)
+        np.testing.assert_array_equal(batched.diverged_epoch[rows], alone.diverged_epoch)
+        for name, values in alone.history.items():
+            np.testing.assert_array_equal(batched.history[name][rows], values, err_msg=name)
+        if "diverged" not in alone.status:
+            np.testing.assert_array_equal(batched.theta[rows], alone.theta)
+
+
+def test_one_learning_rate_per_model_is_checked():
+    arch = Architecture(depth=1, width=2, activation="relu")
+    data = make_dataset(n_samples=40)
+    with pytest.raises(ValueError, match="3 rates for 2 models"):
+        train(arch, OptimizerConfig(), data, [0, 1], epochs=1, batch_size=8,
+              model_lrs=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="float64"):
+        train(arch, OptimizerConfig(), data, [0, 1], epochs=1, batch_size=8,
+              model_lrs=[0.1, 0.2], dtype=np.float32)

@@ -63,7 +63,8 @@ def _add_train(sub):
                    help="hidden layers (1-based) followed by batch normalization")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--optimizer", default="rmsprop", help="sgd, momentum, nesterov, rmsprop, adam")
-    p.add_argument("--lr", type=positive_float, default=0.001)
+    p.add_argument("--lr", type=positive_float, nargs="+", default=[0.001],
+                   help="one or more learning rates (models: init-major, then rate, then seed)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--eps", type=positive_float, default=1e-7,
                    help="rmsprop and adam: the denominator's epsilon")
@@ -91,7 +92,8 @@ def _add_train(sub):
 def _run_train(args):
     from trainability.jobs import train_job
 
-    optimizer = dict(name=args.optimizer, lr=args.lr, momentum=args.momentum, eps=args.eps,
+    lr = args.lr[0] if len(args.lr) == 1 else args.lr
+    optimizer = dict(name=args.optimizer, lr=lr, momentum=args.momentum, eps=args.eps,
                      eps_convention=args.eps_convention, l2=args.l2, schedule=args.schedule,
                      warmup_epochs=args.warmup_epochs)
     diagnostics = args.diagnostics if args.diagnostic_epochs is None else args.diagnostic_epochs

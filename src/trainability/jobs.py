@@ -28,6 +28,11 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     """Train ``len(inits) x len(seeds)`` models of one architecture in one call (init-major:
     every seed of the first initializer, then of the second, ...) and write one run file.
 
+    ``optimizer["lr"]`` may be a list of learning rates: then every initializer trains at
+    each of them (models: init-major, then learning rate, then seed; a seed starts from the
+    same weights and sees the same batch order at every rate), and the run file holds each
+    model's rate (``lrs``).
+
     ``checkpoint_every``: keep the parameters of the first seed of every initializer every
     that many epochs (0: none), for animations of training.
 
@@ -40,18 +45,23 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     fit = split_validation(data, validation_fraction) if validation_fraction > 0 else data
     arch = Architecture(depth, width, activation, tuple(batch_norm))
     seeds = [int(s) for s in seeds]
+    lrs = [float(r) for r in np.atleast_1d(optimizer["lr"])]
     layout = Layout(arch)
     theta0 = np.concatenate([init_params(layout, init, seeds, init_scale,
-                                         classifier_init=classifier_init) for init in inits])
-    model_seeds = seeds * len(inits)
-    model_inits = [init for init in inits for _ in seeds]
+                                         classifier_init=classifier_init)
+                             for init in inits for _ in lrs])
+    model_seeds = seeds * (len(inits) * len(lrs))
+    model_inits = [init for init in inits for _ in lrs for _ in seeds]
+    model_lrs = [lr for _ in inits for lr in lrs for _ in seeds]
     epochs_kept = list(range(0, epochs + 1, checkpoint_every)) if checkpoint_every else []
     if epochs_kept and epochs_kept[-1] != epochs:
         epochs_kept.append(epochs)
     start = time.perf_counter()
-    result = train(arch, OptimizerConfig(**optimizer), fit, model_seeds, epochs=epochs,
-                   batch_size=batch_size, theta0=theta0, checkpoints=epochs_kept,
-                   diagnostics=diagnostics, dtype=np.float32 if float32 else np.float64)
+    result = train(arch, OptimizerConfig(**{**optimizer, "lr": lrs[0]}), fit, model_seeds,
+                   epochs=epochs, batch_size=batch_size, theta0=theta0,
+                   checkpoints=epochs_kept, diagnostics=diagnostics,
+                   model_lrs=model_lrs if len(lrs) > 1 else None,
+                   dtype=np.float32 if float32 else np.float64)
     if validation_fraction > 0:
         _test_after_training(result, arch, data)
     seconds = time.perf_counter() - start
@@ -63,8 +73,10 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     if len(inits) == 1:
         meta["init"] = inits[0]
     meta["dataset"] = dataset_meta(data_path)  # no timings: same inputs, same bytes
-    firsts = [i * len(seeds) for i in range(len(inits))]
+    firsts = [i * len(seeds) * len(lrs) for i in range(len(inits))]
     extra = {"inits": np.asarray(model_inits)}
+    if len(lrs) > 1:
+        extra["lrs"] = np.asarray(model_lrs)
     if epochs_kept:
         extra["checkpoint_epochs"] = np.asarray(epochs_kept)
         extra["checkpoints"] = np.stack([result.checkpoints[e][firsts] for e in epochs_kept])

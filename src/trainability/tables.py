@@ -28,6 +28,9 @@ OPTIONAL = ("running_loss", "running_acc", "val_loss", "val_acc")
 
 KEYS = ["study", "activation", "init", "width", "depth", "seed"]
 TRAINED = 0.95  # "reaches 95% training accuracy"
+# gzip level of .csv.gz tables: 6 compresses a 120,000-row history 4x faster than the
+# default 9 (0.3 s against 1.3 s) into a file 3% larger
+COMPRESSLEVEL = 6
 
 
 def _settings(meta: dict, study: str) -> dict:
@@ -62,7 +65,8 @@ def _run_rows(settings, models, hist, arrays) -> pd.DataFrame:
     diverged = arrays["diverged_epoch"]
     test_loss = np.where(np.isnan(hist["test_loss"]), np.inf, hist["test_loss"])
     front = {k: settings[k] for k in ("study", "dataset", "activation")}
-    rest = {k: v for k, v in settings.items() if k not in front}
+    # a setting that varies between the models of a file (the learning rate) is per model
+    rest = {k: models.get(k, v) for k, v in settings.items() if k not in front}
     return pd.DataFrame(
         {
             **front,
@@ -84,8 +88,7 @@ def _history_rows(keys, models, scalars) -> pd.DataFrame:
     k, n_epochs = next(iter(scalars.values())).shape
     return pd.DataFrame({
         **keys,
-        "init": np.repeat(models["init"], n_epochs),
-        "seed": np.repeat(models["seed"], n_epochs),
+        **{name: np.repeat(values, n_epochs) for name, values in models.items()},
         "epoch": np.tile(np.arange(n_epochs), k),
         **{name: values.ravel() for name, values in scalars.items()},
     })
@@ -97,8 +100,7 @@ def _layer_rows(keys, models, epochs, columns) -> pd.DataFrame:
     n = n_epochs * n_layers
     return pd.DataFrame({
         **keys,
-        "init": np.repeat(models["init"], n),
-        "seed": np.repeat(models["seed"], n),
+        **{name: np.repeat(values, n) for name, values in models.items()},
         "epoch": np.tile(np.repeat(epochs, n_layers), k),
         "layer": np.tile(np.arange(1, n_layers + 1), k * n_epochs),
         **{name: values.ravel() for name, values in columns.items()},
@@ -127,6 +129,8 @@ def run_frames(path, study: str = "grid"):
     k = len(arrays["seeds"])
     inits = arrays["inits"] if "inits" in arrays else np.repeat(meta["init"], k)
     models = {"init": np.asarray(inits).astype(str), "seed": arrays["seeds"]}
+    if "lrs" in arrays:  # several learning rates in one file
+        models["lr"] = arrays["lrs"].astype(float)
     keys = {key: settings[key] for key in KEYS if key not in ("init", "seed")}
     history = _history_rows(keys, models, {n: hist[n] for n in SCALARS + OPTIONAL if n in hist})
     # epochs with diagnostics: every epoch, or a schedule (NaN elsewhere)
@@ -167,7 +171,8 @@ def write_csv(path, frame: pd.DataFrame) -> None:
 
         # no name or time in the gzip header: same table, same bytes
         with atomic_path(path) as tmp, open(tmp, "wb") as raw:
-            with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+            with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0,
+                               compresslevel=COMPRESSLEVEL) as f:
                 f.write(text.encode())
     else:
         write_text(path, text)

@@ -36,7 +36,7 @@ history is NaN from there on and the other models carry on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -116,6 +116,7 @@ def train(
     checkpoints: Sequence[int] = (),
     diagnostics: bool | Sequence[int] = True,
     after_step: Callable[[np.ndarray, float], None] | None = None,
+    model_lrs: Sequence[float] | None = None,
     dtype=np.float64,
 ) -> TrainResult:
     """Train one model per seed, all in the same array operations.
@@ -142,6 +143,11 @@ def train(
         Called as ``after_step(theta, lr)`` after every optimizer step, to change the
         ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
         Masked parameters are zeroed again after it.
+    model_lrs
+        Each model's learning rate, replacing ``opt.lr`` (the schedule and warm-up of
+        ``opt`` apply to each): models that differ only in their learning rate train in one
+        call, each exactly as it would alone. Several different rates need float64 (each
+        step's rates are then a ``(K, 1)`` array, and ``after_step`` receives it).
     """
     seeds = [int(s) for s in seeds]
     n = len(data.y_train)
@@ -153,9 +159,7 @@ def train(
     run = _Run(arch, opt, data, seeds, theta0, mask, after_step, dtype)
     diagnosed = _diagnostic_epochs(diagnostics, epochs)
     steps_per_epoch = -(-n // batch_size)
-    # Python floats: a NumPy float64 scalar would make every float32 update run in float64
-    # with casts (NEP 50), and Python arithmetic on them is faster; float64 is unaffected.
-    lrs = learning_rates(opt, epochs, steps_per_epoch).tolist()
+    lrs = _step_rates(opt, model_lrs, len(seeds), epochs, steps_per_epoch, dtype)
     history = _empty_history(len(seeds), epochs, arch.depth)
     diverged = np.full(len(seeds), -1)
     kept = {}
@@ -177,6 +181,26 @@ def train(
         for m in np.flatnonzero(diverged >= 0):
             values[m, diverged[m] :] = np.nan
     return TrainResult(seeds, run.theta0, run.theta, history, diverged, run.bn, kept)
+
+
+def _step_rates(opt, model_lrs, k, epochs, steps_per_epoch, dtype) -> list:
+    """The learning rate of every step: a Python float (all models alike), or a ``(K, 1)``
+    float64 array of ``model_lrs[k] * factor`` (the same products a model alone gets)."""
+    rates = None if model_lrs is None else np.asarray(model_lrs, dtype=np.float64)
+    if rates is not None and rates.shape != (k,):
+        raise ValueError(f"model_lrs: {rates.shape[0]} rates for {k} models")
+    if rates is None or np.all(rates == rates[0]):
+        if rates is not None:
+            opt = replace(opt, lr=float(rates[0]))
+        # Python floats: a NumPy float64 scalar would make every float32 update run in
+        # float64 with casts (NEP 50), and Python arithmetic on them is faster.
+        return learning_rates(opt, epochs, steps_per_epoch).tolist()
+    if np.dtype(dtype) != np.float64:
+        raise ValueError("several learning rates in one call need float64")
+    if not np.all(rates > 0):
+        raise ValueError(f"model_lrs must be > 0, got {rates.tolist()}")
+    factor = learning_rates(replace(opt, lr=1.0), epochs, steps_per_epoch)  # 1.0 * f == f
+    return list(np.multiply.outer(factor, rates)[:, :, None])
 
 
 def _diagnostic_epochs(diagnostics: bool | Sequence[int], epochs: int) -> frozenset[int]:

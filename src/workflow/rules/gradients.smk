@@ -97,7 +97,11 @@ if enabled("gradients"):
             " && touch {output.stamp:q}"
 
     rule gradients:
+        # every product a reader sees (the default target asks for them: a deleted one is
+        # rebuilt even when the report is up to date)
         input:
+            rules.gradients_tables.output,
+            rules.gradients_figures.output,
             rules.gradients_section.output,
 
     REPAIRS.watch(GRADIENTS.run_files() + [DATASET], wf.stamp("gradients_tables"))

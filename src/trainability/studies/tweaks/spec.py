@@ -1,0 +1,149 @@
+"""Improving trainability: which optimizer, learning rate, schedule or L2 penalty lets each
+activation of the running example learn.
+
+Two sweeps over the running example (``tweaks.init`` weights), per hidden activation:
+
+- optimizer x learning rate: every optimizer of ``tweaks.optimizers`` at every rate of
+  ``tweaks.lrs``, with the train section's schedule, warm-up and L2 (variant ``base``);
+- variant x learning rate: ``tweaks.variant_optimizer`` with each named variant of
+  ``tweaks.variants`` (a schedule, a linear warm-up, an L2 penalty) at the same rates.
+
+Every model fits on the training points minus a validation share
+(``tweaks.validation_fraction``); every choice (best rate, best variant, one setting for
+all activations) is made on the validation points, and the test set, evaluated once after
+training, reports the chosen setting.
+
+One job per activation x optimizer x variant trains every learning rate x seed at once (a
+seed starts from the same weights and sees the same batches at every rate and in every
+configuration). A run file's name carries a hash of everything that made it except the
+parts in its path, so adding an activation, an optimizer or a variant trains only that;
+changing ``tweaks.lrs`` retrains every file, and ``train.lr`` and ``train.optimizer``
+retrain nothing (the lecture's setting here is the constant ``LECTURE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from trainability.config import tag
+
+TITLE = "Improving trainability: optimizer, learning rate, schedule and L2"
+CATEGORY = "Improving trainability"
+PREFIX = "T"
+BASE = "base"  # the variant with the train section's schedule, warm-up and L2
+LECTURE = {"optimizer": "rmsprop", "lr": 0.001}  # the lecture's setting, whatever params say
+VARIANT_KEYS = ("schedule", "warmup_epochs", "l2")
+TRAIN_KEYS = ("momentum", "eps", "eps_convention", "batch_size", "epochs", *VARIANT_KEYS)
+
+
+@dataclass(frozen=True)
+class Spec:
+    study: ClassVar[str] = "tweaks"
+
+    activations: list[str]
+    init: str
+    width: int
+    depth: int
+    init_scale: float
+    classifier_init: str | None
+    batch_norm: list[int]
+    train: dict  # TRAIN_KEYS of the train section (the base variant's schedule, warm-up, L2)
+    optimizers: list[str]
+    lrs: list[float]  # sorted
+    variant_optimizer: str
+    variants: dict  # name -> {schedule, warmup_epochs, l2}
+    seeds: int
+    validation_fraction: float
+    dataset: str  # the dataset file
+    tags: dict  # variant -> the tag of its run files
+
+    @classmethod
+    def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
+        tw, m, t = params["tweaks"], params["model"], params["train"]
+        fields = dict(
+            activations=list(tw["activations"]), init=tw["init"], width=m["width"],
+            depth=m["depth"], init_scale=m["init_scale"], classifier_init=m["classifier_init"],
+            batch_norm=list(m["batch_norm"]), train={k: t[k] for k in TRAIN_KEYS},
+            optimizers=list(tw["optimizers"]), lrs=sorted(float(r) for r in tw["lrs"]),
+            variant_optimizer=tw["variant_optimizer"],
+            variants={k: dict(v) for k, v in tw["variants"].items()}, seeds=tw["seeds"],
+            validation_fraction=tw["validation_fraction"], dataset=dataset,
+        )
+        # what every run file shares; the activation, optimizer and variant are in its path
+        # (and the variant's own schedule, warm-up and L2)
+        shared = {k: v for k, v in fields.items()
+                  if k not in ("activations", "optimizers", "variant_optimizer", "variants")}
+        shared["train"] = {k: v for k, v in t.items() if k in TRAIN_KEYS
+                           and k not in VARIANT_KEYS}
+        variants = [BASE, *fields["variants"]]
+        settings = {v: _settings(fields, v) for v in variants}
+        fields["tags"] = {v: tag("tweaks", shared, settings[v], train_code) for v in variants}
+        return cls(**fields)
+
+    # ------------------------------------------------------------ what it trains
+
+    def variant_settings(self, variant: str) -> dict:
+        """Schedule, warm-up and L2 of a variant; ``base`` is the train section's."""
+        return _settings({"train": self.train, "variants": self.variants}, variant)
+
+    def configurations(self) -> list[tuple[str, str]]:
+        """``(optimizer, variant)``: every optimizer with the base variant, then the variant
+        optimizer with its base (the variants' reference) and every variant."""
+        vo = self.variant_optimizer
+        pairs = [(o, BASE) for o in self.optimizers] + [(vo, BASE)]
+        return list(dict.fromkeys(pairs + [(vo, v) for v in self.variants]))
+
+    @property
+    def target(self) -> str:
+        """The activation the claims are about: sigmoid, the lecture's failing network."""
+        return "sigmoid" if "sigmoid" in self.activations else self.activations[0]
+
+    def run_file(self, activation: str, optimizer: str, variant: str) -> str:
+        return f"results/runs/tweaks/{activation}/{optimizer}/{variant}-{self.tags[variant]}.npz"
+
+    def runs(self) -> list[tuple[str, str, str, str]]:
+        """``(activation, optimizer, variant, run file)`` of every training job."""
+        return [(a, o, v, self.run_file(a, o, v))
+                for a in self.activations for o, v in self.configurations()]
+
+    def run_files(self) -> list[str]:
+        return [path for *_, path in self.runs()]
+
+    def train_args(self, wildcards) -> list:
+        """The arguments of ``trainability train`` for one run file (``wildcards``: its
+        ``activation``, ``optimizer`` and ``variant``): every learning rate x seed, losses
+        and accuracies only (no per-layer diagnostics: nothing here reads them)."""
+        t, v = self.train, self.variant_settings(wildcards.variant)
+        args = [
+            "--activation", wildcards.activation, "--init", self.init, "--width", self.width,
+            "--depth", self.depth, "--init-scale", self.init_scale,
+            "--optimizer", wildcards.optimizer, "--lr", *self.lrs,
+            "--momentum", t["momentum"], "--eps", t["eps"],
+            "--eps-convention", t["eps_convention"], "--l2", v["l2"],
+            "--schedule", v["schedule"], "--warmup-epochs", v["warmup_epochs"],
+            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
+            "--seeds", *range(self.seeds), "--no-diagnostics",
+            "--validation-fraction", self.validation_fraction,
+        ]
+        if self.classifier_init:
+            args += ["--classifier-init", self.classifier_init]
+        if self.batch_norm:
+            args += ["--batch-norm", *self.batch_norm]
+        return args
+
+    # ------------------------------------------------------------ what it writes
+
+    def tables(self) -> dict[str, str]:
+        return {"runs": "runs.csv", "history": "history.csv.gz", "summary": "summary.csv",
+                "choices": "choices.csv", "starts": "starts.csv"}
+
+    def figures(self) -> list[tuple[str, str]]:
+        """``(file name, caption kind)`` of every figure, in report order."""
+        return [("lr_sweep.png", "lr_sweep"), ("chosen.png", "chosen"),
+                ("best_curves.png", "best_curves")]
+
+
+def _settings(fields: dict, variant: str) -> dict:
+    source = fields["train"] if variant == BASE else fields["variants"][variant]
+    return {k: source[k] for k in VARIANT_KEYS}

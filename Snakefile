@@ -28,5 +28,5 @@ rule all:
         # every product a reader sees: a deleted one is rebuilt even when the report is
         # up to date (Snakemake remakes only what something out of date asks for)
         rules.report.output,
-        rules.grid_tables.output,
-        rules.grid_figures.output,
+        [getattr(rules, f"{s}_{stage}").output
+         for s in REPORT_STUDIES for stage in ("tables", "figures")],

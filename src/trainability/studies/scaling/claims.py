@@ -85,6 +85,8 @@ def signal_change(layers, activation: str, setting: str, last: int) -> pd.Series
     (a layer with no signal at all is -inf: counted as FLOOR, not dropped)."""
     rows = _cell(layers, activation, setting).pivot(index="seed", columns="layer",
                                                      values="signal")
+    if not {1, last} <= set(rows.columns):
+        return pd.Series(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         change = np.log10(rows[last]) - np.log10(rows[1])
     return change.clip(lower=FLOOR)

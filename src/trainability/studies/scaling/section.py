@@ -30,7 +30,8 @@ def mean_sd(values, digits: int = 3) -> str:
 def _change_text(change: pd.Series) -> str:
     floored = int((change <= scaling_claims.FLOOR).sum())
     text = mean_sd(change, 2)
-    return text + (f" ({floored} seeds: no signal left)" if floored else "")
+    return text + (f" ({floored} seeds: {-scaling_claims.FLOOR:g} or more orders lost, counted "
+                   f"as {-scaling_claims.FLOOR:g})" if floored else "")
 
 
 def signal_table(layers: pd.DataFrame, depth: int) -> str:

@@ -390,7 +390,7 @@ def test_init_command_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.pipeline
 def test_tiny_pipeline_with_only_this_study(tmp_path):
-    from pipeline_helpers import make_project, planned_jobs, snakemake
+    from pipeline_helpers import make_project, planned_jobs, snakemake, write_params
 
     params = copy.deepcopy(TINY)
     for name, part in params.items():
@@ -404,3 +404,6 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     assert planned_jobs(project) == {}
     lint = snakemake(project, "--lint")
     assert "Congratulations" in lint.stdout + lint.stderr
+    params["scaling"]["enabled"] = False  # switched off: only the report changes
+    write_params(project, params)
+    assert planned_jobs(project) == {"params_file": 1, "report": 1}

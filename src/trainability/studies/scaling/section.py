@@ -150,6 +150,7 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "big": big,
         "small": small,
         "n_layers": int(layers.layer.max()),
+        "n_models": len(runs),
         "pooled": pooled(hists),
         "histogram_stats_table": histogram_stats_table(layers, spec.depth),
         "signal_table": signal_table(layers, spec.depth),

@@ -52,8 +52,8 @@ TINY = {
     },
     "scaling": {
         "enabled": True, "activations": ["relu", "tanh"], "init_stds": [1.0, 0.01],
-        "inits": ["he_normal"], "profile_depth": 3, "bins": 8, "input_scale": 100.0,
-        "train_inits": ["random_normal"], "seeds": 2,
+        "inits": ["he_normal"], "init_width": 12, "profile_depth": 3, "bins": 8,
+        "input_scale": 100.0, "train_inits": ["random_normal"], "seeds": 2,
     },
     "size": {
         "enabled": True, "quick": False,

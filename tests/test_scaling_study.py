@@ -1,15 +1,28 @@
-"""Study 2, scaling and initialization: layer-output statistics on cases with a known
-answer, the commands' errors, and the study's rules end to end on the shared tiny run."""
+"""The scaling study: layer statistics on cases with a known answer, the histograms' ranges,
+the rescaled inputs, the spec's arguments and tags, every claim passing and failing on
+synthetic tables (with the section's sentences following the verdicts), the stages on a
+tiny real run through the CLI, and the tiny pipeline with only this study on."""
 
 from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from trainability import cli
+from pipeline_helpers import TINY
+from trainability import cli, study
+from trainability.markdown import render
 from trainability.model import Architecture, Layout, init_params
-from trainability.studies import scaling as sc
+from trainability.studies.scaling import claims as sc
+from trainability.studies.scaling import inputs as si
+from trainability.studies.scaling import runs as sr
+from trainability.studies.scaling import section
+from trainability.studies.scaling.spec import VARIANTS, Spec
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(300, 2))  # standardized-looking inputs
@@ -18,7 +31,7 @@ X = RNG.normal(size=(300, 2))  # standardized-looking inputs
 def _stats(activation, init, scale=1.0, depth=4, width=16, seeds=range(200), X=X):
     arch = Architecture(depth, width, activation)
     theta = init_params(Layout(arch), init, list(seeds), scale)
-    return [sc.layer_stats(z, a, activation) for z, a in sc.forward_layers(arch, theta, X)]
+    return [sr.layer_stats(z, a, activation) for z, a in sr.forward_layers(arch, theta, X)]
 
 
 # ---------------------------------------------------------------- the statistics
@@ -36,11 +49,10 @@ def test_linear_orthogonal_layers_keep_the_signal_exactly():
 
 def test_linear_layers_multiply_the_signal_variance_by_fan_in_times_weight_variance():
     std = 0.4
-    stats = _stats("linear", "random_normal", scale=std, depth=3, width=16)
-    signal = np.array([s["signal"] for s in stats])
+    signal = np.array([s["signal"] for s in _stats("linear", "random_normal", scale=std,
+                                                    depth=3, width=16)])
     gain = np.mean(signal[1:] ** 2 / signal[:-1] ** 2, axis=1)  # mean over 200 models
     np.testing.assert_allclose(gain, 16 * std**2, rtol=0.05)
-    # LeCun's variance 1 / fan_in: a gain of 1, the signal kept on average
     lecun = np.array([s["signal"] for s in _stats("linear", "lecun_normal", depth=3)])
     np.testing.assert_allclose(np.mean(lecun[1:] ** 2 / lecun[:-1] ** 2, axis=1), 1.0, rtol=0.05)
 
@@ -51,8 +63,7 @@ def test_he_init_keeps_the_mean_square_of_relu_layers():
     stats = _stats("relu", "he_normal", depth=5, width=32)
     ms = np.array([np.mean(s["rms"] ** 2) for s in stats])
     np.testing.assert_allclose(ms[1:] / ms[:-1], 1.0, rtol=0.06)
-    zero = np.array([np.mean(s["zero"]) for s in stats])
-    np.testing.assert_allclose(zero, 0.5, atol=0.02)
+    np.testing.assert_allclose([np.mean(s["zero"]) for s in stats], 0.5, atol=0.02)
     assert all(np.isnan(s["saturated"]).all() for s in stats)
 
 
@@ -68,194 +79,331 @@ def test_tiny_weights_shrink_the_sigmoid_signal_by_a_quarter_of_the_weights_per_
     assert all(s["saturated"].max() == 0 for s in stats)
 
 
-def test_huge_weights_saturate_tanh():
+def test_huge_weights_saturate_tanh_and_tiny_ones_do_not():
     stats = _stats("tanh", "random_normal", scale=100.0, depth=3, width=8, seeds=range(10))
     assert all(s["saturated"].min() > 0.9 for s in stats[1:])
-    assert all(s["saturated"].max() == 0 for s in _stats("tanh", "random_normal", scale=0.01,
-                                                        depth=3, width=8, seeds=range(10)))
+    tiny = _stats("tanh", "random_normal", scale=0.01, depth=3, width=8, seeds=range(10))
+    assert all(s["saturated"].max() == 0 for s in tiny)
 
 
 def test_a_deeper_network_starts_with_the_shallow_networks_layers():
-    """The histograms show the first model.depth layers of the deeper profile network:
-    weights are drawn layer by layer, so those layers are the running example's."""
-    shallow = Architecture(2, 5, "tanh")
-    deep = Architecture(6, 5, "tanh")
-    outs = [sc.forward_layers(a, init_params(Layout(a), "glorot_normal", [0, 1]), X)
+    """Weights are drawn layer by layer, so a deep profile network's first layers are the
+    shallow network's."""
+    shallow, deep = Architecture(2, 5, "tanh"), Architecture(6, 5, "tanh")
+    outs = [sr.forward_layers(a, init_params(Layout(a), "glorot_normal", [0, 1]), X)
             for a in (shallow, deep)]
     for (_, a_shallow), (_, a_deep) in zip(outs[0], outs[1][:2], strict=True):
         np.testing.assert_array_equal(a_shallow, a_deep)
 
 
-def test_histogram_counts_every_finite_value_between_its_extremes():
-    values = np.array([[0.0, 0.5, 1.0, np.nan, 2.0]])
-    edges, counts = sc.histogram(values, 4)
-    assert counts.sum() == 4 and edges[0] == 0.0 and edges[-1] == 2.0
-    edges, counts = sc.histogram(np.full(10, 0.5), 3)  # a constant: widened, all counted
-    assert counts.sum() == 10 and edges[0] < 0.5 < edges[-1]
+# ---------------------------------------------------------------- histograms and inputs
 
 
-def test_log10_change_marks_a_dead_layer():
-    out = sc.log10_change(np.array([2.0, 2.0, 0.0]), np.array([0.02, 0.0, 1.0]))
-    assert out[0] == pytest.approx(-2.0) and out[1] == -np.inf and np.isnan(out[2])
+def test_bounded_activations_keep_their_own_range_and_relu_takes_layer_ones_quantile():
+    assert sr.output_range("sigmoid", [np.full(5, 9.0)]) == (0.0, 1.0)
+    assert sr.output_range("tanh", [np.zeros(3)]) == (-1.0, 1.0)
+    outputs = [np.arange(101.0), np.zeros(101)]  # 99th percentile of the pooled values
+    lo, hi = sr.output_range("relu", outputs)
+    assert lo == 0.0 and hi == pytest.approx(np.quantile(np.r_[outputs[0], outputs[1]], 0.99))
+
+
+def test_binned_clips_into_the_end_bins_and_counts_zeros_apart():
+    c = sr.binned(np.array([[0.0, 0.0, 0.25, 0.75, 5.0, -1.0, np.nan]]), 0.0, 1.0, 2)
+    counts, zeros, below, above = c[:2], c[2], c[3], c[4]
+    assert counts.tolist() == [2, 2]  # -1 into the first bin, 5 into the last
+    assert (zeros, below, above) == (2, 1, 1)
 
 
 def test_init_settings_list_the_stds_then_the_scaled_initializers():
-    assert sc.init_settings([1.0, 0.01], ["he_normal"]) == [
+    assert sr.init_settings([1.0, 0.01], ["he_normal"]) == [
         ("std 1", "random_normal", 1.0), ("std 0.01", "random_normal", 0.01),
         ("he_normal", "he_normal", 1.0)]
 
 
-def _layers(rows):
-    frame = pd.DataFrame(rows, columns=["activation", "setting", "init", "seed", "layer",
-                                        "signal", "saturated"])
-    scale = frame.setting.str.removeprefix("std ").where(frame.setting.str.startswith("std "),
-                                                        "1")
-    return frame.assign(init_scale=scale.astype(float), preact_std=1.0)
+def test_rescaled_inputs_keep_points_labels_and_split(tmp_path):
+    raw = tmp_path / "raw.npz"
+    assert cli.main(["dataset", "--n-samples", "80", "--out", str(raw)]) == 0
+    scaled, standardized = tmp_path / "s.npz", tmp_path / "z.npz"
+    si.make_inputs(raw, 100.0, scaled, standardized)
+    from trainability.data import dataset_meta, load_dataset
+
+    r, s, z = (load_dataset(p) for p in (raw, scaled, standardized))
+    np.testing.assert_array_equal(s.X_test, 100.0 * r.X_test)
+    np.testing.assert_array_equal(z.y_train, r.y_train)
+    np.testing.assert_allclose(z.X_train.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(z.X_train.std(axis=0), 1.0, rtol=1e-12)
+    assert dataset_meta(standardized)["standardize"] and not dataset_meta(scaled)["standardize"]
 
 
-def test_claims_apply_their_rules():
+# ---------------------------------------------------------------- the spec
+
+
+def _spec(params=None, **codes) -> Spec:
+    codes = {"train_code": "t", "runs_code": "r", "inputs_code": "i"} | codes
+    return Spec.from_params(params or TINY, "results/data/raw.npz", **codes)
+
+
+def test_training_batches_every_init_and_passes_the_shared_settings():
+    params = copy.deepcopy(TINY)
+    params["scaling"]["train_inits"] = ["random_normal", "glorot_normal"]
+    params["train"].update(eps=1e-5, eps_convention="pytorch")
+    args = _spec(params).train_args(SimpleNamespace(variant="scaled", activation="tanh"))
+    text = " ".join(map(str, args))
+    assert "--init random_normal glorot_normal " in text and "--no-diagnostics" in text
+    assert "--eps 1e-05" in text and "--eps-convention pytorch" in text
+    assert "--classifier-init glorot_uniform" in text and "--seeds 0 1" in text
+
+
+def test_tags_follow_what_makes_each_file():
+    base = _spec()
+    more = copy.deepcopy(TINY)
+    more["scaling"]["activations"] = ["relu", "tanh", "sigmoid"]
+    assert _spec(more).tags == base.tags  # a new activation trains only its own files
+    assert _spec(more).init_tag != base.init_tag
+    inputs = _spec(inputs_code="other")
+    assert inputs.tags["raw"] == base.tags["raw"]
+    assert all(inputs.tags[v] != base.tags[v] for v in ("scaled", "standardized"))
+    assert _spec(runs_code="other").tags == base.tags
+    assert _spec(runs_code="other").init_tag != base.init_tag
+    assert len(set(base.run_files())) == 1 + len(VARIANTS) * 2
+
+
+# ---------------------------------------------------------------- claims, synthetic
+
+
+SETTINGS = {"std 1": ("random_normal", 1.0), "std 0.01": ("random_normal", 0.01),
+            "glorot_normal": ("glorot_normal", 1.0), "he_normal": ("he_normal", 1.0)}
+
+
+def synthetic_layers(signal, saturated, seeds=5, depth=4) -> pd.DataFrame:
+    """Layers table: ``signal[(act, setting)]`` = factor per layer, ``saturated[...]`` =
+    share; a little seed-to-seed noise so the intervals have a width."""
     rows = []
-    for seed in (0, 1):
-        for layer in (1, 2, 3):
-            rows += [
-                ("tanh", "std 1", "random_normal", seed, layer, 0.5, 0.3),
-                ("tanh", "std 0.01", "random_normal", seed, layer, 10.0 ** -layer, 0.0),
-                ("tanh", "glorot_normal", "glorot_normal", seed, layer, 0.5, 0.0),
-                ("sigmoid", "std 1", "random_normal", seed, layer, 0.1, 0.01),
-                ("sigmoid", "std 0.01", "random_normal", seed, layer, 0.1, 0.0),
-            ]
-    layers = _layers(rows)
-    runs = pd.DataFrame({
-        "variant": ["raw", "scaled", "standardized"] * 2,
-        "activation": ["tanh"] * 3 + ["relu"] * 3,
-        "init": "random_normal", "seed": 0, "status": "ok",
-        "test_acc_final": [0.98, 0.5, 0.97, 0.98, 0.97, 0.90],
-    })
-    claims = sc.evaluate_claims(layers, runs, depth=3)
-    assert claims["large-std-saturates"].verdict == "partly"  # tanh 30%, sigmoid 1%
-    # tanh loses 2 orders from layer 1 to 3; sigmoid keeps its signal
-    assert claims["small-std-vanishes"].verdict == "partly"
-    assert claims["scaled-inits-keep"].verdict == "supported"  # tanh/glorot only
-    assert claims["scaled-inputs-hurt"].verdict == "partly"  # tanh -0.48, relu -0.01
-    assert claims["standardizing-restores"].verdict == "partly"  # tanh -0.01, relu -0.08
+    for (act, setting), factor in signal.items():
+        init, scale = SETTINGS[setting]
+        for seed in range(seeds):
+            jitter = 1 + 0.02 * (seed - 2)
+            for layer in range(1, depth + 1):
+                rows.append({"activation": act, "setting": setting, "init": init,
+                             "init_scale": scale, "width": 12, "seed": seed, "layer": layer,
+                             "preact_std": scale, "mean": 0.0, "std": 1.0, "rms": 1.0,
+                             "signal": 0.5 * (factor * jitter) ** (layer - 1),
+                             "saturated": saturated.get((act, setting), 0.0) * jitter,
+                             "zero": 0.0})
+    return pd.DataFrame(rows)
 
 
-def test_workflow_scales_the_grids_data_and_standardizes_one_version():
-    from types import SimpleNamespace
-
-    config = {"data": {"name": "circles", "n_samples": 100, "noise": 0.1, "factor": 0.5,
-                       "test_fraction": 0.2, "scale": 2.0, "standardize": False, "seed": 3},
-              "scaling": {"input_scale": 100.0}}
-    scaled = sc.dataset_args(config, SimpleNamespace(variant="scaled"))
-    assert scaled[scaled.index("--scale") + 1] == 200.0 and "--standardize" not in scaled
-    assert "--standardize" in sc.dataset_args(config, SimpleNamespace(variant="standardized"))
-    assert sc.dataset_file("raw", "grid.npz", "t") == "grid.npz"
-    assert sc.dataset_file("scaled", "grid.npz", "t") == "results/data/scaling/scaled-t.npz"
+GOOD_INIT = {("relu", "std 1"): 10.0, ("relu", "std 0.01"): 0.05, ("relu", "he_normal"): 1.0,
+             ("sigmoid", "std 1"): 0.95, ("sigmoid", "std 0.01"): 0.05,
+             ("sigmoid", "glorot_normal"): 1.0, ("tanh", "std 1"): 1.0,
+             ("tanh", "std 0.01"): 0.05, ("tanh", "glorot_normal"): 1.0}
+GOOD_SATURATED = {("sigmoid", "std 1"): 0.4, ("tanh", "std 1"): 0.6}
 
 
-# ---------------------------------------------------------------- the commands
+def test_init_claims_pass_on_the_lectures_picture():
+    layers = synthetic_layers(GOOD_INIT, GOOD_SATURATED)
+    assert sc.large_std_saturates(layers, 4).verdict == "supported"
+    assert sc.small_std_vanishes(layers, 4).verdict == "supported"
+    assert sc.scaled_inits_keep(layers, 4).verdict == "supported"
 
 
-def _outs(folder, names):
-    return [arg for name in names for arg in (f"--{name}-out", str(folder / f"{name}.csv"))]
+def test_init_claims_fail_when_nothing_saturates_vanishes_or_keeps():
+    signal = {k: 1.0 for k in GOOD_INIT} | {("relu", "he_normal"): 0.2,
+                                            ("sigmoid", "glorot_normal"): 0.25,
+                                            ("tanh", "glorot_normal"): 3.0}
+    layers = synthetic_layers(signal, {("sigmoid", "std 1"): 0.01, ("tanh", "std 1"): 0.02})
+    assert sc.large_std_saturates(layers, 4).verdict == "not supported"
+    assert sc.small_std_vanishes(layers, 4).verdict == "not supported"
+    assert sc.scaled_inits_keep(layers, 4).verdict == "not supported"
 
 
-def test_init_command_needs_an_initialization(tmp_path, capsys):
-    data = tmp_path / "d.npz"
-    assert cli.main(["dataset", "--n-samples", "60", "--out", str(data)]) == 0
-    code = cli.main(["scaling-init", "--data", str(data), "--activations", "relu",
-                     "--depth", "2", "--profile-depth", "3", "--width", "4", "--seeds", "0",
-                     *_outs(tmp_path / "t", sc.INIT_TABLES)])
-    assert code == 2
-    assert "give at least one of --stds and --inits" in capsys.readouterr().err
-    code = cli.main(["scaling-init", "--data", str(tmp_path / "missing.npz"),
-                     "--activations", "relu", "--stds", "1", "--depth", "2",
-                     "--profile-depth", "3", "--width", "4", "--seeds", "0",
-                     *_outs(tmp_path / "t", sc.INIT_TABLES)])
-    assert code == 2
-    assert "missing.npz: file not found" in capsys.readouterr().err
-    assert not (tmp_path / "t").exists()
+def test_a_layer_without_signal_counts_as_lost_not_dropped():
+    layers = synthetic_layers({("tanh", "std 0.01"): 1.0}, {})
+    layers.loc[layers.layer == 4, "signal"] = 0.0
+    change = sc.signal_change(layers, "tanh", "std 0.01", 4)
+    assert (change == sc.FLOOR).all()
+    assert sc.small_std_vanishes(layers, 4).verdict == "supported"
 
 
-def test_tables_command_names_a_run_trained_on_other_data(tmp_path, capsys):
-    paths = {}
-    for name, args in (("raw", []), ("scaled", ["--scale", "10"]),
-                       ("standardized", ["--scale", "10", "--standardize"]),
-                       ("other", ["--seed", "5"])):
-        paths[name] = tmp_path / f"{name}.npz"
-        assert cli.main(["dataset", "--n-samples", "60", *args, "--out",
-                         str(paths[name])]) == 0
-    run = tmp_path / "run.npz"
-    assert cli.main(["train", "--data", str(paths["other"]), "--out", str(run), "--epochs", "1",
-                     "--seeds", "0", "--depth", "2"]) == 0
-    code = cli.main(["scaling-tables", str(run), "--raw", str(paths["raw"]),
-                     "--scaled", str(paths["scaled"]), "--standardized",
-                     str(paths["standardized"]), *_outs(tmp_path / "t", sc.RUN_TABLES)])
-    assert code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "run.npz: trained on none of the given datasets" in err[0]
+def synthetic_runs(acc, seeds=5, train_acc=0.95) -> pd.DataFrame:
+    """Runs table: ``acc[(act, init, variant)]`` = mean final test accuracy."""
+    rows = []
+    for (act, init, variant), mean in acc.items():
+        for seed in range(seeds):
+            rows.append({"variant": variant, "activation": act, "init": init, "seed": seed,
+                         "status": "ok", "test_acc": mean + 0.004 * (seed - 2),
+                         "train_acc": train_acc.get((act, init), 0.95)
+                         if isinstance(train_acc, dict) else train_acc,
+                         "train_loss": 0.1, "train_loss_init": 0.7,
+                         "preact_std_1": 100.0 if variant == "scaled" else 1.0,
+                         "saturated_1": np.nan if act == "relu" else 0.1, "zero_1": 0.5})
+    return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- end to end (tiny run)
+def _accs(scaled, standardized):
+    return {(a, "random_normal", v): m for a in ("relu", "tanh")
+            for v, m in (("raw", 0.97), ("scaled", scaled), ("standardized", standardized))}
 
 
-@pytest.mark.pipeline
-def test_tiny_run_writes_tidy_tables_with_known_answers(finished_project):
-    from pipeline_helpers import TINY
-
-    cfg, data, model = TINY["scaling"], TINY["data"], TINY["model"]
-    n_train = data["n_samples"] - round(data["n_samples"] * data["test_fraction"])
-    tables = finished_project / "results/tables"
-    settings = len(cfg["init_stds"]) + len(cfg["inits"])
-    layers = pd.read_csv(tables / "scaling_init_layers.csv")
-    n_layers = max(model["depth"], cfg["profile_depth"])
-    assert len(layers) == len(cfg["activations"]) * settings * cfg["seeds"] * n_layers
-    hist = pd.read_csv(tables / "scaling_histograms.csv")
-    counts = hist.groupby(["activation", "setting", "layer"])["count"].sum()
-    assert len(counts) == len(cfg["activations"]) * settings * model["depth"]
-    assert (counts == n_train * model["width"] * cfg["seeds"]).all()
-    runs = pd.read_csv(tables / "scaling_runs.csv")
-    assert len(runs) == 3 * len(cfg["activations"]) * len(cfg["train_inits"]) * cfg["seeds"]
-    inputs = pd.read_csv(tables / "scaling_inputs.csv").set_index(["variant", "feature"])["std"]
-    np.testing.assert_allclose(inputs["standardized"], 1.0)
-    np.testing.assert_allclose(inputs["scaled"], cfg["input_scale"] * inputs["raw"])
-    # the same weights on x100 inputs: the first layer's pre-activations are 100x larger
-    pre = runs.groupby("variant").preact_std_1.mean()
-    assert pre["scaled"] == pytest.approx(cfg["input_scale"] * pre["raw"])
-    training = pd.read_csv(tables / "scaling_training.csv")
-    assert len(training) == len(runs) * (TINY["train"]["epochs"] + 1)
+def test_input_claims_pass_when_scaling_hurts_and_standardizing_restores():
+    runs = synthetic_runs(_accs(0.6, 0.98))
+    assert sc.scaled_inputs_hurt(runs, 100.0, (0.5, 0.5)).verdict == "supported"
+    assert sc.standardizing_restores(runs, (0.5, 0.5)).verdict == "supported"
 
 
-@pytest.mark.pipeline
-def test_tiny_run_section_and_figures_reach_the_report(finished_project):
-    from pipeline_helpers import TINY
+def test_input_claims_fail_when_scaling_is_harmless_and_standardizing_hurts():
+    runs = synthetic_runs(_accs(0.98, 0.7))
+    assert sc.scaled_inputs_hurt(runs, 100.0, (0.5, 0.5)).verdict == "not supported"
+    assert sc.standardizing_restores(runs, (0.5, 0.5)).verdict == "not supported"
 
-    results = finished_project / "results"
-    section = (results / "sections/scaling.md").read_text()
-    assert section.startswith(f"## {sc.TITLE}\n")
-    report = (results / "report.md").read_text()
-    assert section.strip() in report
-    for name in sc.figure_names(TINY["scaling"]["activations"]):
+
+def test_a_diverged_seed_scores_a_constant_guess_and_idle_networks_are_not_compared():
+    runs = synthetic_runs(_accs(0.98, 0.98))
+    scaled = (runs.variant == "scaled") & (runs.activation == "tanh")
+    runs.loc[scaled, "status"] = "diverged"
+    runs.loc[scaled, "test_acc"] = np.nan
+    claim = sc.scaled_inputs_hurt(runs, 100.0, (0.5, 0.5))
+    assert claim.check("tanh/random_normal").effect == pytest.approx(0.5 - 0.97)
+    idle = synthetic_runs(_accs(0.5, 0.5), train_acc={("relu", "random_normal"): 0.52})
+    learn, skipped = sc.learners(idle, 0.5)
+    assert learn == [("tanh", "random_normal")] and list(skipped) == ["relu/random_normal"]
+    assert [c.what for c in sc.scaled_inputs_hurt(idle, 100.0, (0.5, 0.5)).checks] == [
+        "tanh/random_normal"]
+
+
+# ---------------------------------------------------------------- the section follows
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The study's jobs and stages on a tiny real run, through the CLI."""
+    root = tmp_path_factory.mktemp("scaling")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        params = copy.deepcopy(TINY)
+        params["scaling"]["activations"] = ["relu", "sigmoid", "tanh"]
+        assert cli.main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
+                         "--out", "results/data/raw.npz"]) == 0
+        spec = _spec(params)
+        assert cli.main(["scaling-inputs", *map(str, spec.inputs_args()), "--scaled-out",
+                         spec.input_file("scaled"), "--standardized-out",
+                         spec.input_file("standardized")]) == 0
+        assert cli.main(["scaling-init", *map(str, spec.init_args()),
+                         "--out", spec.init_file()]) == 0
+        for v in VARIANTS:
+            for a in spec.activations:
+                args = spec.train_args(SimpleNamespace(variant=v, activation=a))
+                assert cli.main(["train", "--data", spec.input_file(v), *map(str, args),
+                                 "--out", spec.run_file(v, a)]) == 0
+        for stage in ("tables", "figures", "section"):
+            assert cli.main(["scaling", stage, "--spec", study.spec_json(spec)]) == 0
+        tables = study.read_tables(spec, root / "results/tables/scaling")
+    return SimpleNamespace(root=root, spec=spec, tables=tables,
+                           dataset=str(root / "results/data/raw.npz"))
+
+
+def _render(tiny, layers, runs):
+    spec = dataclasses.replace(tiny.spec, dataset=tiny.dataset, depth=4)  # as synthesized
+    tables = dict(tiny.tables, layers=layers, runs=runs)
+    claims = sc.evaluate(spec, tables)
+    ctx = section.context(spec, tables, claims, sc.sanity(spec, tables), "figures/scaling")
+    return {c.key: c.verdict for c in claims}, render(study.folder("scaling")
+                                                      / "section.md.j2", ctx)
+
+
+SIGMOID_WHY = "Why the sigmoid checks of S3 can fail"
+HURT = "The scaled inputs lowered the test accuracy by at least"
+NOT_HURT = "For these the whole interval lies above"
+RESTORED = "On the standardized inputs these networks came within"
+NOT_RESTORED = "stayed more than"
+
+
+def test_section_sentences_follow_passing_claims(tiny):
+    verdicts, text = _render(tiny, synthetic_layers(GOOD_INIT, GOOD_SATURATED),
+                             synthetic_runs(_accs(0.6, 0.98)))
+    assert set(verdicts.values()) == {"supported"}
+    assert HURT in text and RESTORED in text
+    for sentence in (SIGMOID_WHY, NOT_HURT, NOT_RESTORED, "Not compared in S4"):
+        assert sentence not in text
+    assert text.count("Verdict: **supported**") == 5
+
+
+def test_section_sentences_follow_failing_claims(tiny):
+    signal = GOOD_INIT | {("sigmoid", "glorot_normal"): 0.25, ("relu", "he_normal"): 0.2,
+                          ("tanh", "glorot_normal"): 3.0}
+    runs = synthetic_runs(_accs(0.98, 0.7) | {("sigmoid", "random_normal", v): 0.5
+                                             for v in VARIANTS},
+                          train_acc={("sigmoid", "random_normal"): 0.5})
+    verdicts, text = _render(tiny, synthetic_layers(signal, GOOD_SATURATED), runs)
+    assert verdicts["scaled-inits-keep"] == "not supported"
+    assert verdicts["scaled-inputs-hurt"] == verdicts["standardizing-restores"] == "not supported"
+    assert SIGMOID_WHY in text and NOT_HURT in text and NOT_RESTORED in text
+    assert HURT not in text and RESTORED not in text
+    assert "Not compared in S4 and S5" in text and "sigmoid/random_normal (0.500)" in text
+
+
+# ---------------------------------------------------------------- the stages, tiny real run
+
+
+def test_tiny_tables_have_the_declared_shape_and_known_answers(tiny):
+    spec, t = tiny.spec, tiny.tables
+    n_layers = max(spec.depth, spec.profile_depth)
+    settings = len(spec.init_stds) + len(spec.inits)
+    assert len(t["layers"]) == len(spec.activations) * settings * spec.seeds * n_layers
+    per_panel = t["histograms"].groupby(["activation", "setting", "layer"])
+    total = per_panel["count"].sum() + per_panel.zero.first()
+    assert (total == spec.init_width * 90 * spec.seeds).all()  # 90 training points
+    assert len(t["runs"]) == len(VARIANTS) * len(spec.activations) * spec.seeds
+    assert len(t["history"]) == len(t["runs"]) * (TINY["train"]["epochs"] + 1)
+    pre = t["runs"].groupby("variant").preact_std_1.mean()
+    assert pre["scaled"] == pytest.approx(spec.input_scale * pre["raw"])
+    ranges = t["histograms"].groupby("activation").agg(lo=("left", "min"), hi=("right", "max"))
+    assert tuple(ranges.loc["sigmoid"]) == (0.0, 1.0)
+    assert tuple(ranges.loc["tanh"]) == (-1.0, 1.0)
+
+
+def test_tiny_stages_write_every_declared_figure_and_link_it(tiny):
+    results = tiny.root / "results"
+    text = (results / "sections/scaling.md").read_text()
+    for name, _ in tiny.spec.figures():
         assert (results / "figures/scaling" / name).stat().st_size > 0
-        assert f"](figures/scaling/{name})" in report
-    for key in ("S1", "S2", "S3", "S4", "S5"):
-        assert f"**Claim {key}:" in section
+        assert f"](figures/scaling/{name})" in text
+    written = json.loads((results / "sections/scaling.json").read_text())
+    assert [c["id"] for c in written["claims"]] == ["S1", "S2", "S3", "S4", "S5"]
+    assert all(s["ok"] for s in written["sanity"])
+    assert "signal_log10_change" in written["metrics"]
+
+
+def test_init_command_errors_are_one_line(tmp_path, capsys):
+    args = ["scaling-init", "--data", str(tmp_path / "missing.npz"), "--activations", "relu",
+            "--depth", "2", "--profile-depth", "3", "--width", "4", "--seeds", "0",
+            "--out", str(tmp_path / "o.npz")]
+    assert cli.main(args) == 2
+    assert "give at least one of --stds and --inits" in capsys.readouterr().err
+    assert cli.main([*args, "--stds", "1"]) == 2
+    assert "missing.npz: file not found" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()
+
+
+# ---------------------------------------------------------------- the tiny pipeline
 
 
 @pytest.mark.pipeline
-def test_study_runs_alone_and_switches_off(tmp_path, project_copy):
-    from pipeline_helpers import make_project, planned_jobs, read_params, snakemake, write_params
+def test_tiny_pipeline_with_only_this_study(tmp_path):
+    from pipeline_helpers import make_project, planned_jobs, snakemake, write_params
 
-    fresh = make_project(tmp_path / "fresh")
-    out = snakemake(fresh, "-n", "scaling").stdout
-    jobs = {line.split()[0] for line in out.split("Job stats:")[1].splitlines()[3:]
-            if line.strip() and not line.startswith("total")}
-    assert {"scaling_dataset", "scaling_train", "scaling_init", "scaling_section"} <= jobs
-    assert not jobs & {"train", "aggregate", "report", "gradients_train"}
-
-    params = read_params(project_copy)
-    params["scaling"]["enabled"] = False
-    write_params(project_copy, params)
-    jobs = planned_jobs(project_copy)
-    assert not any(rule.startswith("scaling") for rule in jobs)
-    assert jobs == {"report": 1}
+    params = copy.deepcopy(TINY)
+    for name, part in params.items():
+        if "enabled" in part:
+            part["enabled"] = name == "scaling"
+    project = make_project(tmp_path / "p", params)
+    snakemake(project)
+    report = (project / "results/report.md").read_text()
+    assert "## Scaling and initialization" in report and "**Claim S5:" in report
+    assert "scaling" in json.loads((project / "results/metrics.json").read_text())
+    assert planned_jobs(project) == {}
+    lint = snakemake(project, "--lint")
+    assert "Congratulations" in lint.stdout + lint.stderr
+    params["scaling"]["enabled"] = False  # switched off: only the report changes
+    write_params(project, params)
+    assert planned_jobs(project) == {"params_file": 1, "report": 1}

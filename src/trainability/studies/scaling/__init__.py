@@ -1,0 +1,1 @@
+"""The scaling study: layer outputs at initialization, input scaling and standardization."""

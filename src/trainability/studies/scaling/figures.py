@@ -1,0 +1,242 @@
+"""The scaling study's figures, one function per figure; ``make`` lists what the spec declares.
+
+- ``histograms_<activation>.png``: every hidden layer's outputs at initialization;
+- ``layer_scale.png``: the signal of every hidden layer at initialization;
+- ``standardization.png``: training on raw, scaled and standardized inputs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from trainability.io import InputError
+from trainability.order import activation_order, init_order
+from trainability.plotting import ACC_LABEL, SPLIT_COLORS, figure, style
+from trainability.studies.scaling.spec import VARIANTS
+from trainability.studies.scaling.tables import pooled, settings_of
+
+ROUNDING = 1e-13  # signal below 1e-13 of the outputs' size: float64 rounding, not signal
+BAR_COLOR = "#4c72b0"
+VARIANT_COLORS = {"raw": SPLIT_COLORS["train"], "scaled": SPLIT_COLORS["test"],
+                  "standardized": "#7570b3"}
+
+
+def make(spec, tables) -> dict[str, Callable[[], Figure]]:
+    layers, hists = tables["layers"], tables["histograms"]
+    out = {f"histograms_{a}.png": (lambda a=a: histograms_figure(hists, layers, a))
+           for a in spec.activations}
+    out["layer_scale.png"] = lambda: layer_scale_figure(layers)
+    out["standardization.png"] = lambda: standardization_figure(tables["history"],
+                                                                spec.input_scale)
+    return out
+
+
+def _share(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.01 or x == 0 else "<1%"
+
+
+def _panel_note(s: pd.Series, zero: float, beyond: float) -> str:
+    lines = [f"mean {s['mean']:.2g}, std {s['std']:.2g}", f"signal {s.signal:.2g}"]
+    if zero > 0:
+        lines[1] += f", {_share(zero)} = 0"
+    if np.isfinite(s.saturated) and s.saturated > 0.005:
+        lines[1] += f", {_share(s.saturated)} saturated"
+    if beyond > 0:
+        lines.append(f"{_share(beyond)} beyond the x-range")
+    return "\n".join(lines)
+
+
+def histograms_figure(hists: pd.DataFrame, layers: pd.DataFrame, activation: str) -> Figure:
+    """Rows: initializations; columns: hidden layers; one x-range for every panel (the
+    activation's own range, or the one ``runs.output_range`` chose), outputs beyond it in
+    the end bins, outputs exactly 0 not drawn (their share is in the title). Titles: the
+    layer's mean, std and signal (means over seeds), and the shares not drawn."""
+    h = hists[hists.activation == activation]
+    if h.empty:
+        raise InputError(f"no histogram rows for activation {activation!r}")
+    settings = [s for s in settings_of(layers) if s in set(h.setting)]
+    n_layers = int(h.layer.max())
+    stats = layers[(layers.activation == activation) & (layers.layer <= n_layers)].groupby(
+        ["setting", "layer"])[["mean", "std", "signal", "zero", "saturated"]].mean()
+    lo, hi = float(h.left.min()), float(h.right.max())
+    n = pooled(h)
+    with style():
+        fig = figure(2.6 * n_layers + 1.3, 1.7 * len(settings) + 1.6)
+        axes = np.asarray(fig.subplots(len(settings), n_layers, sharex=True, squeeze=False))
+        for i, setting in enumerate(settings):
+            for j in range(n_layers):
+                ax = axes[i, j]
+                cell = h[(h.setting == setting) & (h.layer == j + 1)].sort_values("bin")
+                edges = np.append(cell.left.to_numpy(), cell.right.iloc[-1])
+                ax.stairs(cell.share.to_numpy(), edges, fill=True, color=BAR_COLOR)
+                first = cell.iloc[0]
+                ax.set_title(_panel_note(stats.loc[(setting, j + 1)], first.zero / n["outputs"],
+                                         (first.below + first.above) / n["outputs"]),
+                             fontsize=7.5)
+                ax.set_xlim(lo, hi)
+                ax.set_ylim(0, max(0.05, float(cell.share.max()) * 1.1))
+                ax.tick_params(labelsize=6.5)
+                if j == 0:
+                    ax.set_ylabel(f"{setting}\nshare of all outputs", fontsize=8)
+                if i == len(settings) - 1:
+                    ax.set_xlabel(f"layer {j + 1} output (dimensionless)", fontsize=8)
+        fig.suptitle(
+            f"{activation}: every hidden layer's outputs at initialization, before any update\n"
+            f"each panel pools {n['units']} units x {n['points']} training points x "
+            f"{n['seeds']} seeds = {n['outputs']:,} outputs, on one x-range "
+            f"[{lo:.3g}, {hi:.3g}] (outputs beyond it in the end bins)\n"
+            "title: mean and std of the outputs and their signal (std across points, RMS "
+            "over units), means over seeds;\n= 0: share of outputs exactly 0, not drawn; "
+            "saturated: share where the derivative is below 10% of its peak",
+            fontsize="medium",
+        )
+    return fig
+
+
+def _setting_styles(settings):
+    """Distinct colours (colorblind palette, the two oranges apart) and line styles that
+    tell apart the settings whose curves overlap (Glorot and LeCun on square layers)."""
+    base = sns.color_palette("colorblind", 10)
+    order = [0, 1, 2, 4, 9, 5, 3, 7, 6, 8]
+    colors = {s: base[order[i % 10]] for i, s in enumerate(settings)}
+    dashes = ["-", "-", "-", "--", ":", "-.", "-", "--", ":", "-."]
+    return colors, {s: dashes[i % 10] for i, s in enumerate(settings)}
+
+
+def _signal_line(ax, cell: pd.DataFrame, color, dash, label, floor) -> None:
+    """Geometric mean over seeds with signal > 0, band min to max; a cross where some seed
+    first has no signal; a note where the signal is at float64's rounding floor."""
+    values = cell.pivot(index="layer", columns="seed", values="signal")
+    v = values.to_numpy(float)
+    pos = np.where(v > 0, v, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        geo = 10 ** np.nanmean(np.log10(pos), axis=1)
+        lo, hi = np.nanmin(pos, axis=1), np.nanmax(pos, axis=1)
+    x = values.index.to_numpy()
+    ax.fill_between(x, lo, hi, color=color, alpha=0.12, linewidth=0)
+    ax.plot(x, geo, color=color, lw=1.4, ls=dash, marker=".", ms=4, label=label)
+    dead = np.flatnonzero((v <= 0).any(axis=1))
+    if len(dead):
+        ax.scatter(x[dead[0]], floor * 1.5, marker="x", color=color, s=30, zorder=4)
+    rms = cell.pivot(index="layer", columns="seed", values="rms").to_numpy(float)
+    with np.errstate(all="ignore"):
+        at_floor = np.flatnonzero(np.nanmax(v / rms, axis=1) < ROUNDING)
+    if len(at_floor):
+        ax.annotate("rounding floor\n(float64)", (x[at_floor[-1]], geo[at_floor[-1]]),
+                    xytext=(0, 6), textcoords="offset points", ha="right", fontsize=6.5,
+                    color=color)
+
+
+def layer_scale_figure(layers: pd.DataFrame) -> Figure:
+    """``signal`` (log scale) against the hidden layer, a panel per activation, a line per
+    initialization."""
+    acts = activation_order(layers.activation)
+    settings = settings_of(layers)
+    colors, dashes = _setting_styles(settings)
+    n_layers = int(layers.layer.max())
+    positive = layers.signal[layers.signal > 0]
+    floor = max(float(positive.min()) / 3, 1e-30) if len(positive) else 1e-30
+    with style():
+        fig = figure(3.3 * len(acts) + 1.9, 4.2)
+        axes = np.asarray(fig.subplots(1, len(acts), sharey=True, squeeze=False))[0]
+        for ax, act in zip(axes, acts, strict=True):
+            for setting in settings:
+                cell = layers[(layers.activation == act) & (layers.setting == setting)]
+                if not cell.empty:
+                    _signal_line(ax, cell, colors[setting], dashes[setting], setting, floor)
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=floor)
+            ax.set_title(act)
+            ax.set_xlabel(f"hidden layer (1..{n_layers})")
+            ax.set_xticks(range(1, n_layers + 1, max(1, n_layers // 8)))
+        axes[0].set_ylabel("signal: RMS over units of each unit's\nstd across data points "
+                           "(output units, log scale)", fontsize=8.5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside right center", title="initialization")
+        fig.suptitle(
+            f"How much of the input's variation each layer passes on, at initialization "
+            f"({int(layers.width.iloc[0])} units per layer)\ngeometric mean over seeds, band "
+            "= min to max; x at the bottom: from this layer on some seed's outputs are all "
+            "identical",
+            fontsize="medium",
+        )
+    return fig
+
+
+def plain_log_ticks(ax) -> None:
+    """Tick labels of a log y-axis as plain numbers (0.6, not 6x10^-1). Minor ticks are
+    labelled when the axis spans less than two decades: all of them within one decade, the
+    2s and 5s within two."""
+    lo, hi = ax.get_ylim()
+    span = hi / lo if lo > 0 else np.inf
+    shown = set(range(1, 10)) if span < 10 else {2, 5} if span < 100 else set()
+
+    def minor(value, _pos):
+        digit = round(value / 10 ** np.floor(np.log10(value)))
+        return f"{value:g}" if digit in shown else ""
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor) if shown else NullFormatter())
+
+
+def _variant_curves(ax, rows: pd.DataFrame, metric: str, labels: dict) -> None:
+    for variant in VARIANTS:
+        cell = rows[rows.variant == variant]
+        if cell.empty:
+            continue
+        stats = cell.groupby("epoch")[metric].agg(["mean", "min", "max"])
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=VARIANT_COLORS[variant],
+                        alpha=0.15, linewidth=0)
+        ax.plot(stats.index, stats["mean"], color=VARIANT_COLORS[variant], lw=1.4,
+                ls="--" if variant == "standardized" else "-", label=labels[variant])
+
+
+def standardization_figure(history: pd.DataFrame, input_scale: float) -> Figure:
+    """Training loss (log scale) and test accuracy per epoch (full passes, epoch 0 =
+    initialization): rows = initializer x metric, columns = activations, a line per version
+    of the inputs (mean over seeds, band = min to max)."""
+    acts, inits = activation_order(history.activation), init_order(history["init"])
+    labels = {"raw": "raw features", "scaled": f"raw x {input_scale:g}",
+              "standardized": f"raw x {input_scale:g}, standardized"}
+    metrics = (("train_loss", "training loss\n(BCE, nats, log scale)"),
+               ("test_acc", f"test {ACC_LABEL}"))
+    with style():
+        fig = figure(3.0 * len(acts) + 2.4, 2.3 * len(inits) * 2 + 1.2)
+        axes = np.asarray(fig.subplots(2 * len(inits), len(acts), sharex=True, squeeze=False))
+        for r, init in enumerate(inits):
+            for m, (metric, ylabel) in enumerate(metrics):
+                row = 2 * r + m
+                for j, act in enumerate(acts):
+                    ax = axes[row, j]
+                    rows = history[(history["init"] == init) & (history.activation == act)]
+                    _variant_curves(ax, rows, metric, labels)
+                    if metric == "train_loss":
+                        ax.set_yscale("log")
+                        ax.axhline(np.log(2), color="0.6", lw=0.8, ls=":")
+                        plain_log_ticks(ax)
+                    else:
+                        ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
+                        ax.set_ylim(0.35, 1.02)
+                    if row == 0:
+                        ax.set_title(act)
+                    if j == 0:
+                        ax.set_ylabel(f"{init}\n{ylabel}", fontsize=8.5)
+                    if row == 2 * len(inits) - 1:
+                        ax.set_xlabel("epoch")
+        handles, labs = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labs, loc="outside right center", title="inputs")
+        fig.suptitle(
+            "Training on raw, scaled and standardized inputs\nfull passes after each epoch "
+            "(epoch 0: initialization); line = mean over seeds, band = min to max; dotted: "
+            "ln 2 (the loss of predicting 0.5) and accuracy 0.5",
+            fontsize="medium",
+        )
+    return fig

@@ -23,6 +23,7 @@ from trainability.studies.scaling import inputs as si
 from trainability.studies.scaling import runs as sr
 from trainability.studies.scaling import section
 from trainability.studies.scaling.spec import VARIANTS, Spec
+from trainability.tables import read_study_tables
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(300, 2))  # standardized-looking inputs
@@ -297,7 +298,7 @@ def tiny(tmp_path_factory):
                                  "--out", spec.run_file(v, a)]) == 0
         for stage in ("tables", "figures", "section"):
             assert cli.main(["scaling", stage, "--spec", study.spec_json(spec)]) == 0
-        tables = study.read_tables(spec, root / "results/tables/scaling")
+        tables = read_study_tables(spec, root / "results/tables/scaling")
     return SimpleNamespace(root=root, spec=spec, tables=tables,
                            dataset=str(root / "results/data/raw.npz"))
 

@@ -78,6 +78,25 @@ def load_spec(study: str, text: str):
         raise ValueError(f"--spec: not a {study} spec ({e})") from None
 
 
+def training_args(train: dict, *, lrs=None, classifier_init: str | None = None,
+                  batch_norm=()) -> list:
+    """The optimizer, schedule and batch arguments of ``trainability train`` from a train
+    section (params.yaml's, or a study's copy with some values replaced); ``lrs`` several
+    learning rates in one job; the classifier's initializer and batch-norm layers if set."""
+    args = [
+        "--optimizer", train["optimizer"], "--lr", *(lrs or [train["lr"]]),
+        "--momentum", train["momentum"], "--eps", train["eps"],
+        "--eps-convention", train["eps_convention"], "--l2", train["l2"],
+        "--schedule", train["schedule"], "--warmup-epochs", train["warmup_epochs"],
+        "--batch-size", train["batch_size"], "--epochs", train["epochs"],
+    ]
+    if classifier_init:
+        args += ["--classifier-init", classifier_init]
+    if batch_norm:
+        args += ["--batch-norm", *batch_norm]
+    return args
+
+
 def paths(study: str, root: str | Path = "results") -> dict[str, Path]:
     """Where a study's stages write, under ``root``."""
     root = Path(root)

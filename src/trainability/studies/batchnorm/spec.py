@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.study import training_args
 
 TITLE = "Batch normalization and the sigmoid network"
 CATEGORY = "Batch normalization"
@@ -120,20 +121,13 @@ class Spec:
     def train_args(self, wildcards) -> list:
         """The arguments of ``trainability train`` for one run file (``wildcards``: its
         ``activation`` and ``placement``, as Snakemake passes them)."""
-        t = self.train
-        args = [
+        return [
             "--activation", wildcards.activation, "--init", self.init, "--width", self.width,
             "--depth", self.depth, "--init-scale", self.init_scale,
-            "--optimizer", t["optimizer"], "--lr", t["lr"], "--momentum", t["momentum"],
-            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"],
-            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
-            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds), "--diagnostic-epochs", *self.diagnostic_epochs,
+            *training_args(self.train, classifier_init=self.classifier_init,
+                           batch_norm=placement_layers(wildcards.placement, self.depth)),
         ]
-        if self.classifier_init:
-            args += ["--classifier-init", self.classifier_init]
-        layers = placement_layers(wildcards.placement, self.depth)
-        return args + (["--batch-norm", *layers] if layers else [])
 
     # ------------------------------------------------------------ what it writes
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.study import training_args
 
 TITLE = "The optimizer's epsilon: where it sits, and what that changes"
 CATEGORY = "Epsilon study"
@@ -128,21 +129,14 @@ class Spec:
         ``activation``, ``width`` and ``setting``, as Snakemake passes them)."""
         activation, width = wildcards.activation, int(wildcards.width)
         optimizer, convention, eps = self._setting(wildcards.setting)
-        t = self.train
-        args = [
+        train = {**self.train, "optimizer": optimizer, "eps": eps, "eps_convention": convention}
+        return [
             "--activation", activation, "--init", *self.groups()[(activation, width)],
             "--width", width, "--depth", self.depth, "--init-scale", self.init_scale,
-            "--optimizer", optimizer, "--lr", t["lr"], "--momentum", t["momentum"],
-            "--eps", eps, "--eps-convention", convention, "--l2", t["l2"],
-            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
-            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds), "--diagnostic-epochs", 0,
+            *training_args(train, classifier_init=self.classifier_init,
+                           batch_norm=self.batch_norm),
         ]
-        if self.classifier_init:
-            args += ["--classifier-init", self.classifier_init]
-        if self.batch_norm:
-            args += ["--batch-norm", *self.batch_norm]
-        return args
 
     # ------------------------------------------------------------ what it writes
 

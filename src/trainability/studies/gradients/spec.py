@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.study import training_args
 
 TITLE = "Vanishing and exploding gradients"
 CATEGORY = "Gradients study"
@@ -88,18 +89,13 @@ class Spec:
     def train_args(self, wildcards) -> list:
         """The arguments of ``trainability train`` for one run file (``wildcards``: its
         ``activation`` and ``depth``, as Snakemake passes them)."""
-        depth, t = int(wildcards.depth), self.train
+        depth = int(wildcards.depth)
         args = [
             "--activation", wildcards.activation, "--init", *self.inits,
             "--width", self.width, "--depth", depth, "--init-scale", self.init_scale,
-            "--optimizer", t["optimizer"], "--lr", t["lr"], "--momentum", t["momentum"],
-            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"],
-            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
-            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds),
+            *training_args(self.train, classifier_init=self.classifier_init),
         ]
-        if self.classifier_init:
-            args += ["--classifier-init", self.classifier_init]
         if depth != self.depth:  # per-layer statistics of every epoch: the running depth only
             args += ["--no-diagnostics"]
         return args

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.study import training_args
 
 TITLE = "The grid: activation, initialization and width"
 CATEGORY = "Grid study"
@@ -73,20 +74,13 @@ class Spec:
         """The arguments of ``trainability train`` for one run file (``wildcards``: its
         ``activation`` and ``width``, as Snakemake passes them)."""
         activation, width = wildcards.activation, int(wildcards.width)
-        t = self.train
         args = [
             "--activation", activation, "--init", *self.inits, "--width", width,
             "--depth", self.depth, "--init-scale", self.init_scale,
-            "--optimizer", t["optimizer"], "--lr", t["lr"], "--momentum", t["momentum"],
-            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"],
-            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
-            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds), "--diagnostic-epochs", *self.diagnostic_epochs,
+            *training_args(self.train, classifier_init=self.classifier_init,
+                           batch_norm=self.batch_norm),
         ]
-        if self.classifier_init:
-            args += ["--classifier-init", self.classifier_init]
-        if self.batch_norm:
-            args += ["--batch-norm", *self.batch_norm]
         if self.animated(activation, width):
             args += ["--checkpoint-every", self.animate["every"]]
         return args

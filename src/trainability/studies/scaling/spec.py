@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.study import training_args
 
 TITLE = "Scaling and initialization: what each layer passes on"
 CATEGORY = "Scaling study"
@@ -125,19 +126,12 @@ class Spec:
     def train_args(self, wildcards) -> list:
         """The arguments of ``trainability train`` for one run file but its data and output
         (``wildcards``: its ``variant`` and ``activation``)."""
-        t = self.train
-        args = [
+        return [
             "--activation", wildcards.activation, "--init", *self.train_inits,
             "--width", self.width, "--depth", self.depth, "--init-scale", self.init_scale,
-            "--optimizer", t["optimizer"], "--lr", t["lr"], "--momentum", t["momentum"],
-            "--eps", t["eps"], "--eps-convention", t["eps_convention"], "--l2", t["l2"],
-            "--schedule", t["schedule"], "--warmup-epochs", t["warmup_epochs"],
-            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds), "--no-diagnostics",
+            *training_args(self.train, classifier_init=self.classifier_init),
         ]
-        if self.classifier_init:
-            args += ["--classifier-init", self.classifier_init]
-        return args
 
     # ------------------------------------------------------------ what it writes
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.study import training_args
 
 TITLE = "Improving trainability: optimizer, learning rate, schedule and L2"
 CATEGORY = "Improving trainability"
@@ -114,23 +115,16 @@ class Spec:
         """The arguments of ``trainability train`` for one run file (``wildcards``: its
         ``activation``, ``optimizer`` and ``variant``): every learning rate x seed, losses
         and accuracies only (no per-layer diagnostics: nothing here reads them)."""
-        t, v = self.train, self.variant_settings(wildcards.variant)
-        args = [
+        train = {**self.train, **self.variant_settings(wildcards.variant),
+                 "optimizer": wildcards.optimizer}
+        return [
             "--activation", wildcards.activation, "--init", self.init, "--width", self.width,
             "--depth", self.depth, "--init-scale", self.init_scale,
-            "--optimizer", wildcards.optimizer, "--lr", *self.lrs,
-            "--momentum", t["momentum"], "--eps", t["eps"],
-            "--eps-convention", t["eps_convention"], "--l2", v["l2"],
-            "--schedule", v["schedule"], "--warmup-epochs", v["warmup_epochs"],
-            "--batch-size", t["batch_size"], "--epochs", t["epochs"],
             "--seeds", *range(self.seeds), "--no-diagnostics",
             "--validation-fraction", self.validation_fraction,
+            *training_args(train, lrs=self.lrs, classifier_init=self.classifier_init,
+                           batch_norm=self.batch_norm),
         ]
-        if self.classifier_init:
-            args += ["--classifier-init", self.classifier_init]
-        if self.batch_norm:
-            args += ["--batch-norm", *self.batch_norm]
-        return args
 
     # ------------------------------------------------------------ what it writes
 

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+# an unmarked test may not start Snakemake or DVC (the fast loop excludes marked tests only)
+from marker_guard import pytest_runtest_call, pytest_runtest_setup  # noqa: F401 (hooks)
 from trainability.data import Dataset, make_dataset
 
 

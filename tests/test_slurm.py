@@ -3,10 +3,12 @@
 with the project's profile (profiles/slurm), results equal to the local run's bit for bit,
 a failing job reported as failed, and `dvc exp run` on top with the same metrics.
 
-Needs root and Debian's Slurm packages (installed here with apt-get when missing). Where
-that is impossible the tests skip with the reason; under CI (CI set) they fail instead, so
-CI always runs them. Every command runs under a timeout, all of them together under one
-deadline, and the cluster's daemons are stopped whatever happens."""
+Needs root and Debian's Slurm packages. apt-get installs them only when asked to: under CI
+(CI set; .ci/run sets it and installs them first) or with TRAINABILITY_INSTALL_SLURM=1;
+a plain `pytest` elsewhere installs nothing and skips, saying how to opt in. Where the
+tests cannot run they skip with the reason; under CI they fail instead, so CI always runs
+them. Every command runs under a timeout, all of them together under one deadline, and the
+cluster's daemons are stopped whatever happens."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,13 +74,27 @@ def bounded(cmd: list, cwd: Path | None = None, timeout: float = 60, environ=Non
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+INSTALL_OPT_IN = "TRAINABILITY_INSTALL_SLURM"
+
+
+def flag(name: str) -> bool:
+    """An environment variable set to anything but empty, 0, false or no."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def why_no_slurm() -> str | None:
     """Why this machine cannot run the test cluster, or None when it can (after
-    installing Debian's packages if they are missing)."""
+    installing Debian's packages if they are missing and installing was asked for: CI
+    or TRAINABILITY_INSTALL_SLURM=1; apt-get changes the machine, a test run must not
+    do that unasked)."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return "starting slurmctld and slurmd needs root"
     if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
         return None
+    if not (flag("CI") or flag(INSTALL_OPT_IN)):
+        return (f"Slurm is not installed; set {INSTALL_OPT_IN}=1 to let the tests install "
+                f"Debian's packages with apt-get, or run: bash {CLUSTER.relative_to(ROOT)} "
+                f"install")
     if not shutil.which("apt-get"):
         return "Slurm is not installed and there is no apt-get to install it"
     result = bounded(["bash", CLUSTER, "install"], timeout=1200, deadline=False)
@@ -99,7 +116,7 @@ def slurm_env():
     Its daemons are stopped (by their pid files) when the module's tests are done."""
     reason = why_no_slurm()
     if reason:
-        if os.environ.get("CI"):
+        if flag("CI"):
             pytest.fail(f"CI must run the Slurm tests, but {reason}")
         pytest.skip(f"no local Slurm cluster: {reason}")
     _deadline[0] = time.monotonic() + DEADLINE
@@ -256,3 +273,37 @@ def test_profile_sizes_and_groups_every_rule_that_runs_a_job():
     assert not jobs - set(profile["groups"]), "add to groups in profiles/slurm"
     named = set(profile["set-resources"]) | set(profile["groups"]) | set(profile["set-threads"])
     assert not named - set(runs_a_job), "profiles/slurm names rules that do not exist"
+
+
+@pytest.fixture
+def root_without_slurm(monkeypatch):
+    """This machine as root with apt-get and no Slurm; every bounded command recorded."""
+    commands = []
+    monkeypatch.setattr(os, "geteuid", lambda: 0, raising=False)
+    monkeypatch.setattr(shutil, "which", lambda b: "/usr/bin/apt-get" if b == "apt-get" else None)
+    monkeypatch.setattr(sys.modules[__name__], "bounded", lambda cmd, **kw: commands.append(
+        [str(c) for c in cmd]) or subprocess.CompletedProcess(cmd, 0, "", ""))
+    for name in ("CI", INSTALL_OPT_IN):
+        monkeypatch.delenv(name, raising=False)
+    return commands
+
+
+def test_plain_pytest_as_root_installs_nothing_and_says_how_to_opt_in(root_without_slurm):
+    reason = why_no_slurm()
+    assert root_without_slurm == []
+    assert f"{INSTALL_OPT_IN}=1" in reason and "tests/slurm/cluster.sh install" in reason
+
+
+@pytest.mark.parametrize("variable", ["CI", INSTALL_OPT_IN])
+def test_ci_or_the_opt_in_installs_slurm_with_apt_get(root_without_slurm, monkeypatch,
+                                                     variable):
+    monkeypatch.setenv(variable, "1")
+    assert why_no_slurm() is None
+    assert root_without_slurm == [["bash", str(CLUSTER), "install"]]
+
+
+@pytest.mark.parametrize("value", ["", "0", "false"])
+def test_an_opt_in_set_to_no_is_no(root_without_slurm, monkeypatch, value):
+    monkeypatch.setenv(INSTALL_OPT_IN, value)
+    assert INSTALL_OPT_IN in why_no_slurm()
+    assert root_without_slurm == []

@@ -8,7 +8,8 @@ All parameters of all K models live in one flat array ``theta`` of shape ``(K, P
 weight matrices, biases and batch-norm scales are views into it (``Layout.views``). The
 optimizer, the pruning masks and weight decay then act on one array with a few fused
 operations instead of one operation per parameter tensor, which is where the time of small
-networks goes. Gradients use the same layout.
+networks goes. Gradients use the same layout. For the same reason a training step writes
+every intermediate array into a ``Workspace`` allocated once per batch size.
 
 Batch normalization (Ioffe & Szegedy 2015) follows the activation of the hidden layers
 listed in ``Architecture.batch_norm`` (1-based), as the lecture's Keras model places it.
@@ -189,7 +190,8 @@ class Network:
         one when None) until its next use.
         """
         if ws is None:
-            ws = Workspace(self.arch, len(p.W[0]), x.shape[-2], np.result_type(x, p.W[0]))
+            dtype = np.result_type(x, p.W[0])
+            ws = Workspace(self.arch, len(p.W[0]), x.shape[-2], dtype, backward=False)
         fn = self.act.fn
         h = x
         cache = []
@@ -280,15 +282,17 @@ class Workspace:
 
     The training step keeps one per batch size, so its hot loop allocates nothing: a fresh
     array costs ~0.5 us, a whole step of 5 models of width 16 ~40 us. One-off calls let
-    ``forward`` and ``backward`` make a fresh one (``np.empty`` touches no memory).
+    ``forward`` and ``backward`` make a fresh one; a forward-only one (``backward=False``,
+    what evaluation needs) leaves out the arrays only backward writes.
     """
 
-    def __init__(self, arch: Architecture, k: int, b: int, dtype):
+    def __init__(self, arch: Architecture, k: int, b: int, dtype, backward: bool = True):
         shape = (k, b, arch.width)
         self.z = [np.empty(shape, dtype) for _ in range(arch.depth)]
         self.a = [np.empty(shape, dtype) for _ in range(arch.depth)]
-        self.d_a = [np.empty(shape, dtype) for _ in range(arch.depth)]
-        self.scratch = np.empty(shape, dtype)
         self.logits = np.empty((k, b, 1), dtype)
-        self.d_logits = np.empty((k, b, 1), dtype)
-        self.ones = np.ones((1, b), dtype)
+        if backward:
+            self.d_a = [np.empty(shape, dtype) for _ in range(arch.depth)]
+            self.scratch = np.empty(shape, dtype)
+            self.d_logits = np.empty((k, b, 1), dtype)
+            self.ones = np.ones((1, b), dtype)  # sums over the batch as matrix products

@@ -145,13 +145,17 @@ def train(
     checkpoints
         Epochs whose parameters to keep in ``result.checkpoints`` (0 = initialization).
     diagnostics
-        Epochs at which to record the per-layer statistics (True: every epoch, False:
-        none; epochs beyond ``epochs`` are ignored). Each costs a full-batch forward and
-        backward pass; losses and accuracies are recorded at every epoch regardless.
+        Epochs at which to record the per-layer statistics, e.g. ``(0, 1, 2, 5, 10, 20,
+        50, 100)`` (True: every epoch, False: none; epochs beyond ``epochs`` are ignored).
+        Each costs a full-batch forward and backward pass; losses and accuracies are
+        recorded at every epoch regardless.
     after_step
         Called as ``after_step(theta, lr)`` after every optimizer step, to change the
         ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
         Masked parameters are zeroed again after it.
+    dtype
+        float64 (the study's default) or float32 (~1.7-2x faster from width 64 up, results
+        equal within ~1e-4).
     """
     seeds = [int(s) for s in seeds]
     n = len(data.y_train)

@@ -179,34 +179,34 @@ class Network:
         )
 
     def forward(self, p: Params, x, bn: BatchNormState | None = None, training=False,
-                ws: Workspace | None = None):
+                ws: Workspace | None = None, out: np.ndarray | None = None):
         """Logits ``(K, B, 1)`` for inputs ``x`` of shape ``(K, B, n)`` or ``(B, n)``.
 
         ``z_i = h_{i-1} W_i + b_i``, ``a_i = f(z_i)``, ``h_i = a_i`` (or its batch norm), and
         ``logits = h_depth W_out + b_out``. With ``training=True`` batch norm uses batch
         statistics and updates ``bn``'s running averages (if given). The cache holds, per
         hidden layer, its input, pre-activation, activation and (with batch norm) the
-        normalized activation and 1/std. The logits and the cache live in ``ws`` (a fresh
-        one when None) until its next use.
+        normalized activation and 1/std. The cache lives in ``ws`` (a fresh one when None)
+        until its next use, the logits there too unless ``out`` says where.
         """
         if ws is None:
             dtype = np.result_type(x, p.W[0])
             ws = Workspace(self.arch, len(p.W[0]), x.shape[-2], dtype, backward=False)
-        fn = self.act.fn
+        fn, batch_norm = self.act.fn, self.arch.batch_norm  # locals: this runs every step
         h = x
         cache = []
         for i in range(self.arch.depth):
             z = np.matmul(h, p.W[i], out=ws.z[i])
             z += p.b[i]
             a = fn(z, ws.a[i])
-            if i + 1 in self.arch.batch_norm:
-                out, a_hat, inv_std = self._normalize(p, i + 1, a, bn, training)
+            if i + 1 in batch_norm:
+                normalized, a_hat, inv_std = self._normalize(p, i + 1, a, bn, training)
                 cache.append((h, z, a, a_hat, inv_std))
-                h = out
+                h = normalized
             else:
                 cache.append((h, z, a, None, None))
                 h = a
-        logits = np.matmul(h, p.W[-1], out=ws.logits)
+        logits = np.matmul(h, p.W[-1], out=ws.logits if out is None else out)
         logits += p.b[-1]
         cache.append((h, None, None, None, None))
         return logits, cache
@@ -239,9 +239,9 @@ class Network:
         """
         if ws is None:
             ws = Workspace(self.arch, len(d_logits), d_logits.shape[1], d_logits.dtype)
-        grad_fn = self.act.grad
+        grad_fn, batch_norm, depth = self.act.grad, self.arch.batch_norm, self.arch.depth
         delta = d_logits
-        for i in range(self.arch.depth, -1, -1):
+        for i in range(depth, -1, -1):
             h = cache[i][0]
             np.matmul(h.mT, delta, out=g.W[i])
             # a sum over the batch as a matrix product: NumPy's sum over a middle axis goes
@@ -249,7 +249,7 @@ class Network:
             np.matmul(ws.ones, delta, out=g.b[i])
             if i == 0:
                 break
-            if i == self.arch.depth:
+            if i == depth:
                 # The classifier has one output, so delta @ W.T is an outer product: a
                 # broadcast multiply forms the same products (no sums, so the same bits)
                 # without a BLAS call, twice as fast from width 16 up.
@@ -257,7 +257,7 @@ class Network:
             else:
                 d_a = np.matmul(delta, p.W[i].mT, out=ws.d_a[i - 1])
             _, z, a, a_hat, inv_std = cache[i - 1]
-            if i in self.arch.batch_norm:  # hidden layer i feeds dense layer i
+            if i in batch_norm:  # hidden layer i feeds dense layer i
                 d_a = self._normalize_backward(p, i, d_a, a_hat, inv_std, g)
             d_a *= grad_fn(z, a, ws.scratch)
             delta = d_a

@@ -241,19 +241,19 @@ class _Run:
             rows = slice(start, start + batch_size)
             if self.decay is not None:
                 penalty = penalty + self.l2_penalty() * min(batch_size, n - start)
-            seen[:, rows] = self.step(X[:, rows], y[:, rows], lr)
+            self.step(X[:, rows], y[:, rows], lr, seen[:, rows])
         loss = bce_from_logits(seen, y) + penalty / n
         return loss, ((seen > 0) == y).mean(axis=(1, 2))
 
-    def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> np.ndarray:
-        """One optimizer step on a mini-batch ``(K, B, ...)``; returns its logits (before the
-        update), valid until the next step of this batch size."""
+    def step(self, xb: np.ndarray, yb: np.ndarray, lr: float, logits: np.ndarray) -> None:
+        """One optimizer step on a mini-batch ``(K, B, ...)``, writing into ``logits`` those
+        it computed before the update."""
         theta, grad, decay, mask, tmp = self.theta, self.grad, self.decay, self.mask, self.tmp
         b = yb.shape[1]
         ws = self.workspaces.get(b)
         if ws is None:
             ws = self.workspaces[b] = Workspace(self.net.arch, len(theta), b, theta.dtype)
-        logits, cache = self.net.forward(self.params, xb, self.bn, training=True, ws=ws)
+        _, cache = self.net.forward(self.params, xb, self.bn, training=True, ws=ws, out=logits)
         d_logits = _bce_grad(logits, yb, ws.d_logits)
         self.net.backward(self.params, cache, d_logits, self.grads, ws)
         if decay is not None:
@@ -266,7 +266,6 @@ class _Run:
             self.after_step(theta, lr)
             if mask is not None:
                 theta *= mask
-        return logits
 
     def l2_penalty(self) -> np.ndarray:
         """``0.5 l2 ||W||^2`` of each model ``(K,)``."""

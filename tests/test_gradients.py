@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from trainability.activations import ACTIVATIONS, sigmoid
-from trainability.model import Architecture, Network, init_params
+from trainability.model import Architecture, Network, Workspace, init_params
 from trainability.train import bce_from_logits
 
 H = 1e-6  # central-difference step on parameters
@@ -194,3 +194,21 @@ def test_activation_scratch_array_gives_the_same_values_and_dtype(name, dtype):
     assert a.dtype == a_out.dtype == grad.dtype == grad_out.dtype == dtype
     np.testing.assert_array_equal(a_out, a)
     np.testing.assert_array_equal(grad_out, grad)
+
+
+@pytest.mark.parametrize("batch_norm", [(), (1,)])
+def test_a_reused_workspace_gives_the_gradient_of_a_fresh_one(batch_norm, tiny_batch):
+    """The training step passes the same Workspace every step: nothing of an earlier batch
+    may leak into the next one's logits or gradient."""
+    X, y = tiny_batch
+    net = Network(Architecture(depth=3, width=4, activation="gelu", batch_norm=batch_norm))
+    theta = init_params(net.layout, "he_normal", seeds=[0, 1])
+    p = net.bind(theta)
+    ws = Workspace(net.arch, 2, 32, np.float64)
+    for rows in (slice(0, 32), slice(32, 64)):  # the second batch reuses the first's arrays
+        logits, cache = net.forward(p, X[rows], None, training=True, ws=ws)
+        grad = np.full_like(theta, np.nan)
+        net.backward(p, cache, (sigmoid(logits) - y[rows]) / 32, net.bind(grad), ws)
+    fresh = _analytic(net, theta, X[32:64], y[32:64])
+    np.testing.assert_array_equal(logits, net.forward(p, X[32:64], None, training=True)[0])
+    np.testing.assert_array_equal(grad, fresh)

@@ -47,7 +47,7 @@ from pathlib import Path
 from types import ModuleType
 
 # Report order: the lecture's argument. A study not listed here is not in the report.
-STUDIES = ("grid",)
+STUDIES = ("grid", "size")
 STAGES = ("tables", "figures", "section")
 
 

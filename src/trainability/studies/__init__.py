@@ -3,4 +3,4 @@ which adds its subcommands to the ``trainability`` CLI. Modules import NumPy at 
 the top; pandas, matplotlib and seaborn are imported inside the commands that need them,
 so a training job starts fast."""
 
-STUDIES: tuple[str, ...] = ("gradients", "scaling", "batchnorm", "tweaks", "size")
+STUDIES: tuple[str, ...] = ("gradients", "scaling", "batchnorm", "tweaks")

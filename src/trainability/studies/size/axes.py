@@ -64,7 +64,9 @@ def percent_axis(ax, densities) -> None:
 
 
 def bottom_legend(fig, ax, ncol: int = 3) -> None:
-    """One legend for the figure, below the panels (it would hide data inside them)."""
+    """One legend for the figure, below the panels (it would hide data inside them), with
+    as many columns as fit its width (one panel: fewer)."""
+    ncol = max(1, min(ncol, int(fig.get_figwidth() / 2.7)))
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize="small",
                frameon=False)

@@ -267,6 +267,14 @@ def test_a_diverged_model_counts_as_a_failure_not_a_dropped_seed():
     assert check.n == len(SEEDS) and check.effect < -0.4  # a coin flip, not a gap
 
 
+def test_a_width_k_too_small_for_any_network_to_succeed_is_not_a_pruning_check():
+    tabs = world()
+    st = tabs["structured"]
+    st.loc[st.k == 2, ["successes", "val_successes", "val_success_rate"]] = 0
+    claim = _evaluate(tabs)["cut-beats-scratch"]
+    assert claim.verdict == "not tested" and "capable k" in claim.note
+
+
 def test_sub_studies_switched_off_leave_their_claims_untested():
     spec = _spec(lottery={**SIZE["lottery"], "enabled": False})
     tabs = {k: v for k, v in world().items() if not k.startswith("lottery")}

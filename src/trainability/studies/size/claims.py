@@ -302,9 +302,11 @@ def cut_beats_scratch(st: pd.DataFrame | None, reliable: float) -> Claim:
         "trained from scratch does not.",
         "\"use bigger than necessary NNs with regularization to prune\".",
         "one check per dataset and k where the k-unit network from scratch succeeds on the "
-        f"validation split for fewer than {reliable:.0%} of its seeds: the cut and fine-tuned "
-        f"network's test success rate minus the from-scratch one's is at least {GAIN} "
-        "(Newcombe interval).",
+        f"validation split for fewer than {reliable:.0%} of its seeds, and width k is capable "
+        "(some network of width k, cut or from scratch, succeeded on validation: below that, "
+        "no way of training can succeed and the k says nothing about pruning): the cut and "
+        f"fine-tuned network's test success rate minus the from-scratch one's is at least "
+        f"{GAIN} (Newcombe interval).",
     )
     claim.note = "the structured-pruning study did not run (size.structured.enabled)"
     if st is None:
@@ -317,15 +319,16 @@ def cut_beats_scratch(st: pd.DataFrame | None, reliable: float) -> Claim:
             if not {"scratch", "finetune"} <= set(arms.index):
                 continue
             sc, ft = arms.loc["scratch"], arms.loc["finetune"]
-            if sc.val_success_rate >= reliable:
+            if sc.val_success_rate >= reliable or arms.val_successes.sum() == 0:
                 continue
             claim.checks.append(rate_difference_check(
                 f"{name}, k = {int(k)}", int(ft.successes), int(ft.n), int(sc.successes),
                 int(sc.n), GAIN, AT_LEAST, "fine-tuned minus scratch success rate",
                 detail=f"fine-tuned {_rate(ft.successes, ft.n)}; scratch "
                        f"{_rate(sc.successes, sc.n)}"))
-    claim.note = (f"every k-unit network from scratch succeeded on validation for at least "
-                  f"{reliable:.0%} of its seeds: nothing for pruning to rescue")
+    claim.note = (f"at every capable k, the k-unit network from scratch succeeded on "
+                  f"validation for at least {reliable:.0%} of its seeds: nothing for pruning "
+                  "to rescue")
     return claim
 
 

@@ -145,7 +145,8 @@ def answer(width: pd.DataFrame, lot: pd.DataFrame | None, reliable: float) -> li
         need, widest = needed_width(d, reliable), d.iloc[-1]
         entry = {"name": name, "need": need, "widest": int(widest.width),
                  "widest_weights": int(widest.weights), "widest_median": widest.acc_median,
-                 "widest_rate": _rate(widest.successes, widest.n), "lottery": None}
+                 "widest_rate": _rate(widest.successes, widest.n),
+                 "widest_val": f"{int(widest.val_successes)}/{int(widest.n)}", "lottery": None}
         if need is not None:
             pick = recommended_width(d, reliable)
             r = d[d.width == pick].iloc[0]

@@ -61,7 +61,7 @@ TINY = {
         "data": {"n_samples": 120, "factor": 0.5, "test_fraction": 0.25,
                  "validation_fraction": 0.25, "seed": 0},
         "train": {"depth": 2, "init": "he_normal", "optimizer": "adam", "lr": 0.01,
-                  "batch_size": 16, "epochs": 3},
+                  "batch_size": 16, "epochs": 3, "float32_from": 8},
         "width": {"enabled": True, "widths": [2, 8], "seeds_narrow": 3, "narrow_up_to": 2,
                   "seeds": 3, "seeds_wide": 3, "wide_from": 8, "reliable": 0.95},
         "dead": {"enabled": True, "widths": [8], "seeds": 3, "l2": 0.003, "group_lasso": 0.3,

@@ -1,7 +1,6 @@
-"""Pruning masks, unit scores and removing units (trainability.prune), and the guarantees the
-lottery-ticket study rests on: exact per-layer fractions, masks that hold through training
-with every optimizer, rewinding to the exact initial weights, controls that really differ
-from the ticket."""
+"""Pruning masks, unit scores and removing units (trainability.prune): exact per-layer
+fractions and masks that hold through training with every optimizer. What the size study
+builds on them (rewinding, controls, group lasso) is tested in test_size_runs.py."""
 
 from __future__ import annotations
 
@@ -9,10 +8,8 @@ import numpy as np
 import pytest
 
 from trainability import prune
-from trainability.model import Architecture, Layout, Network, init_params, model_rng
+from trainability.model import Architecture, Layout, Network, init_params
 from trainability.optim import OPTIMIZERS, OptimizerConfig, make_optimizer
-from trainability.studies import size_runs
-from trainability.studies.size_runs import Protocol, Pruning, split_validation
 from trainability.train import train
 
 ARCH = Architecture(depth=2, width=12, activation="relu")
@@ -124,124 +121,6 @@ def test_optimizer_state_stays_zero_where_the_gradient_is_masked(name):
             assert np.all(getattr(optimizer, state)[mask == 0] == 0.0), state
 
 
-def test_group_lasso_keeps_masks_and_zeroes_whole_units(circles_small):
-    protocol = Protocol(depth=2, epochs=5, batch_size=16, group_lasso=2.0)
-    split = split_validation(circles_small, 0.25)
-    mask = prune.magnitude_mask(_theta(2), prune.full_mask(LAYOUT, 2), LAYOUT,
-                                prune.keep_counts(LAYOUT, RATES, 3))
-    before = set(OPTIMIZERS)
-    t = size_runs.fit(protocol, 12, split, [0, 1], theta0=_theta(2), mask=mask)
-    assert set(OPTIMIZERS) == before  # the temporary optimizer is unregistered
-    assert np.all(t.theta[mask == 0] == 0.0)
-    scores = prune.unit_scores(t.theta, LAYOUT)
-    assert (scores == 0).sum() > 0  # a strong penalty kills units exactly
-
-
-def test_prox_group_lasso_is_block_soft_thresholding():
-    theta = np.zeros((1, LAYOUT.size))
-    v = LAYOUT.views(theta)
-    v["W0"][0, :, 0] = [3.0, 4.0]  # unit 0 of layer 1: incoming norm 5
-    v["W0"][0, :, 1] = [0.1, 0.0]  # unit 1: incoming norm 0.1 < threshold
-    v["W1"][0, 0, :] = 1.0  # unit 0's outgoing row, norm sqrt(12)
-    size_runs.prox_group_lasso(theta, LAYOUT, 0.5)
-    np.testing.assert_allclose(v["W0"][0, :, 0], [3.0 * 0.9, 4.0 * 0.9])
-    assert np.all(v["W0"][0, :, 1] == 0.0)
-    # the row shrinks by 0.5 in norm (layer-1 unit 0's outgoing group), then each entry,
-    # alone in its column (a layer-2 unit's incoming group, bias 0), by 0.5
-    np.testing.assert_allclose(v["W1"][0, 0], 1.0 - 0.5 / np.sqrt(12) - 0.5)
-    assert np.all(v["W1"][0, 1:] == 0.0)
-
-
-# ---------------------------------------------------------------- rewinding and controls
-
-
-def _recording_fit(monkeypatch):
-    calls = []
-    real = size_runs.fit
-
-    def fit(protocol, width, split, seeds, **kwargs):
-        result = real(protocol, width, split, seeds, **kwargs)
-        calls.append({"seeds": list(seeds), **kwargs, "result": result})
-        return result
-
-    monkeypatch.setattr(size_runs, "fit", fit)
-    return calls
-
-
-SMALL = Protocol(depth=2, epochs=3, batch_size=16)
-PRUNING = Pruning(first=0.1, hidden=0.2, output=0.1, target_density=0.55)
-
-
-def test_rewinding_restores_the_exact_initial_weights(monkeypatch, circles_small):
-    split = split_validation(circles_small, 0.25)
-    calls = _recording_fit(monkeypatch)
-    rows, masks, theta0 = size_runs.imp(SMALL, split, 12, [0, 1, 2], PRUNING)
-    assert np.array_equal(theta0, init_params(LAYOUT, "he_normal", [0, 1, 2]))
-    assert len(calls) == len(masks) >= 3
-    for call, mask in zip(calls[1:], masks[1:], strict=True):
-        np.testing.assert_array_equal(call["theta0"], theta0 * mask)  # bit for bit
-        np.testing.assert_array_equal(call["result"].theta0, theta0 * mask)
-    np.testing.assert_array_equal(rows["level"], np.repeat(np.arange(len(masks)), 3))
-
-
-def test_late_rewinding_restores_the_weights_of_the_rewind_epoch(monkeypatch, circles_small):
-    split = split_validation(circles_small, 0.25)
-    calls = _recording_fit(monkeypatch)
-    size_runs.imp(SMALL, split, 12, [0, 1], PRUNING, rewind_epoch=1)
-    after_one = size_runs.fit(SMALL, 12, split, [0, 1], mask=prune.full_mask(LAYOUT, 2),
-                              epochs=1).theta  # an independent one-epoch run
-    dense = calls[0]["result"]
-    np.testing.assert_array_equal(dense.checkpoints[1], after_one)
-    for call in calls[1:-1]:
-        np.testing.assert_array_equal(call["theta0"], after_one * call["mask"])
-        assert call["epochs"] == SMALL.epochs - 1
-
-
-def test_reinit_and_random_pruning_really_differ_from_the_ticket(monkeypatch, circles_small):
-    split = split_validation(circles_small, 0.25)
-    seeds = [0, 1]
-    ticket = size_runs.lottery_arm("ticket", SMALL, split, 12, seeds, PRUNING)
-    masks, theta0 = ticket["masks"].astype(float), ticket["theta0"]
-    calls = _recording_fit(monkeypatch)
-    size_runs.lottery_arm("reinit", SMALL, split, 12, seeds, PRUNING, draws=2, ticket=ticket)
-    (reinit,) = calls
-    n_levels = len(masks) - 1
-    assert len(reinit["seeds"]) == n_levels * 2 * len(seeds)
-    start = reinit["theta0"].reshape(n_levels, 2, len(seeds), -1)
-    mask = reinit["mask"].reshape(n_levels, 2, len(seeds), -1)
-    for level in range(n_levels):
-        for d in range(2):
-            np.testing.assert_array_equal(mask[level, d], masks[level + 1])  # same mask
-            kept = masks[level + 1] == 1
-            weights = np.broadcast_to(LAYOUT.weight_mask() == 1, kept.shape)
-            sel = kept & weights
-            assert np.all(start[level, d][sel] != theta0[sel])  # fresh weights everywhere
-        sel = (masks[level + 1] == 1) & np.broadcast_to(LAYOUT.weight_mask() == 1,
-                                                        masks[level + 1].shape)
-        assert np.all(start[level, 0][sel] != start[level, 1][sel])  # draws differ
-    calls.clear()
-    size_runs.lottery_arm("random", SMALL, split, 12, seeds, PRUNING)
-    (rand,) = calls
-    rmask = rand["mask"].reshape(n_levels, len(seeds), -1)
-    for level in range(n_levels):
-        np.testing.assert_array_equal(prune.counts_of(rmask[level], LAYOUT),
-                                      prune.counts_of(masks[level + 1], LAYOUT))
-        assert np.any(rmask[level] != masks[level + 1])
-        np.testing.assert_array_equal(rand["theta0"].reshape(n_levels, len(seeds), -1)[level],
-                                      theta0 * rmask[level])  # original init, other mask
-
-
-def test_the_dense_control_matches_the_weight_count_of_each_level(circles_small):
-    split = split_validation(circles_small, 0.25)
-    out = size_runs.lottery_arm("dense", SMALL, split, 12, [0], PRUNING)
-    counts = [sum(c.values()) for c in PRUNING.levels(LAYOUT)]
-    for level, n in enumerate(counts):
-        w = out["width"][out["level"] == level][0]
-        assert w == prune.width_for_weights(ARCH, n)
-        gaps = [abs(prune.weights_of_width(ARCH, x) - n) for x in (w - 1, w, w + 1) if x > 0]
-        assert abs(prune.weights_of_width(ARCH, w) - n) == min(gaps)
-
-
 # ---------------------------------------------------------------- units
 
 
@@ -312,9 +191,3 @@ def test_width_for_weights_picks_the_closest_dense_width():
     assert prune.width_for_weights(ARCH, 4288) == 64
     assert prune.width_for_weights(ARCH, 41) == 5  # 40 weights at width 5, 54 at 6
     assert prune.width_for_weights(ARCH, 1) == 1
-
-
-def test_model_streams_for_reinitialization_are_independent_of_the_original():
-    a = model_rng(3, 0).normal(size=5)
-    b = model_rng(3, size_runs.REINIT_STREAM).normal(size=5)
-    assert not np.allclose(a, b)

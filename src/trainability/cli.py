@@ -13,7 +13,6 @@ import importlib.util
 import sys
 
 from trainability.argtypes import positive_float, positive_int
-from trainability.studies import STUDIES as LEGACY_STUDIES
 from trainability.study import STUDIES
 
 
@@ -198,8 +197,6 @@ def main(argv: list[str] | None = None) -> int:
         if importlib.util.find_spec(f"trainability.studies.{study}.commands"):
             # a study's own training commands (their arguments; the work is in its runs.py)
             importlib.import_module(f"trainability.studies.{study}.commands").add_commands(sub)
-    for name in LEGACY_STUDIES:
-        importlib.import_module(f"trainability.studies.{name}").add_commands(sub)
     args = parser.parse_args(argv)
 
     from trainability.io import InputError

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 from trainability.claims import METHOD, VERDICTS, claim_metrics, verdict_rule
@@ -21,7 +20,6 @@ from trainability.provenance import collect_provenance
 
 DATA = ("report.md.j2",)
 TEMPLATE = Path(__file__).with_name("report.md.j2")
-LEGACY_VERDICT = re.compile(r"^Verdict: \*\*(.+?)\*\*", re.M)
 
 
 def read_json(path) -> dict:
@@ -40,23 +38,16 @@ def read_json(path) -> dict:
 
 
 def load_study(sections_dir, study: str) -> dict:
-    """A study's section (markdown) and results (JSON: title, claims, sanity, metrics).
-
-    A study not yet in the study shape writes its headline metrics only: its title and
-    verdicts are read from its markdown until it moves."""
+    """A study's section (markdown) and results (JSON: title, claims, sanity, metrics)."""
     md = Path(sections_dir) / f"{study}.md"
     try:
         text = md.read_text()
     except FileNotFoundError:
         raise InputError(f"{md}: file not found") from None
     results = read_json(md.with_suffix(".json"))
-    if "claims" not in results:
-        title = next((line[3:].strip() for line in text.splitlines() if line.startswith("## ")),
-                     study)
-        claims = [{"id": "", "statement": "", "verdict": v, "checks": []}
-                  for v in LEGACY_VERDICT.findall(text)]
-        results = {"title": title, "claims": claims, "sanity": [], "metrics": results,
-                   "legacy": True}
+    missing = [k for k in ("title", "claims", "sanity", "metrics") if k not in results]
+    if missing:
+        raise InputError(f"{md.with_suffix('.json')}: missing {', '.join(missing)}")
     return {"name": study, "text": text.strip(), **results}
 
 
@@ -64,9 +55,6 @@ def merged_metrics(studies: list[dict]) -> dict:
     """One key per study: its headline numbers and, per claim, verdict and intervals."""
     out = {}
     for s in studies:
-        if s.get("legacy"):
-            out |= s["metrics"]
-            continue
         out[s["name"]] = {**s["metrics"], "claims": claim_metrics(s["claims"])}
     return out
 
@@ -105,7 +93,7 @@ def summary(studies: list[dict]) -> dict:
 
 def at_a_glance(studies: list[dict]) -> str:
     rows = [[s["title"], c["id"], c["statement"], f"**{c['verdict']}**"]
-            for s in studies if not s.get("legacy") for c in s["claims"]]
+            for s in studies for c in s["claims"]]
     return table(rows, ["study", "#", "claim", "verdict"])
 
 

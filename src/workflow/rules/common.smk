@@ -9,7 +9,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # trainability, if not 
 from trainability import study as studies
 from trainability import workflow as wf
 from trainability.config import ConfigError, code_hash, tag, validate
-from trainability.studies import rebuild
 
 try:
     validate(config, Path(workflow.basedir) / "src/workflow/schemas/params.schema.yaml")
@@ -49,16 +48,3 @@ def enabled(study):
 def spec_of(study, **extra):
     """The study's spec from params.yaml (see trainability/studies/<study>/spec.py)."""
     return studies.module(study, "spec").Spec.from_params(config, **extra)
-
-
-# ---- what the studies not yet in the study shape use (each goes as its study moves)
-SRC = Path(os.path.relpath(Path(workflow.basedir) / "src" / "trainability"))
-WIDTHS = sorted(set(config["grid"]["widths"]) | {config["model"]["width"]})
-REPORT_SECTIONS = []
-REPORT_METRICS = []
-
-
-def rebuild_missing(intermediates, consumer_output):
-    broken = rebuild.rebuild_if_broken(intermediates, consumer_output)
-    if broken:
-        logger.warning(f"rebuilding missing or corrupt {', '.join(broken)}")

@@ -1,7 +1,6 @@
 # ---- the markdown report: every enabled study's section, in the lecture's order ----
 
 REPORT_STUDIES = [s for s in studies.STUDIES if enabled(s)]
-REPORT_LEGACY = [Path(p).stem for p in REPORT_SECTIONS]  # studies not yet in the study shape
 
 
 rule params_file:
@@ -22,15 +21,15 @@ rule params_file:
 rule report:
     input:
         params=rules.params_file.output,
-        sections=[studies.paths(s)["section"] for s in REPORT_STUDIES] + REPORT_SECTIONS,
-        results=[studies.paths(s)["results"] for s in REPORT_STUDIES] + REPORT_METRICS,
+        sections=[studies.paths(s)["section"] for s in REPORT_STUDIES],
+        results=[studies.paths(s)["results"] for s in REPORT_STUDIES],
         code=code("trainability.report"),
     output:
         report=report("results/report.md", caption="../report/report.rst", category="Report"),
         metrics="results/metrics.json",
         stamp=wf.stamp("report"),
     params:
-        studies=[a for s in REPORT_STUDIES + REPORT_LEGACY for a in ("--study", s)],
+        studies=[a for s in REPORT_STUDIES for a in ("--study", s)],
     benchmark:
         wf.benchmark("report")
     conda:

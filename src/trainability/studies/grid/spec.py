@@ -39,7 +39,7 @@ class Spec:
     dataset: str  # the dataset file
     diagnostic_epochs: list[int]
     animate: dict  # {"activations", "inits", "every"}: the boundary animation
-    tag: str  # names the run files
+    tag: str  # what every run file shares; each file's name adds its own settings
 
     @classmethod
     def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
@@ -55,14 +55,19 @@ class Spec:
             train=train, seeds=t["seeds"], data=dict(params["data"]), dataset=dataset,
             diagnostic_epochs=epochs, animate=animate,
         )
-        fields["tag"] = tag("grid", {k: v for k, v in fields.items() if k != "data"},
-                            train_code)
+        # not in the shared tag: what only names files (activations, widths), the data
+        # section (the dataset file's name is in it), and the animation (per file)
+        shared = {k: v for k, v in fields.items()
+                  if k not in ("activations", "widths", "width", "data", "animate")}
+        fields["tag"] = tag("grid", shared, train_code)
         return cls(**fields)
 
     # ------------------------------------------------------------ what it trains
 
     def run_file(self, activation: str, width: int) -> str:
-        return f"results/runs/grid/{activation}/w{width}-{self.tag}.npz"
+        every = self.animate["every"] if self.animated(activation, width) else 0
+        name = tag(self.tag, every) if every else self.tag
+        return f"results/runs/grid/{activation}/w{width}-{name}.npz"
 
     def run_files(self) -> list[str]:
         return [self.run_file(a, w) for a in self.activations for w in self.widths]

@@ -1,0 +1,1 @@
+"""The size study: how big should the network be? (see ``spec.py``)."""

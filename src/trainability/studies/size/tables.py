@@ -1,0 +1,266 @@
+"""Tidy tables of the size study from its run files, one per model and one summary per
+sub-study:
+
+- width: ``width_runs`` (dataset, width, seed, accuracies, epochs, success on the test
+  and on the validation split) and ``width`` (per dataset x width: success rate with its
+  Wilson 95% interval, the validation success rate, quartiles of the test accuracy and of
+  the epochs to 95% training accuracy);
+- dead: ``dead_runs`` (per model x hidden layer x tau: activation-dead, norm-dead and dead
+  shares, live units, APoZ) and ``dead`` (per dataset x regularizer x width x tau: mean
+  shares, the effective width ``k_eff``, the largest number of live units of any hidden
+  layer, with its quartiles);
+- lottery: ``lottery_runs`` (per arm x level x draw x seed) and ``lottery`` (per dataset x
+  arm x level: test and validation accuracy, early-stopping epochs and their censoring);
+- structured: ``structured_runs``, ``structured`` (per dataset x target x arm x k: success
+  rates on test and validation) and ``structured_live`` (live units per layer of every
+  source network).
+
+Success: a final accuracy at least the dataset's threshold (``size.datasets[].success``),
+on the test split (``success``, what is reported) or on the validation split
+(``val_success``, what choices are made on).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from trainability.claims import wilson
+from trainability.io import InputError, load_npz
+from trainability.prune import weights_of_width
+from trainability.studies.size.runs import REGULARIZERS, unit_key
+from trainability.studies.size.training import Protocol
+
+
+def build(spec) -> dict[str, pd.DataFrame]:
+    thresholds = spec.thresholds()
+    out = {}
+    if spec.enabled("width") or spec.enabled("dead"):
+        models, units = width_models(spec.width_files(), thresholds)
+        if spec.enabled("width"):
+            runs = models[(models.regularizer == "none")
+                          & models.width.isin(spec.width["widths"])].reset_index(drop=True)
+            out |= {"width_runs": runs, "width": width_summary(runs)}
+        if spec.enabled("dead"):
+            taus = sorted(set(spec.dead["taus"]) | {spec.dead["tau"]})
+            dead = dead_runs(models, units, taus, min(spec.dead["widths"]))
+            out |= {"dead_runs": dead, "dead": dead_summary(dead, spec.dead["tau"])}
+    if spec.enabled("lottery"):
+        runs = lottery_runs(spec.lottery_files())
+        out |= {"lottery_runs": runs, "lottery": lottery_summary(runs)}
+    if spec.enabled("structured"):
+        runs, live = structured_runs(spec.structured_files(), thresholds)
+        out |= {"structured_runs": runs, "structured": structured_summary(runs),
+                "structured_live": live}
+    return out
+
+
+def _load(path, required=()) -> tuple[dict, dict]:
+    arrays = load_npz(path, ("meta", *required))
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: corrupt metadata ({e})") from None
+    return meta, arrays
+
+
+def _success(frame: pd.DataFrame, thresholds) -> pd.DataFrame:
+    threshold = frame.dataset.map(thresholds)
+    return frame.assign(threshold=threshold, success=frame.test_acc >= threshold,
+                        val_success=frame.val_acc >= threshold)
+
+
+def _quartiles(g, column: str, prefix: str) -> pd.DataFrame:
+    q = g[column].quantile([0.25, 0.5, 0.75]).unstack()
+    q.columns = [f"{prefix}_q25", f"{prefix}_median", f"{prefix}_q75"]
+    return q
+
+
+def _rates(g) -> pd.DataFrame:
+    """Test and validation success counts and rates; the test rate's Wilson interval."""
+    out = pd.DataFrame({"n": g.size(), "successes": g.success.sum().astype(int),
+                        "val_successes": g.val_success.sum().astype(int)})
+    out["success_rate"] = out.successes / out.n
+    out["val_success_rate"] = out.val_successes / out.n
+    ci = [wilson(s, n) for s, n in zip(out.successes, out.n, strict=True)]
+    out["ci_low"], out["ci_high"] = [c[0] for c in ci], [c[1] for c in ci]
+    return out
+
+
+# ---------------------------------------------------------------- width and dead units
+
+MODEL_COLUMNS = ("regularizer", "width", "seed", "test_acc", "val_acc", "train_acc",
+                 "early_stop", "censored", "epochs_to_95", "diverged")
+
+
+def width_models(paths, thresholds) -> tuple[pd.DataFrame, dict]:
+    """Every model of the width jobs (one row each) and their per-unit arrays, keyed by
+    ``(dataset, regularizer, width)``."""
+    frames, units = [], {}
+    for path in paths:
+        meta, a = _load(path, MODEL_COLUMNS)
+        name, depth = meta["dataset"]["name"], int(meta["depth"])
+        strength = {"none": 0.0, "l2": meta["l2"], "group_lasso": meta["group_lasso"]}
+        frame = pd.DataFrame({"dataset": name, **{c: a[c] for c in MODEL_COLUMNS},
+                              "depth": depth, "epochs": int(meta["epochs"])})
+        frame["strength"] = frame.regularizer.map(strength)
+        frame["weights"] = [weights_of_width(Protocol(depth=depth).arch(1), w)
+                            for w in frame.width]
+        frames.append(frame)
+        for reg in REGULARIZERS:
+            for w in sorted(set(frame.width[frame.regularizer == reg])):
+                units[(name, reg, int(w))] = (a[unit_key("active", reg, w)],
+                                              a[unit_key("scores", reg, w)],
+                                              frame.seed[(frame.regularizer == reg)
+                                                         & (frame.width == w)].to_numpy(),
+                                              strength[reg])
+    if not frames:
+        raise InputError("no run files given")
+    models = _success(pd.concat(frames, ignore_index=True), thresholds)
+    for c in ("diverged", "censored"):
+        models[c] = models[c].astype(bool)
+    return models.sort_values(["dataset", "regularizer", "width", "seed"],
+                              ignore_index=True), units
+
+
+def width_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    g = runs.groupby(["dataset", "width"])
+    out = _rates(g)
+    out["weights"] = g.weights.first()
+    out["threshold"] = g.threshold.first()
+    out = out.join(_quartiles(g, "test_acc", "acc"))
+    out["val_acc_median"] = g.val_acc.median()
+    out["acc_min"], out["acc_max"] = g.test_acc.min(), g.test_acc.max()
+    out = out.join(_quartiles(g, "epochs_to_95", "epochs_to_95"))
+    out["never_95"] = g.epochs_to_95.apply(lambda s: int(s.isna().sum()))
+    out["diverged"] = g.diverged.sum().astype(int)
+    return out.reset_index()
+
+
+def dead_runs(models: pd.DataFrame, units: dict, taus, min_width: int) -> pd.DataFrame:
+    """One row per model x hidden layer x tau: unregularized networks from ``min_width``
+    up and every regularized one. Models with non-finite parameters are left out."""
+    frames = []
+    acc = models.set_index(["dataset", "regularizer", "width", "seed"]).test_acc
+    for (name, reg, width), (active, scores, seeds, strength) in sorted(units.items()):
+        if reg == "none" and width < min_width:
+            continue
+        k, depth, _ = active.shape
+        finite = np.isfinite(scores).all(axis=(1, 2))
+        test_acc = acc.loc[[(name, reg, width, s) for s in seeds]].to_numpy()
+        top = scores.max(axis=2, keepdims=True)
+        act_dead = active == 0
+        for tau in taus:
+            norm_dead = (scores < tau * top) | (top == 0)
+            dead = act_dead | norm_dead
+            frames.append(pd.DataFrame({
+                "dataset": name, "regularizer": reg, "strength": strength, "width": width,
+                "seed": np.repeat(seeds, depth), "layer": np.tile(np.arange(1, depth + 1), k),
+                "tau": tau, "act_dead": act_dead.mean(axis=2).ravel(),
+                "norm_dead": norm_dead.mean(axis=2).ravel(), "dead": dead.mean(axis=2).ravel(),
+                "live": (~dead).sum(axis=2).ravel(), "apoz": (1 - active).mean(axis=2).ravel(),
+                "test_acc": np.repeat(test_acc, depth), "finite": np.repeat(finite, depth),
+            }))
+    if not frames:
+        raise InputError("no dead-unit runs: size.dead.widths has no trained width")
+    runs = pd.concat(frames, ignore_index=True)
+    runs = runs[runs.finite].drop(columns="finite")
+    return runs.sort_values(["dataset", "regularizer", "width", "tau", "seed", "layer"],
+                            ignore_index=True)
+
+
+def dead_summary(runs: pd.DataFrame, main_tau: float) -> pd.DataFrame:
+    """Per dataset x regularizer x width x tau: mean shares over seeds and layers, the
+    effective width (max live units over layers, per model) and per-layer median live."""
+    keys = ["dataset", "regularizer", "strength", "width", "tau"]
+    g = runs.groupby(keys)
+    out = g[["act_dead", "norm_dead", "dead", "apoz"]].mean()
+    per_model = runs.groupby(keys + ["seed"])
+    k_eff = per_model.live.max().rename("k_eff").reset_index()
+    acc = per_model.test_acc.first().reset_index()
+    out = out.join(_quartiles(k_eff.groupby(keys), "k_eff", "k_eff"))
+    out["test_acc_median"] = acc.groupby(keys).test_acc.median()
+    out["n"] = k_eff.groupby(keys).size()
+    live = runs.groupby(keys + ["layer"]).live.median().unstack("layer")
+    live.columns = [f"live_median_{c}" for c in live.columns]
+    layer_dead = runs.groupby(keys + ["layer"]).dead.mean().unstack("layer")
+    layer_dead.columns = [f"dead_{c}" for c in layer_dead.columns]
+    out = out.join(live).join(layer_dead).reset_index()
+    return out.assign(main_tau=np.isclose(out.tau, main_tau))
+
+
+# ---------------------------------------------------------------- lottery
+
+LOTTERY_COLUMNS = ("arm", "level", "draw", "seed", "width", "weights", "density",
+                   "struct_dead", "test_acc", "val_acc", "early_stop", "censored",
+                   "epochs_to_95", "diverged")
+
+
+def lottery_runs(paths) -> pd.DataFrame:
+    frames = []
+    for path in paths:
+        meta, a = _load(path, LOTTERY_COLUMNS)
+        frames.append(pd.DataFrame({
+            "dataset": meta["dataset"]["name"], "big_width": int(meta["width"]),
+            **{c: a[c] for c in LOTTERY_COLUMNS}, "epochs": int(meta["epochs"]),
+        }))
+    if not frames:
+        raise InputError("no run files given")
+    runs = pd.concat(frames, ignore_index=True)
+    for c in ("diverged", "censored"):
+        runs[c] = runs[c].astype(bool)
+    return runs.sort_values(["dataset", "arm", "level", "draw", "seed"], ignore_index=True)
+
+
+def lottery_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    g = runs.groupby(["dataset", "arm", "level"])
+    out = pd.DataFrame({
+        "density": g.density.mean(), "weights": g.weights.mean(), "width": g.width.first(),
+        "n": g.size(), "acc_mean": g.test_acc.mean(), "acc_sd": g.test_acc.std(ddof=1),
+        "val_acc_mean": g.val_acc.mean(), "acc_min": g.test_acc.min(),
+        "acc_max": g.test_acc.max(), "struct_dead": g.struct_dead.mean(),
+        "censored": g.censored.mean(), "diverged": g.diverged.sum().astype(int),
+        "epochs": g.epochs.first(),
+    })
+    out = out.join(_quartiles(g, "test_acc", "acc"))
+    out = out.join(_quartiles(g, "early_stop", "early_stop"))
+    out = out.join(_quartiles(g, "epochs_to_95", "epochs_to_95"))
+    return out.reset_index()
+
+
+# ---------------------------------------------------------------- structured
+
+STRUCTURED_COLUMNS = ("arm", "target", "k", "seed", "test_acc", "val_acc", "early_stop",
+                      "censored", "epochs_to_95", "diverged", "source_live", "source_seed")
+
+
+def structured_runs(paths, thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frames, live = [], []
+    for path in paths:
+        meta, a = _load(path, STRUCTURED_COLUMNS)
+        name, width = meta["dataset"]["name"], int(meta["width"])
+        frames.append(pd.DataFrame({"dataset": name, "big_width": width,
+                                    **{c: a[c] for c in STRUCTURED_COLUMNS[:-2]}}))
+        src = a["source_live"]  # (K, depth)
+        live.append(pd.DataFrame({
+            "dataset": name, "big_width": width, "seed": a["source_seed"],
+            **{f"live_{i + 1}": src[:, i] for i in range(src.shape[1])},
+            "k_eff": np.maximum(src.max(axis=1), 1),
+        }))
+    if not frames:
+        raise InputError("no run files given")
+    runs = _success(pd.concat(frames, ignore_index=True), thresholds)
+    for c in ("diverged", "censored"):
+        runs[c] = runs[c].astype(bool)
+    runs = runs.sort_values(["dataset", "target", "arm", "k", "seed"], ignore_index=True)
+    return runs, pd.concat(live, ignore_index=True)
+
+
+def structured_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    g = runs.groupby(["dataset", "target", "arm", "k"])
+    out = _rates(g).join(_quartiles(g, "test_acc", "acc"))
+    out["threshold"] = g.threshold.first()
+    out["big_width"] = g.big_width.first()
+    return out.reset_index()

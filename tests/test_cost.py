@@ -149,7 +149,7 @@ def test_benchmarks_rescale_cpu_both_ways_and_memory_only_up(tmp_path):
                      f"\tcpu_time\n1\t0:00:01\t{estimate.memory / 2**20 / 2}\t0\t0\t0\t0\t0\t0"
                      f"\t{estimate.cpu * 3}\n")
     b = Budget({})
-    b.add("grid_train", lambda: [Job("grid_train", estimate, True, str(bench))])
+    b.add("grid_train", lambda: [Job("grid_train", estimate, False, str(bench))])
     mem, cpu = b.calibrate()["grid_train"]
     assert mem == pytest.approx(0.5) and cpu == pytest.approx(3)
     adjusted = b.adjusted("grid_train", estimate)

@@ -85,11 +85,12 @@ class Budget:
         return cost.scaled(memory=max(1.0, mem), cpu=cpu)
 
     def calibrate(self) -> dict[str, tuple[float, float]]:
-        """Per rule, the median measured / estimated (memory, CPU) over its jobs' benchmark
-        files (of the current parameters: their names carry the run files' tags)."""
+        """Per rule, the median measured / estimated (memory, CPU) over the benchmark files
+        of its up-to-date jobs: jobs of the current parameters (a training job's benchmark
+        is named by its run file's tag), as in a run cut short or a second pass."""
         ratios: dict[str, list[tuple[float, float]]] = {}
         for job in self.jobs():
-            measured = read_benchmark(job.benchmark) if job.benchmark else None
+            measured = read_benchmark(job.benchmark) if job.benchmark and not job.todo else None
             if measured:
                 rss, cpu = measured
                 ratios.setdefault(job.rule, []).append(
@@ -181,14 +182,22 @@ def _sets(v, value: int, counted: bool) -> bool:
 
 
 def read_benchmark(path: str | Path) -> tuple[float, float] | None:
-    """``(max_rss bytes, cpu_time seconds)`` of a Snakemake benchmark file, None if there
-    is none or it is unreadable (the last repeat: the file keeps one row per run)."""
+    """``(max_rss bytes, cpu seconds)`` of a Snakemake benchmark file (its last row), None
+    if there is none, it is unreadable, or the job was too short to be measured.
+
+    Snakemake samples a job every 0.5 s for 15 s, then every 30 s, and records the CPU time
+    of the last sample: a 23 s job reads 15 s. The CPU time is scaled by wall time over the
+    last sample's time; the peak memory is a lower bound (``Budget.adjusted``)."""
     try:
         with open(path, newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-        return float(rows[-1]["max_rss"]) * 2**20, float(rows[-1]["cpu_time"])
+            row = list(csv.DictReader(f, delimiter="\t"))[-1]
+        wall, rss, cpu = float(row["s"]), float(row["max_rss"]), float(row["cpu_time"])
     except (OSError, KeyError, IndexError, ValueError):
         return None
+    sampled = wall // 0.5 * 0.5 if wall < 15 else 15 + (wall - 15) // 30 * 30
+    if sampled < 1 or cpu <= 0:
+        return None
+    return rss * 2**20, cpu * wall / sampled
 
 
 def machine_memory() -> float:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 MACHINE = "2-core AMD EPYC (L2 1 MiB/core), 24 GB, NumPy 2.4.6 + OpenBLAS, 1 BLAS thread"
 BASELINE = 40e6  # bytes: RSS of a 1-model, 1-epoch job (Python + NumPy + trainability)
+IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.special
 # CPU seconds per unit of each term (benchmarks/calibrate_cost.py, 2026-12-02, load 4-17)
 CPU = {"start": 0.24, "step_layers": 1.5e-05, "weight_points": 4.9e-11, "unit_points": 3.7e-09,
        "cached_unit_points": 2.1e-09, "param_steps": 6.3e-10}
@@ -42,9 +43,10 @@ ACTIVATION_COST = {  # elementwise cost of the activation and its derivative, re
     "relu": 1.0, "leaky_relu": 1.0, "elu": 1.1, "gelu": 2.8, "swish": 1.3, "sigmoid": 1.1,
     "tanh": 1.0, "linear": 1.0}
 # tables, figures, section: their libraries' fixed cost, and what grows with the rows of
-# the history (models x epochs); measured on the grid at 40 and 70,700 rows
+# the history (models x epochs); measured on the grid at 40, 70,700 and 106,050 rows
+# (figures: 44 CPU-s at 70,700 rows under load, 32 at 106,050 on an idle machine)
 PRODUCT = {  # stage: (CPU seconds, per row; bytes, per row)
-    "tables": (0.5, 3.6e-5, 75e6, 700), "figures": (4.6, 5.6e-4, 200e6, 2100),
+    "tables": (0.5, 3.6e-5, 75e6, 700), "figures": (4.6, 3.8e-4, 200e6, 2100),
     "section": (1.3, 1e-5, 145e6, 200), "report": (0.6, 0.0, 75e6, 0)}
 OPTIMIZER_ARRAYS = {"sgd": 1, "momentum": 2, "nesterov": 2, "rmsprop": 2, "adam": 3}
 OPTIMIZER_PASSES = {"sgd": 2, "momentum": 4, "nesterov": 6, "rmsprop": 9, "adam": 13}  # optim.py
@@ -109,9 +111,11 @@ def train_cost(**train_kwargs) -> Cost:
     step = (per_layer + 3) * min(s["batch_size"], s["n_fit"])
     evaluation = per_layer * (s["n_fit"] + s["n_other"]) + 3 * s["n_fit"] * bool(s["diagnosed"])
     history = k * (s["epochs"] + 1) * (HISTORY_SCALARS + HISTORY_PER_LAYER * d + 3) * 8
-    memory = (BASELINE + param_arrays * k * s["params"] + max(step, evaluation) * k * w * f
-              + history + 64 * s["steps"] + k * s["n_fit"] * (16 + f * (s["n_inputs"] + 2)))
-    cpu = sum(CPU[t] * v for t, v in cpu_terms(**train_kwargs).items())
+    imports, import_seconds = IMPORTS.get(s["activation"], (0, 0))
+    memory = (BASELINE + imports + param_arrays * k * s["params"]
+              + max(step, evaluation) * k * w * f + history + 64 * s["steps"]
+              + k * s["n_fit"] * (16 + f * (s["n_inputs"] + 2)))  # the epoch's shuffled data
+    cpu = import_seconds + sum(CPU[t] * v for t, v in cpu_terms(**train_kwargs).items())
     return Cost(memory, cpu, k, k * s["epochs"], s["dims"])
 
 
@@ -171,8 +175,8 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
 
 def dataset_cost(n_samples: int) -> Cost:
     """``trainability dataset``: importing scikit-learn is most of it at 1000 points
-    (155 MB, 2.3 s); its generator and the split add ~80 bytes and ~0.7 us a point."""
-    return Cost(155e6 + 80 * n_samples, 2.3 + 7e-7 * n_samples, dims={"points": n_samples})
+    (155 MB, 1-2.3 s); its generator and the split add ~80 bytes and ~0.7 us a point."""
+    return Cost(155e6 + 80 * n_samples, 1.6 + 7e-7 * n_samples, dims={"points": n_samples})
 
 
 def product_cost(stage: str, rows: int, dims: Mapping[str, int] | None = None) -> Cost:

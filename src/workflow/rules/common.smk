@@ -83,7 +83,7 @@ def train_resources(spec, data=None):
 
     def jobs():
         r = workflow.get_rule(name)
-        for path in spec.run_files():
+        for path in filter(r.is_producer, spec.run_files()):  # not another rule's runs
             wildcards = r.get_wildcards(path)
             yield Job(name, of_job(wildcards), not os.path.exists(path),
                       _benchmark_of(r, wildcards), spec.study)

@@ -132,7 +132,7 @@ class Budget:
         key = self._key(job, cost)
         if key:
             return f"{key} makes the out-of-date jobs need {spend}; lower it, or {ANYWAY}"
-        return f"the out-of-date jobs need {spend}; ask for fewer targets, or {ANYWAY}"
+        return f"the out-of-date jobs need {spend}; lower seeds, epochs or widths, or {ANYWAY}"
 
     def _key(self, job: Job, cost: Cost) -> str | None:
         """``key: value`` of the parameter that makes ``job`` large; None if none is."""

@@ -1,8 +1,9 @@
 """Command line: ``trainability <command> ...``; ``trainability <command> --help`` documents each.
 
 Commands import only what they need, so a training job starts with NumPy alone.
-Expected failures (bad arguments, missing or corrupt files) print one line naming the
-problem and exit with status 2; outputs are written atomically.
+Expected failures (bad arguments, missing or corrupt files, running out of memory) print
+one line naming the problem and exit with status 2; outputs are written atomically, so a
+failed job leaves none.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import re
 import sys
 
 from trainability.argtypes import positive_float, positive_int
@@ -88,23 +90,43 @@ def _add_train(sub):
     p.set_defaults(func=_run_train)
 
 
-def _run_train(args):
-    from trainability.jobs import train_job
-
+def _train_kwargs(args) -> dict:
+    """``jobs.train_job``'s keyword arguments from parsed ``trainability train`` arguments."""
     lr = args.lr[0] if len(args.lr) == 1 else args.lr
     optimizer = dict(name=args.optimizer, lr=lr, momentum=args.momentum, eps=args.eps,
                      eps_convention=args.eps_convention, l2=args.l2, schedule=args.schedule,
                      warmup_epochs=args.warmup_epochs)
     diagnostics = args.diagnostics if args.diagnostic_epochs is None else args.diagnostic_epochs
-    print(train_job(
-        args.data, args.out, activation=args.activation, inits=args.init, width=args.width,
+    return dict(
+        activation=args.activation, inits=args.init, width=args.width,
         depth=args.depth, seeds=args.seeds, init_scale=args.init_scale,
         classifier_init=args.classifier_init,
         batch_norm=args.batch_norm, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size, diagnostics=diagnostics,
         checkpoint_every=args.checkpoint_every,
         validation_fraction=args.validation_fraction, float32=args.float32,
-    ))
+    )
+
+
+def _run_train(args):
+    from trainability.jobs import train_job
+
+    print(train_job(args.data, args.out, **_train_kwargs(args)))
+
+
+class _Refusal(argparse.ArgumentParser):
+    def error(self, message):
+        raise ValueError(message)
+
+
+def train_kwargs(argv) -> dict:
+    """``jobs.train_job``'s keyword arguments from the arguments of ``trainability train``
+    but ``--data`` and ``--out`` (what a rule's ``params`` pass), as the command would call
+    it: what the cost model (``cost.train_cost``) reads. Bad arguments: ValueError."""
+    parser = _Refusal(prog="trainability")
+    _add_train(parser.add_subparsers())
+    args = parser.parse_args(["train", "--data", "-", "--out", "-", *map(str, argv)])
+    return _train_kwargs(args)
 
 
 def _add_study(sub, study):
@@ -201,13 +223,47 @@ def main(argv: list[str] | None = None) -> int:
 
     from trainability.io import InputError
 
+    command = " ".join(filter(None, (args.command, getattr(args, "stage", None))))
     try:
         args.func(args)
     except (InputError, ValueError) as e:
-        command = " ".join(filter(None, (args.command, getattr(args, "stage", None))))
         print(f"trainability {command}: error: {e}", file=sys.stderr)
         return 2
+    except MemoryError as e:  # NumPy's "Unable to allocate ..." is one
+        print(f"trainability {command}: error: {_out_of_memory(args, e)}", file=sys.stderr)
+        return 2
     return 0
+
+
+# what to lower when a dimension of a training job is too large (cost.Cost.culprit)
+TRAIN_SETTINGS = {"width": "--width", "depth": "--depth", "seeds": "--seeds",
+                  "inits": "--init", "lrs": "--lr", "epochs": "--epochs",
+                  "points": "the dataset's --n-samples"}
+
+
+def _out_of_memory(args, error: MemoryError) -> str:
+    """One line for a MemoryError: what the job needs, by the cost model where it knows
+    (a training job), and the setting to lower."""
+    from trainability.budget import human_bytes
+
+    found = re.search(r"allocate (\S+ \S+)", str(error))
+    failed = f"an array of {found.group(1)} did not fit" if found else "an allocation failed"
+    if args.command == "dataset":
+        return f"out of memory: {failed}; lower --n-samples"
+    if args.command != "train":
+        return f"out of memory: {failed}; lower the settings that made its inputs"
+    try:
+        from trainability import cost
+        from trainability.io import InputError, npz_rows
+
+        rows = npz_rows(args.data, ("y_train", "y_test"))
+        need = cost.train_cost(**_train_kwargs(args), n_train=rows[0], n_test=rows[1])
+    except (InputError, ValueError, MemoryError):
+        return f"out of memory: {failed}; lower --width or --seeds"
+    culprit = need.culprit[0] if need.culprit else "width"
+    return (f"out of memory: this job needs about {human_bytes(need.memory, binary=True)} "
+            f"({failed}); "
+            f"lower {TRAIN_SETTINGS.get(culprit, '--width')}")
 
 
 if __name__ == "__main__":

@@ -111,6 +111,24 @@ def load_run(path) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
     return meta, history, arrays
 
 
+def npz_rows(path, names: tuple[str, ...]) -> tuple[int, ...]:
+    """The first dimension of arrays ``names`` of an ``.npz`` file, read from their headers
+    only (what a message about a too-large dataset can afford)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            rows = []
+            for name in names:
+                with archive.open(f"{name}.npy") as f:
+                    major, _ = np.lib.format.read_magic(f)
+                    read = (np.lib.format.read_array_header_1_0 if major == 1
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, _ = read(f)
+                    rows.append(shape[0] if shape else 1)
+            return tuple(rows)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path}: not a readable .npz file ({e})") from None
+
+
 def npz_intact(path) -> bool:
     """Whether an .npz archive is complete and undamaged: its index reads and every
     member's CRC-32 matches its bytes (so this reads the whole file: about 1 s per GB).

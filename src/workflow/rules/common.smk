@@ -1,13 +1,20 @@
-# Helpers shared by the rules: validation, code dependencies, specs, stamps, repairs.
+# Helpers shared by the rules: validation, code dependencies, specs, stamps, repairs, costs.
+import functools
 import json
 import os
 import sys
+import types
 from pathlib import Path
+
+from snakemake.io import apply_wildcards
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # trainability, if not installed
 
+from trainability import cost
 from trainability import study as studies
 from trainability import workflow as wf
+from trainability.budget import Budget, BudgetError, Job, machine_memory
+from trainability.cli import train_kwargs
 from trainability.config import ConfigError, code_hash, tag, validate
 
 try:
@@ -48,3 +55,131 @@ def enabled(study):
 def spec_of(study, **extra):
     """The study's spec from params.yaml (see trainability/studies/<study>/spec.py)."""
     return studies.module(study, "spec").Spec.from_params(config, **extra)
+
+
+# ---- what each job costs (trainability/cost.py): its rule's `resources:`, and the checks
+# before anything runs (trainability/budget.py). One line per rule, e.g.
+#     resources: **train_resources(GRID)
+BUDGET = Budget(config)
+
+
+def train_resources(spec, data=None):
+    """`resources:` (mem_mb, runtime in minutes) of a study's training rule, named
+    `<study>_train`, which runs `trainability train` with `spec.train_args`; `data`: its
+    dataset's params (n_samples, test_fraction; default: params.yaml's `data`). Also
+    registers the rule's jobs, its run files, for check_budget."""
+    data = data or config["data"]
+    n_train, n_test = cost.split_sizes(data["n_samples"], data["test_fraction"])
+    name = f"{spec.study}_train"
+
+    @functools.cache
+    def estimate(key):
+        args = spec.train_args(types.SimpleNamespace(**dict(key)))
+        return cost.train_cost(**train_kwargs(args), n_train=n_train, n_test=n_test)
+
+    def of_job(wildcards):
+        return estimate(tuple(sorted(dict(wildcards).items())))
+
+    def jobs():
+        r = workflow.get_rule(name)
+        for path in filter(r.is_producer, spec.run_files()):  # not another rule's runs
+            wildcards = r.get_wildcards(path)
+            yield Job(name, of_job(wildcards), not os.path.exists(path),
+                      _benchmark_of(r, wildcards), spec.study)
+
+    BUDGET.add(name, jobs)
+    return _resources(name, of_job)
+
+
+def product_resources(spec, stage):
+    """`resources:` of a study's `<study>_<stage>` rule, `stage` one of tables, figures,
+    section; they grow with the rows of its history (models x (epochs + 1) of its training
+    jobs)."""
+    name, train = f"{spec.study}_{stage}", f"{spec.study}_train"
+
+    @_once
+    def estimate():
+        trained = BUDGET.jobs(train) if train in BUDGET.rules() else []
+        rows = sum(j.cost.models + j.cost.model_epochs for j in trained)
+        dims = {d: max(j.cost.dims[d] for j in trained) for d in ("seeds", "epochs")
+                if trained}
+        return cost.product_cost(stage, rows, dims)
+
+    def jobs():
+        trained = BUDGET.jobs(train) if train in BUDGET.rules() else []
+        todo = any(j.todo for j in trained) or not os.path.exists(wf.stamp(name))
+        yield Job(name, estimate(), todo, _benchmark_of(workflow.get_rule(name), {}),
+                  spec.study)
+
+    BUDGET.add(name, jobs)
+    return _resources(name, estimate)
+
+
+def dataset_resources(name, output, n_samples):
+    """`resources:` of a rule that makes one dataset, `output`, of `n_samples` points."""
+    estimate = _once(functools.partial(cost.dataset_cost, n_samples))
+
+    def jobs():
+        yield Job(name, estimate(), not os.path.exists(output),
+                  _benchmark_of(workflow.get_rule(name), {}), "data")
+
+    BUDGET.add(name, jobs)
+    return _resources(name, estimate)
+
+
+def report_resources():
+    """`resources:` of the report: out of date when anything else is."""
+    estimate = _once(functools.partial(cost.product_cost, "report", 0))
+
+    def jobs():
+        others = [j for r in BUDGET.rules() if r != "report" for j in BUDGET.jobs(r)]
+        todo = any(j.todo for j in others) or not os.path.exists(wf.stamp("report"))
+        yield Job("report", estimate(), todo, _benchmark_of(workflow.get_rule("report"), {}))
+
+    BUDGET.add("report", jobs)
+    return _resources("report", estimate)
+
+
+def _once(make):
+    """The cost of a rule's only job, made once: a function of (ignored) wildcards."""
+    made = functools.cache(make)
+
+    def of_job(wildcards=None):
+        return made()
+
+    return of_job
+
+
+def _resources(name, estimate):
+    def mem_mb(wildcards):
+        return BUDGET.adjusted(name, estimate(wildcards)).mem_mb
+
+    def runtime(wildcards):
+        return BUDGET.adjusted(name, estimate(wildcards)).runtime
+
+    return {"mem_mb": mem_mb, "runtime": runtime}
+
+
+def _benchmark_of(job_rule, wildcards):
+    """The benchmark file of a job of ``job_rule`` (a Rule), "" if it declares none."""
+    return apply_wildcards(str(job_rule.benchmark), wildcards) if job_rule.benchmark else ""
+
+
+def memory_limit():
+    """(bytes, where from) a job may use: this machine's memory, or --resources mem_mb."""
+    limit = (machine_memory(), "this machine's memory")
+    given = workflow.resource_settings.resources.get("mem_mb")
+    if given is not None and given.value is not None and given.value * 1e6 < limit[0]:
+        limit = (given.value * 1e6, "--resources mem_mb")
+    return limit
+
+
+def check_budget():
+    """Say what the out-of-date jobs cost; refuse a job that cannot fit, or more work than
+    budget.CPU_BUDGET, unless --config limits=off. Once every rule is defined, and in the
+    main process only (a cluster job parses the workflow again)."""
+    enforce = config.get("limits", "on") not in ("off", False)
+    try:
+        BUDGET.check(memory_limit(), logger.info, enforce=enforce)
+    except BudgetError as e:
+        raise WorkflowError(str(e)) from None

@@ -14,6 +14,8 @@ rule dataset:
             "--scale", config["data"]["scale"], "--seed", config["data"]["seed"],
         ]
         + (["--standardize"] if config["data"]["standardize"] else []),
+    resources:
+        **dataset_resources("dataset", DATASET, config["data"]["n_samples"]),
     benchmark:
         wf.benchmark("dataset", DATA_TAG)
     conda:

@@ -16,6 +16,8 @@ rule grid_train:
         "results/runs/grid/{activation}/w{width}-{tag}.npz",
     params:
         args=GRID.train_args,
+    resources:
+        **train_resources(GRID),
     benchmark:
         wf.benchmark("grid_train", "{activation}-w{width}-{tag}")
     conda:
@@ -35,6 +37,8 @@ rule grid_tables:
         stamp=wf.stamp("grid_tables"),
     params:
         spec=GRID_SPEC,
+    resources:
+        **product_resources(GRID, "tables"),
     benchmark:
         wf.benchmark("grid_tables")
     conda:
@@ -61,6 +65,8 @@ rule grid_figures:
         stamp=wf.stamp("grid_figures"),
     params:
         spec=GRID_SPEC,
+    resources:
+        **product_resources(GRID, "figures"),
     benchmark:
         wf.benchmark("grid_figures")
     conda:
@@ -83,6 +89,8 @@ rule grid_section:
         stamp=wf.stamp("grid_section"),
     params:
         spec=GRID_SPEC,
+    resources:
+        **product_resources(GRID, "section"),
     benchmark:
         wf.benchmark("grid_section")
     conda:

@@ -30,6 +30,8 @@ rule report:
         stamp=wf.stamp("report"),
     params:
         studies=[a for s in REPORT_STUDIES for a in ("--study", s)],
+    resources:
+        **report_resources(),
     benchmark:
         wf.benchmark("report")
     conda:
@@ -43,4 +45,5 @@ rule report:
 
 
 if workflow.is_main_process:
+    check_budget()  # once every rule file has registered its jobs; before any change
     REPAIRS.run(logger.warning)

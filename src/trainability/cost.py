@@ -1,0 +1,186 @@
+"""What a job will cost before it runs: its peak memory and CPU seconds, from its parameters.
+
+The workflow asks this while it parses (``common.smk``): every rule declares ``mem_mb``
+and ``runtime`` from it, a job that cannot fit is refused before anything runs, and the
+CPU time of what is out of date is printed. Snakemake imports this module: no NumPy.
+
+Memory of a ``trainability train`` job (K models, P parameters each, N training and
+N' test points, width W, depth D, E epochs; f = 8 bytes, 4 in float32) counts the arrays
+alive at its peak, read off ``jobs.py``, ``train.py`` and ``optim.py``:
+
+- the process: Python, NumPy and trainability with the dataset loaded (``BASELINE``);
+- parameter-shaped ``(K, P)`` arrays: the job's and the run's initial parameters, the
+  parameters, their gradient, the diagnostics' gradient, the optimizer's state and scratch,
+  and every checkpoint;
+- the largest evaluation pass: a forward pass over the training set keeps the
+  pre-activation and activation of every hidden layer, ``2 D`` arrays of ``(K, N, W)``
+  (two more per batch-norm layer), still held while the test set's pass runs, plus about
+  three temporaries of the diagnostics' backward pass;
+- the history, ``(K, E + 1)`` float64 per scalar and per layer statistic;
+- the learning rate of every step (a Python float each) and the epoch's shuffled copies.
+
+CPU seconds = start-up + per-step overhead x steps x layers (Python and NumPy call
+overhead: what dominates up to width 64) + arithmetic: model-points x (weights + units x
+the activation's cost) for matrix products and elementwise passes, + model-parameters x
+steps for the optimizer. The constants were fitted with ``benchmarks/calibrate_cost.py``
+on the machine in ``MACHINE``; ``budget.py`` rescales them from a run's own benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+MACHINE = "2-core AMD EPYC (L2 1 MiB/core), 24 GB, NumPy 2.4.6 + OpenBLAS, 1 BLAS thread"
+BASELINE = 40e6  # bytes: RSS of a 1-model, 1-epoch job (Python + NumPy + trainability)
+IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.special
+# CPU seconds per unit of each term (benchmarks/calibrate_cost.py, 2026-12-02, load 4-17)
+CPU = {"start": 0.24, "step_layers": 1.5e-05, "weight_points": 4.9e-11, "unit_points": 3.7e-09,
+       "cached_unit_points": 2.1e-09, "param_steps": 6.3e-10}
+CACHE = 1 << 20  # bytes of L2 per core: elementwise passes over larger arrays wait on memory
+ACTIVATION_COST = {  # elementwise cost of the activation and its derivative, relu = 1
+    "relu": 1.0, "leaky_relu": 1.0, "elu": 1.1, "gelu": 2.8, "swish": 1.3, "sigmoid": 1.1,
+    "tanh": 1.0, "linear": 1.0}
+# tables, figures, section: their libraries' fixed cost, and what grows with the rows of
+# the history (models x epochs); measured on the grid at 40, 70,700 and 106,050 rows
+# (figures: 44 CPU-s at 70,700 rows under load, 32 at 106,050 on an idle machine)
+PRODUCT = {  # stage: (CPU seconds, per row; bytes, per row)
+    "tables": (0.5, 3.6e-5, 75e6, 700), "figures": (4.6, 3.8e-4, 200e6, 2100),
+    "section": (1.3, 1e-5, 145e6, 200), "report": (0.6, 0.0, 75e6, 0)}
+OPTIMIZER_ARRAYS = {"sgd": 1, "momentum": 2, "nesterov": 2, "rmsprop": 2, "adam": 3}
+OPTIMIZER_PASSES = {"sgd": 2, "momentum": 4, "nesterov": 6, "rmsprop": 9, "adam": 13}  # optim.py
+HISTORY_SCALARS = 6  # train/test loss/acc, running loss/acc (train.py)
+HISTORY_PER_LAYER = 7  # grad mean/std/norm on D + 1 layers; act mean/std, dead, saturated
+MARGIN, MARGIN_BYTES = 1.25, 100e6  # on requests: estimates miss by up to ~25%; a cluster
+# job also runs its own Snakemake (~135 MB) beside the command
+TYPICAL = {"width": 64, "seeds": 10, "inits": 10, "lrs": 5, "points": 1000, "epochs": 100,
+           "depth": 4}  # what each dimension usually is: the largest ratio is the culprit
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A job's estimated peak memory (bytes) and CPU seconds, what it trains, and its
+    dimensions (``dims``: width, seeds, points, epochs, ...) to say which one is large."""
+
+    memory: float
+    cpu: float
+    models: int = 0
+    model_epochs: int = 0
+    dims: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def mem_mb(self) -> int:
+        """What to ask the scheduler for, in MB: the estimate with headroom."""
+        return math.ceil((self.memory * MARGIN + MARGIN_BYTES) / 1e6)
+
+    @property
+    def runtime(self) -> int:
+        """Minutes to ask Slurm for: the estimate with headroom for a loaded node."""
+        return max(2, math.ceil(self.cpu * 2 / 60))
+
+    @property
+    def culprit(self) -> tuple[str, int] | None:
+        """The dimension furthest above its typical size, and its value; None when none
+        is above it (then the limit is what is small)."""
+        ratios = {k: v / TYPICAL[k] for k, v in self.dims.items() if k in TYPICAL}
+        name = max(ratios, key=ratios.get, default=None)
+        return (name, self.dims[name]) if name and ratios[name] > 1 else None
+
+    def scaled(self, memory: float = 1.0, cpu: float = 1.0) -> Cost:
+        return Cost(self.memory * memory, self.cpu * cpu, self.models, self.model_epochs,
+                    self.dims)
+
+
+def split_sizes(n_samples: int, test_fraction: float) -> tuple[int, int]:
+    """``(train, test)`` points of a dataset, as ``data.make_dataset`` splits them."""
+    n_test = int(round(n_samples * test_fraction))
+    return n_samples - n_test, n_test
+
+
+def train_cost(**train_kwargs) -> Cost:
+    """The cost of ``jobs.train_job`` called with ``train_kwargs`` (its keyword arguments)
+    on a dataset of ``n_train`` and ``n_test`` points (two more keyword arguments)."""
+    s = _shape(**train_kwargs)
+    f = s["f"]
+    k, w, d = s["k"], s["width"], s["depth"]
+    param_arrays = 8 * 3 + f * (3 + s["optimizer_arrays"] + s["checkpoints"])
+    # the largest pass over many points: a training step's forward and backward over a
+    # batch, or the evaluation of both sets (and the diagnostics' backward over the first)
+    per_layer = 2 * d + 2 * s["batch_norm"]
+    step = (per_layer + 3) * min(s["batch_size"], s["n_fit"])
+    evaluation = per_layer * (s["n_fit"] + s["n_other"]) + 3 * s["n_fit"] * bool(s["diagnosed"])
+    history = k * (s["epochs"] + 1) * (HISTORY_SCALARS + HISTORY_PER_LAYER * d + 3) * 8
+    imports, import_seconds = IMPORTS.get(s["activation"], (0, 0))
+    memory = (BASELINE + imports + param_arrays * k * s["params"]
+              + max(step, evaluation) * k * w * f + history + 64 * s["steps"]
+              + k * s["n_fit"] * (16 + f * (s["n_inputs"] + 2)))  # the epoch's shuffled data
+    cpu = import_seconds + sum(CPU[t] * v for t, v in cpu_terms(**train_kwargs).items())
+    return Cost(memory, cpu, k, k * s["epochs"], s["dims"])
+
+
+def cpu_terms(**train_kwargs) -> dict[str, float]:
+    """The terms of the CPU model (what ``CPU`` multiplies) of a train job."""
+    s = _shape(**train_kwargs)
+    k, steps, f = s["k"], s["steps"], s["f"]
+    n_fit, n_other, epochs = s["n_fit"], s["n_other"], s["epochs"]
+    # point passes, a forward pass = 1 and a backward = 2: training, evaluation of both
+    # sets after every epoch, and the diagnostics' extra forward and backward passes
+    training = 3 * epochs * n_fit
+    evaluation = (epochs + 1) * (n_fit + n_other) + 2 * s["diagnosed"] * n_fit
+    units = k * s["depth"] * s["width"] * ACTIVATION_COST.get(s["activation"], 2.0)
+    # elementwise passes over arrays that fit in a core's L2 cache cost less per entry
+    in_cache = [k * min(s["batch_size"], n_fit) * s["width"] * f <= CACHE,
+                k * n_fit * s["width"] * f <= CACHE]
+    cached = training * in_cache[0] + evaluation * in_cache[1]
+    return {"start": 1.0, "step_layers": steps * (s["depth"] + 1),
+            "weight_points": k * s["weights"] * (training + evaluation),
+            "unit_points": units * (training + evaluation - cached),
+            "cached_unit_points": units * cached,
+            "param_steps": k * s["params"] * steps * s["optimizer_passes"]}
+
+
+def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence[int],
+           inits: Sequence[str] = ("random_normal",), activation: str = "relu",
+           batch_norm: Sequence[int] = (), optimizer: Mapping | None = None, epochs: int,
+           batch_size: int, diagnostics: bool | Sequence[int] = True,
+           checkpoint_every: int = 0, validation_fraction: float = 0.0,
+           float32: bool = False, n_inputs: int = 2, **_same_cost) -> dict:
+    """The sizes a train job's cost depends on (its other arguments change nothing)."""
+    optimizer = dict(optimizer or {"name": "rmsprop"})
+    lrs = optimizer.get("lr", 0.001)
+    n_lrs = len(lrs) if isinstance(lrs, list | tuple) else 1
+    n_fit, n_other = n_train, n_test
+    if validation_fraction > 0:  # fit on part of the training set, evaluate the rest
+        n_other = int(round(n_train * validation_fraction))
+        n_fit = n_train - n_other
+    weights = n_inputs * width + (depth - 1) * width * width + width
+    if isinstance(diagnostics, bool):
+        diagnosed = epochs + 1 if diagnostics else 0
+    else:
+        diagnosed = len({e for e in diagnostics if 0 <= e <= epochs})
+    return dict(
+        k=len(inits) * n_lrs * len(seeds), width=width, depth=depth, epochs=epochs,
+        n_fit=n_fit, n_other=n_other, n_inputs=n_inputs, weights=weights,
+        params=weights + depth * width + 1 + 2 * width * len(batch_norm),
+        batch_norm=len(batch_norm), batch_size=batch_size, steps=epochs * -(-n_fit // batch_size),
+        diagnosed=diagnosed, activation=activation, f=4 if float32 else 8,
+        optimizer_arrays=OPTIMIZER_ARRAYS.get(optimizer.get("name"), 3),
+        optimizer_passes=OPTIMIZER_PASSES.get(optimizer.get("name"), 13),
+        checkpoints=len(range(0, epochs + 1, checkpoint_every)) + 1 if checkpoint_every else 0,
+        dims={"width": width, "depth": depth, "seeds": len(seeds), "inits": len(inits),
+              "lrs": n_lrs, "points": n_train + n_test, "epochs": epochs},
+    )
+
+
+def dataset_cost(n_samples: int) -> Cost:
+    """``trainability dataset``: importing scikit-learn is most of it at 1000 points
+    (155 MB, 1-2.3 s); its generator and the split add ~80 bytes and ~0.7 us a point."""
+    return Cost(155e6 + 80 * n_samples, 1.6 + 7e-7 * n_samples, dims={"points": n_samples})
+
+
+def product_cost(stage: str, rows: int, dims: Mapping[str, int] | None = None) -> Cost:
+    """A study's ``tables``, ``figures`` or ``section``, or the ``report``, from the rows
+    of its history (models x (epochs + 1))."""
+    seconds, per_row, memory, bytes_per_row = PRODUCT[stage]
+    return Cost(memory + bytes_per_row * rows, seconds + per_row * rows, dims=dict(dims or {}))

@@ -1,74 +1,98 @@
-"""The one mechanism that rebuilds lost or damaged intermediates: checked before the DAG."""
+"""The one mechanism that rebuilds lost or damaged intermediates: the stamps of the jobs
+that read them, checked before the DAG is built."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from trainability.io import npz_intact
-from trainability.workflow import Repairs
+from trainability.workflow import STAMPS, repair
 
 
 def archive(path, seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=np.random.default_rng(seed).normal(size=1000))
     return path
+
+
+def stamp(name, *files):
+    path = STAMPS / f"{name}.done"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{f}\n" for f in files))
+    return path
+
+
+def flip_a_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def test_a_byte_flipped_in_the_middle_is_damage_the_size_does_not_show(tmp_path):
     path = archive(tmp_path / "run.npz")
     assert npz_intact(path)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    flip_a_byte(path)
     assert not npz_intact(path)
     truncated = archive(tmp_path / "t.npz")
     truncated.write_bytes(truncated.read_bytes()[:100])
     assert not npz_intact(truncated)
 
 
-def test_intact_inputs_leave_everything_alone(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    a, b = archive(tmp_path / "a.npz"), archive(tmp_path / "b.npz", 1)
-    stamp = tmp_path / "tables.done"
-    stamp.write_text("")
-    repairs, warnings = Repairs(), []
-    repairs.watch([str(a), str(b)], str(stamp))
-    assert repairs.run(warnings.append) == [] and warnings == []
-    assert stamp.exists() and a.exists() and b.exists()
+def test_intact_inputs_leave_everything_alone(here):
+    a, b = archive(here / "runs/a.npz"), archive(here / "runs/b.npz", 1)
+    tables = stamp("tables", "runs/a.npz", "runs/b.npz", "src/code.py")
+    warnings = []
+    assert repair(warnings.append) == [] and warnings == []
+    assert tables.exists() and a.exists() and b.exists()
 
 
-def test_a_damaged_input_is_moved_aside_and_its_reader_made_to_rerun(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    good, bad = archive(tmp_path / "good.npz"), archive(tmp_path / "bad.npz", 1)
-    data = bytearray(bad.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    bad.write_bytes(bytes(data))
-    stamps = [tmp_path / "tables.done", tmp_path / "figures.done", tmp_path / "other.done"]
-    for stamp in stamps:
-        stamp.write_text("")
-    repairs, warnings = Repairs(), []
-    repairs.watch([str(good), str(bad)], str(stamps[0]))
-    repairs.watch([str(bad)], str(stamps[1]))
-    repairs.watch([str(good)], str(stamps[2]))
-    assert repairs.run(warnings.append) == [str(bad)]
-    assert not bad.exists() and good.exists()
-    moved = tmp_path / "results/damaged" / str(bad).lstrip("/")
-    assert moved.read_bytes() == bytes(data)  # kept for inspection, nothing lost
-    assert [s.exists() for s in stamps] == [False, False, True]
-    assert len(warnings) == 1 and str(bad) in warnings[0] and "damaged" in warnings[0]
+def test_a_damaged_input_is_moved_aside_and_its_readers_rerun(here):
+    archive(here / "runs/good.npz")
+    bad = archive(here / "runs/bad.npz", 1)
+    damaged = flip_a_byte(bad)
+    tables = stamp("tables", "runs/good.npz", "runs/bad.npz")
+    figures = stamp("figures", "runs/bad.npz")
+    other = stamp("other", "runs/good.npz")
+    warnings = []
+    assert repair(warnings.append) == ["runs/bad.npz"]
+    assert not bad.exists()
+    assert (here / "results/damaged/runs/bad.npz").read_bytes() == damaged  # kept
+    assert [s.exists() for s in (tables, figures, other)] == [False, False, True]
+    assert warnings == ["runs/bad.npz is damaged: moved to results/damaged/runs/bad.npz; "
+                        "it will be rebuilt"]
 
 
-def test_a_lost_input_makes_its_reader_rerun_once_with_a_warning_naming_it(tmp_path):
-    kept, lost = archive(tmp_path / "kept.npz"), tmp_path / "lost.npz"
-    stamp = tmp_path / "tables.done"
-    stamp.write_text("")
-    repairs, warnings = Repairs(), []
-    repairs.watch([str(kept), str(lost)], str(stamp))
-    assert repairs.run(warnings.append) == [str(lost)]
-    assert not stamp.exists() and warnings == [f"{lost} is missing: it will be rebuilt"]
-    assert repairs.run(warnings.append) == [] and len(warnings) == 1  # its reader will rerun
+def test_a_lost_input_makes_its_readers_rerun_with_a_warning_naming_it(here):
+    archive(here / "runs/kept.npz")
+    tables = stamp("tables", "runs/kept.npz", "runs/lost.npz")
+    warnings = []
+    assert repair(warnings.append) == ["runs/lost.npz"]
+    assert not tables.exists() and warnings == ["runs/lost.npz is missing: it will be rebuilt"]
+    assert repair(warnings.append) == []  # its reader reruns: nothing more to say
 
 
-def test_nothing_built_yet_is_not_a_loss(tmp_path):
-    repairs, warnings = Repairs(), []
-    repairs.watch([str(tmp_path / "never.npz")], str(tmp_path / "tables.done"))
-    assert repairs.run(warnings.append) == [] and warnings == []
+def test_new_parameters_are_not_a_loss(here):
+    """Files the current parameters need but no job has read yet are not lost: their
+    readers rerun anyway (their inputs changed), and nothing is said or removed."""
+    archive(here / "runs/old.npz")
+    tables = stamp("tables", "runs/old.npz")
+    warnings = []
+    assert repair(warnings.append) == [] and tables.exists() and warnings == []
+
+
+def test_a_dry_run_says_what_a_real_run_will_repair_and_changes_nothing(here):
+    bad = archive(here / "runs/bad.npz")
+    damaged = flip_a_byte(bad)
+    tables = stamp("tables", "runs/bad.npz", "runs/lost.npz")
+    warnings = []
+    assert repair(warnings.append, dry_run=True) == ["runs/lost.npz", "runs/bad.npz"]
+    assert bad.read_bytes() == damaged and tables.exists()
+    assert "a real run moves it to results/damaged/runs/bad.npz" in warnings[0]

@@ -188,21 +188,21 @@ def _run_report(args):
     print(f"wrote {args.out} and {args.metrics_out}")
 
 
-def _add_costs(sub):
+def _add_usage(sub):
     p = sub.add_parser(
-        "costs",
-        help="CPU seconds and peak memory of the jobs, by study and by rule",
+        "usage",
+        help="what the jobs used: CPU seconds and peak memory, by study and by rule",
         description="Sum the files Snakemake's benchmark directive wrote (one per job) and "
         "print markdown tables by study and by rule. Files of jobs from other parameters "
         "stay in the folder: sum it right after a clean run for one pipeline's cost.",
     )
     p.add_argument("benchmarks", nargs="?", default="results/benchmarks",
                    help="the benchmarks folder (default: results/benchmarks)")
-    p.set_defaults(func=_run_costs)
+    p.set_defaults(func=_run_usage)
 
 
-def _run_costs(args):
-    from trainability.costs import markdown, read
+def _run_usage(args):
+    from trainability.usage import markdown, read
 
     print(markdown(read(args.benchmarks)))
 
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_dataset(sub)
     _add_train(sub)
     _add_report(sub)
-    _add_costs(sub)
+    _add_usage(sub)
     for study in STUDIES:
         _add_study(sub, study)
         if importlib.util.find_spec(f"trainability.studies.{study}.commands"):

@@ -2,26 +2,28 @@
 the one mechanism that rebuilds lost or damaged intermediates.
 
 Stamps: every job that turns intermediates into products (a study's tables, figures and
-section, the report) also writes a stamp under ``results/logs/stamps/``, which DVC does not
-version. A workspace without it (a DVC ``--temp`` or queued experiment, a fresh clone) has
-no Snakemake bookkeeping either, so it cannot tell whether restored products match the
-current parameters; the missing stamp makes Snakemake redo those (cheap) jobs from exactly
-the intermediates the current parameters name.
+section, the report) writes, when it succeeds, a stamp under ``results/logs/stamps/``
+listing the files it read. DVC does not version that folder. A workspace without the stamp
+(a DVC ``--temp`` or queued experiment, a fresh clone) has no Snakemake bookkeeping either,
+so it cannot tell whether restored products match the current parameters; the missing
+stamp makes Snakemake redo those (cheap) jobs from exactly the intermediates the current
+parameters name.
 
 Intermediates (datasets, run files) are named by a hash of what made them, so a restored
-or leftover one is never stale, but one can be lost or damaged. Snakemake remakes a
-missing file only when something out of date asks for it, so ``Repairs.run`` checks, once
-per run, the intermediates each product job reads: a damaged one (truncated, or any byte
-changed: the archive's CRCs) is moved to ``results/damaged/`` for inspection, and the
-product job's stamp is removed, so the job reruns and asks for its inputs again. No
-product is deleted; the warning names every file.
+or leftover one is never stale, but one can be lost or damaged, and Snakemake remakes a
+missing file only when something out of date asks for it. ``repair`` checks, once per run,
+the archives every stamp lists: a damaged one (truncated, or any byte changed: the
+archive's CRCs) is moved to ``results/damaged/`` for inspection, and the stamps of the jobs
+that read a lost or damaged file are removed, so those jobs rerun and ask for their inputs
+again, which are then rebuilt. No product is deleted; a warning names every file. A dry
+run only says what a real run will repair.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from trainability.deps import closure, relative
@@ -46,8 +48,13 @@ def stage_code(study: str, stage: str, start: str | Path = ".") -> list[str]:
                 *(f"trainability.studies.{study}.{p}" for p in parts), start=start)
 
 
+# A product job's shell command ends with `&& printf '%s\n' {input:q} > {output.stamp:q}`:
+# its stamp, listing the files it read.
+STAMPS = Path("results/logs/stamps")
+
+
 def stamp(job: str) -> str:
-    return f"results/logs/stamps/{job}.done"
+    return str(STAMPS / f"{job}.done")
 
 
 def benchmark(job: str, wildcards: str = "") -> str:
@@ -55,33 +62,26 @@ def benchmark(job: str, wildcards: str = "") -> str:
     return f"results/benchmarks/{job}{'/' + wildcards if wildcards else ''}.tsv"
 
 
-class Repairs:
-    """The intermediates each product job reads, checked once before the DAG is built."""
-
-    def __init__(self):
-        self.watched: list[tuple[list[str], str]] = []
-
-    def watch(self, intermediates: Iterable[str], job_stamp: str) -> None:
-        self.watched.append((list(intermediates), job_stamp))
-
-    def run(self, warn: Callable[[str], None]) -> list[str]:
-        """Move damaged intermediates aside and remove the stamps of the jobs that read a
-        lost one; warn about each; return the files warned about."""
-        damaged = set()
-        for path in sorted({p for paths, _ in self.watched for p in paths}):
-            if os.path.exists(path) and path.endswith(".npz") and not npz_intact(path):
-                target = DAMAGED / Path(path).as_posix().lstrip("/")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(path, target)
-                damaged.add(path)
-                warn(f"{path} is damaged: moved to {target}; it will be rebuilt")
-        lost = set()
-        for paths, job_stamp in self.watched:
-            missing = [p for p in paths if not os.path.exists(p)]
-            if missing and os.path.exists(job_stamp):
-                os.remove(job_stamp)
-                for path in missing:
-                    if path not in damaged and path not in lost:
-                        warn(f"{path} is missing: it will be rebuilt")
-                lost.update(missing)
-        return sorted(damaged | lost)
+def repair(warn: Callable[[str], None], dry_run: bool = False) -> list[str]:
+    """Check the archives the stamps list; move damaged ones aside and remove the stamps
+    of the jobs that read a lost or damaged one (see the module docstring). Returns the
+    files warned about."""
+    listed = {path: Path(path).read_text().split() for path in map(str, STAMPS.glob("*.done"))}
+    archives = sorted({f for files in listed.values() for f in files if f.endswith(".npz")})
+    lost = [f for f in archives if not os.path.exists(f)]
+    damaged = [f for f in archives if f not in lost and not npz_intact(f)]
+    for path in damaged:
+        target = DAMAGED / Path(path).as_posix().lstrip("/")
+        if dry_run:
+            warn(f"{path} is damaged: a real run moves it to {target} and rebuilds it")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        warn(f"{path} is damaged: moved to {target}; it will be rebuilt")
+    for path in lost:
+        warn(f"{path} is missing: {'a real run rebuilds it' if dry_run else 'it will be rebuilt'}")
+    broken = set(lost) | set(damaged)
+    for job_stamp, files in listed.items():
+        if not dry_run and broken & set(files):
+            os.remove(job_stamp)
+    return lost + damaged

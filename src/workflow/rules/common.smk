@@ -44,7 +44,6 @@ DATA_CODE = code("trainability.data")
 TRAIN_CODE = code("trainability.jobs")
 DATA_TAG = tag(config["data"], code_hash(DATA_CODE))
 DATASET = f"results/data/{config['data']['name']}-{DATA_TAG}.npz"
-REPAIRS = wf.Repairs()
 
 
 def enabled(study):

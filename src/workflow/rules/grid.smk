@@ -46,7 +46,8 @@ rule grid_tables:
     log:
         "results/logs/grid/tables.log",
     shell:
-        "trainability grid tables --spec {params.spec:q} > {log:q} 2>&1 && touch {output.stamp:q}"
+        "trainability grid tables --spec {params.spec:q} > {log:q} 2>&1"
+        " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
 
 rule grid_figures:
@@ -74,7 +75,8 @@ rule grid_figures:
     log:
         "results/logs/grid/figures.log",
     shell:
-        "trainability grid figures --spec {params.spec:q} > {log:q} 2>&1 && touch {output.stamp:q}"
+        "trainability grid figures --spec {params.spec:q} > {log:q} 2>&1"
+        " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
 
 rule grid_section:
@@ -98,7 +100,8 @@ rule grid_section:
     log:
         "results/logs/grid/section.log",
     shell:
-        "trainability grid section --spec {params.spec:q} > {log:q} 2>&1 && touch {output.stamp:q}"
+        "trainability grid section --spec {params.spec:q} > {log:q} 2>&1"
+        " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
 
 rule grid:
@@ -106,7 +109,3 @@ rule grid:
         rules.grid_tables.output,
         rules.grid_figures.output,
         rules.grid_section.output,
-
-
-REPAIRS.watch(GRID.run_files(), wf.stamp("grid_tables"))
-REPAIRS.watch(GRID.run_files() + [DATASET], wf.stamp("grid_figures"))

@@ -41,9 +41,9 @@ rule report:
     shell:
         "trainability report --params {input.params:q} {params.studies:q}"
         " --metrics-out {output.metrics:q} --out {output.report:q} > {log:q} 2>&1"
-        " && touch {output.stamp:q}"
+        " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
 
 if workflow.is_main_process:
     check_budget()  # once every rule file has registered its jobs; before any change
-    REPAIRS.run(logger.warning)
+    wf.repair(logger.warning, dry_run=workflow.output_settings.dryrun)

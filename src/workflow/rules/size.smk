@@ -107,7 +107,7 @@ if enabled("size"):
             "results/logs/size/tables.log",
         shell:
             "trainability size tables --spec {params.spec:q} > {log:q} 2>&1"
-            " && touch {output.stamp:q}"
+            " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
     rule size_figures:
         input:
@@ -131,7 +131,7 @@ if enabled("size"):
             "results/logs/size/figures.log",
         shell:
             "trainability size figures --spec {params.spec:q} > {log:q} 2>&1"
-            " && touch {output.stamp:q}"
+            " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
     rule size_section:
         input:
@@ -152,10 +152,9 @@ if enabled("size"):
             "results/logs/size/section.log",
         shell:
             "trainability size section --spec {params.spec:q} > {log:q} 2>&1"
-            " && touch {output.stamp:q}"
+            " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
     rule size:
         input:
             rules.size_section.output,
 
-    REPAIRS.watch(SIZE.run_files(), wf.stamp("size_tables"))

@@ -1,4 +1,4 @@
-"""What the jobs cost, from the files Snakemake's ``benchmark:`` directive writes.
+"""What the jobs used, from the files Snakemake's ``benchmark:`` directive writes.
 
 Every rule that runs a job records its CPU seconds, wall seconds and peak memory in
 ``results/benchmarks/<rule>[/<wildcards>].tsv``; ``summarize`` adds them up by rule and by

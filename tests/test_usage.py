@@ -1,11 +1,11 @@
-"""The job-cost summary: benchmark files summed by study and by rule."""
+"""What the jobs used: benchmark files summed by study and by rule."""
 
 from __future__ import annotations
 
 import pytest
 
 from trainability.cli import main
-from trainability.costs import read, summarize
+from trainability.usage import read, summarize
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -36,8 +36,8 @@ def test_jobs_are_summed_by_rule_and_by_study(benchmarks):
     assert by_study.cpu_share.sum() == pytest.approx(1.0)
 
 
-def test_the_costs_command_prints_both_tables(benchmarks, capsys):
-    assert main(["costs", str(benchmarks)]) == 0
+def test_the_usage_command_prints_both_tables(benchmarks, capsys):
+    assert main(["usage", str(benchmarks)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("4 jobs, 6 CPU seconds in all.")
     assert "| grid | 3 | 4.8 | 6.0 | 200 | 80% |" in out
@@ -45,5 +45,5 @@ def test_the_costs_command_prints_both_tables(benchmarks, capsys):
 
 
 def test_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
-    assert main(["costs", str(tmp_path)]) == 2
+    assert main(["usage", str(tmp_path)]) == 2
     assert "no benchmark files" in capsys.readouterr().err

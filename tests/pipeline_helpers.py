@@ -28,7 +28,7 @@ TINY = {
         "schedule": "constant", "warmup_epochs": 0, "batch_size": 16, "epochs": 4, "seeds": 2,
     },
     "grid": {"activations": ["relu", "tanh"], "inits": ["zeros", "he_normal"], "widths": [3],
-             "diagnostic_epochs": [0, 2, 4],
+             "diagnostic_epochs": [0, 2, 4], "float32_from": None,
              "animate": {"activations": ["tanh"], "inits": ["zeros", "he_normal"], "every": 2}},
     "batchnorm": {
         "enabled": True, "activations": ["sigmoid", "tanh"], "init": "random_normal",

@@ -35,7 +35,7 @@ def renamed(section, old, new):
 
 
 BAD = [
-    (renamed("grid", "activations", "activaton"), "grid.activaton: unknown key; allowed keys: activations, animate, diagnostic_epochs, inits, widths"),
+    (renamed("grid", "activations", "activaton"), "grid.activaton: unknown key; allowed keys: activations, animate, diagnostic_epochs, float32_from, inits, widths"),
     (with_change(None, "trian", {}), "trian: unknown key; allowed keys: "),
     (with_change("train", "lr", "fast"), "train.lr: 'fast' is not of type 'number'"),
     (with_change("train", "lr", 0), "train.lr: 0 is less than or equal to the minimum of 0"),

@@ -28,7 +28,7 @@ PARAMS = {
               "eps_convention": "keras", "l2": 0.0, "schedule": "constant",
               "warmup_epochs": 0, "batch_size": 16, "epochs": 3, "seeds": 2},
     "grid": {"activations": ["relu", "sigmoid", "linear"], "inits": ["zeros", "random_normal"],
-             "widths": [3, 4], "diagnostic_epochs": [0, 3],
+             "widths": [3, 4], "diagnostic_epochs": [0, 3], "float32_from": None,
              "animate": {"activations": ["relu", "sigmoid"], "inits": ["zeros", "random_normal"],
                          "every": 1}},
 }
@@ -177,6 +177,7 @@ def rendered(runs, dataset) -> str:
     spec = Spec(activations=acts, inits=inits, widths=[5], width=5, depth=4, init_scale=1.0,
                 classifier_init="glorot_uniform", batch_norm=[], train=PARAMS["train"],
                 seeds=5, data=PARAMS["data"], dataset=dataset, diagnostic_epochs=[0],
+                float32_from=None,
                 animate={"activations": [], "inits": [], "every": 5}, tag="0" * 10)
     tables = {"runs": runs, "cells": cells(runs)}
     claims = gc.evaluate(spec, tables)
@@ -336,3 +337,12 @@ def test_the_heatmap_counts_the_diverged_models_in_their_cells(grid):
     texts = [t.get_text() for t in ax.texts]
     assert "all 2\ndiverged" in texts  # linear/random_normal: both seeds
     assert sum("diverged" in t for t in texts) == 1  # and no other cell
+
+
+def test_wide_cells_train_in_single_precision_from_the_set_width(dataset):
+    params = json.loads(json.dumps(PARAMS))
+    params["grid"]["float32_from"] = 4
+    spec = Spec.from_params(params, dataset=dataset, train_code="x")
+    assert "--float32" not in spec.train_args(_Wildcards("relu", 3))
+    assert "--float32" in spec.train_args(_Wildcards("relu", 4))
+    assert spec.tag != Spec.from_params(PARAMS, dataset=dataset, train_code="x").tag

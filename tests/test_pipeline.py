@@ -87,7 +87,8 @@ def test_invalid_params_fail_before_any_job_with_the_key_named(tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "grid.activaton: unknown key" in output
-    assert "allowed keys: activations, animate, diagnostic_epochs, inits, widths" in output
+    allowed = "activations, animate, diagnostic_epochs, float32_from, inits, widths"
+    assert f"allowed keys: {allowed}" in output
     assert not (project / "results" / "data").exists()
     assert not (project / "results" / "runs").exists()
 

@@ -81,6 +81,9 @@ def _add_train(sub):
                              help="record losses and accuracies only")
     diagnostics.add_argument("--diagnostic-epochs", type=int, nargs="+", metavar="EPOCH",
                              help="record per-layer statistics at these epochs only")
+    p.add_argument("--train-metrics-epochs", type=int, nargs="+", metavar="EPOCH",
+                   help="evaluate the whole training set at these epochs only (0 and the "
+                   "last always; Keras-style running values are recorded every epoch)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="keep the first seed's parameters every N epochs, per initializer")
     p.add_argument("--validation-fraction", type=float, default=0.0, metavar="F",
@@ -103,6 +106,7 @@ def _train_kwargs(args) -> dict:
         classifier_init=args.classifier_init,
         batch_norm=args.batch_norm, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size, diagnostics=diagnostics,
+        train_metrics=True if args.train_metrics_epochs is None else args.train_metrics_epochs,
         checkpoint_every=args.checkpoint_every,
         validation_fraction=args.validation_fraction, float32=args.float32,
     )

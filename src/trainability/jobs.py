@@ -23,7 +23,8 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
               depth: int, seeds: Sequence[int], init_scale: float = 1.0,
               classifier_init: str | None = None, batch_norm: Sequence[int] = (),
               optimizer: dict, epochs: int, batch_size: int,
-              diagnostics: bool | Sequence[int] = True, checkpoint_every: int = 0,
+              diagnostics: bool | Sequence[int] = True,
+              train_metrics: bool | Sequence[int] = True, checkpoint_every: int = 0,
               validation_fraction: float = 0.0, float32: bool = False) -> str:
     """Train ``len(inits) x len(seeds)`` models of one architecture in one call (init-major:
     every seed of the first initializer, then of the second, ...) and write one run file.
@@ -60,6 +61,7 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     result = train(arch, OptimizerConfig(**{**optimizer, "lr": lrs[0]}), fit, model_seeds,
                    epochs=epochs, batch_size=batch_size, theta0=theta0,
                    checkpoints=epochs_kept, diagnostics=diagnostics,
+                   train_metrics=train_metrics,
                    model_lrs=model_lrs if len(lrs) > 1 else None,
                    dtype=np.float32 if float32 else np.float64)
     if validation_fraction > 0:

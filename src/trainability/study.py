@@ -79,10 +79,12 @@ def load_spec(study: str, text: str):
 
 
 def training_args(train: dict, *, lrs=None, classifier_init: str | None = None,
-                  batch_norm=()) -> list:
+                  batch_norm=(), train_metrics=None, float32: bool = False) -> list:
     """The optimizer, schedule and batch arguments of ``trainability train`` from a train
     section (params.yaml's, or a study's copy with some values replaced); ``lrs`` several
-    learning rates in one job; the classifier's initializer and batch-norm layers if set."""
+    learning rates in one job; the classifier's initializer and batch-norm layers if set;
+    ``train_metrics`` the epochs at which to evaluate the whole training set (None: every
+    epoch); ``float32`` to train in single precision."""
     args = [
         "--optimizer", train["optimizer"], "--lr", *(lrs or [train["lr"]]),
         "--momentum", train["momentum"], "--eps", train["eps"],
@@ -94,6 +96,10 @@ def training_args(train: dict, *, lrs=None, classifier_init: str | None = None,
         args += ["--classifier-init", classifier_init]
     if batch_norm:
         args += ["--batch-norm", *batch_norm]
+    if train_metrics is not None:
+        args += ["--train-metrics-epochs", *train_metrics]
+    if float32:
+        args += ["--float32"]
     return args
 
 

@@ -78,7 +78,9 @@ def _run_rows(settings, models, hist, arrays) -> pd.DataFrame:
             "status": arrays["status"],
             "diverged_epoch": np.where(diverged >= 0, diverged, np.nan),
             "best_test_epoch": test_loss.argmin(axis=1),
-            "epochs_to_95": _first_epoch(hist["train_acc"] >= TRAINED),
+            # training accuracy as Keras reports it (every epoch; the whole training set's
+            # may be evaluated at a few epochs only)
+            "epochs_to_95": _first_epoch(hist.get("running_acc", hist["train_acc"]) >= TRAINED),
         }
     )
 

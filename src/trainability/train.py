@@ -10,7 +10,8 @@ History: entry 0 of every per-epoch array is the state at initialization, entry 
 state after epoch e.
 
 - ``train_loss/acc``, ``test_loss/acc``  ``(K, E+1)``: on the whole training and test sets
-  (batch norm in inference mode), without the L2 penalty;
+  (batch norm in inference mode), without the L2 penalty; the training set's only at the
+  epochs ``train_metrics`` names, always with 0 and the last (NaN at the others);
 - ``running_loss/acc``  ``(K, E+1)``: what Keras' ``fit`` reports per epoch: the mean over
   the epoch's mini-batches of the training-mode batch loss (L2 penalty included) and
   accuracy, weighted by batch size, from the logits each step computed before its update;
@@ -29,8 +30,9 @@ the training set (batch norm with batch statistics):
 - ``saturated_frac``  ``(K, E+1, depth)``: share of units whose derivative is below 1% of
   its peak on every training point (sigmoid, tanh; NaN otherwise).
 
-A model whose training loss stops being finite is marked ``diverged`` at that epoch; its
-history is NaN from there on and the other models carry on.
+A model whose training loss (the whole training set's, or the running one where that is
+not evaluated) stops being finite is marked ``diverged`` at that epoch; its history is NaN
+from there on and the other models carry on.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def train(
     mask: np.ndarray | None = None,
     checkpoints: Sequence[int] = (),
     diagnostics: bool | Sequence[int] = True,
+    train_metrics: bool | Sequence[int] = True,
     after_step: Callable[[np.ndarray, float], None] | None = None,
     model_lrs: Sequence[float] | None = None,
     dtype=np.float64,
@@ -141,6 +144,11 @@ def train(
         50, 100)`` (True: every epoch, False: none; epochs beyond ``epochs`` are ignored).
         Each costs a full-batch forward and backward pass; losses and accuracies are
         recorded at every epoch regardless.
+    train_metrics
+        Epochs at which to evaluate the whole training set (True: every epoch; epoch 0 and
+        the last always are). Each costs a forward pass over it, about a third of an
+        epoch's training; the running values (Keras' history) are recorded at every epoch
+        regardless, so curves of the training loss need no more.
     after_step
         Called as ``after_step(theta, lr)`` after every optimizer step, to change the
         ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
@@ -162,7 +170,8 @@ def train(
         theta0 = init_params(Layout(arch), init, seeds, init_scale,
                              classifier_init=classifier_init)
     run = _Run(arch, opt, data, seeds, theta0, mask, after_step, dtype)
-    diagnosed = _diagnostic_epochs(diagnostics, epochs)
+    diagnosed = _epochs(diagnostics, epochs, "diagnostics")
+    evaluated = _epochs(train_metrics, epochs, "train_metrics") | {0, epochs}
     steps_per_epoch = -(-n // batch_size)
     lrs = _step_rates(opt, model_lrs, len(seeds), epochs, steps_per_epoch, dtype)
     history = _empty_history(len(seeds), epochs, arch.depth)
@@ -175,8 +184,10 @@ def train(
                 loss, acc = run.epoch(epoch_lrs, batch_size)
                 history["running_loss"][:, epoch] = loss
                 history["running_acc"][:, epoch] = acc
-            run.record(history, epoch, epoch in diagnosed)
-            newly = (diverged < 0) & ~np.isfinite(history["train_loss"][:, epoch])
+            full = epoch in evaluated
+            run.record(history, epoch, epoch in diagnosed, full)
+            loss = history["train_loss" if full else "running_loss"][:, epoch]
+            newly = (diverged < 0) & ~np.isfinite(loss)
             diverged[newly] = epoch
             if epoch in checkpoints:
                 kept[epoch] = run.theta.copy()
@@ -208,12 +219,13 @@ def _step_rates(opt, model_lrs, k, epochs, steps_per_epoch, dtype) -> list:
     return list(np.multiply.outer(factor, rates)[:, :, None])
 
 
-def _diagnostic_epochs(diagnostics: bool | Sequence[int], epochs: int) -> frozenset[int]:
-    if isinstance(diagnostics, bool | np.bool_):
-        return frozenset(range(epochs + 1) if diagnostics else ())
-    chosen = {int(e) for e in diagnostics}
+def _epochs(chosen: bool | Sequence[int], epochs: int, name: str) -> frozenset[int]:
+    """The epochs of a schedule: True every one, False none, or those listed."""
+    if isinstance(chosen, bool | np.bool_):
+        return frozenset(range(epochs + 1) if chosen else ())
+    chosen = {int(e) for e in chosen}
     if any(e < 0 for e in chosen):
-        raise ValueError(f"diagnostics epochs must be >= 0, got {sorted(chosen)}")
+        raise ValueError(f"{name} epochs must be >= 0, got {sorted(chosen)}")
     return frozenset(e for e in chosen if e <= epochs)
 
 
@@ -287,17 +299,19 @@ class _Run:
         np.square(self.theta, out=self.tmp)
         return 0.5 * (self.tmp @ self.decay)
 
-    def record(self, history, epoch, diagnose):
-        """Fill entry ``epoch`` of the history arrays (see the module docstring)."""
+    def record(self, history, epoch, diagnose, full):
+        """Fill entry ``epoch`` of the history arrays (see the module docstring); ``full``:
+        evaluate the whole training set too."""
         net, params, y = self.net, self.params, self.y
         if diagnose:
             logits, cache = net.forward(params, self.X, training=True)
-        if net.arch.batch_norm or not diagnose:  # metrics use inference-mode batch norm
-            train_logits, _ = net.forward(params, self.X, self.bn)
-        else:
-            train_logits = logits
-        history["train_loss"][:, epoch] = bce_from_logits(train_logits, y)
-        history["train_acc"][:, epoch] = ((train_logits > 0) == y).mean(axis=(1, 2))
+        if full:
+            if net.arch.batch_norm or not diagnose:  # metrics use inference-mode batch norm
+                train_logits, _ = net.forward(params, self.X, self.bn)
+            else:
+                train_logits = logits
+            history["train_loss"][:, epoch] = bce_from_logits(train_logits, y)
+            history["train_acc"][:, epoch] = ((train_logits > 0) == y).mean(axis=(1, 2))
         test_logits, _ = net.forward(params, self.X_test, self.bn)
         history["test_loss"][:, epoch] = bce_from_logits(test_logits, self.y_test)
         history["test_acc"][:, epoch] = ((test_logits > 0) == self.y_test).mean(axis=(1, 2))

@@ -38,6 +38,7 @@ class Spec:
     data: dict  # the data section of params.yaml (for the Setup)
     dataset: str  # the dataset file
     diagnostic_epochs: list[int]
+    float32_from: int | None  # widths from which to train in single precision
     animate: dict  # {"activations", "inits", "every"}: the boundary animation
     tag: str  # what every run file shares; each file's name adds its own settings
 
@@ -53,7 +54,7 @@ class Spec:
             width=m["width"], depth=m["depth"], init_scale=m["init_scale"],
             classifier_init=m["classifier_init"], batch_norm=list(m["batch_norm"]),
             train=train, seeds=t["seeds"], data=dict(params["data"]), dataset=dataset,
-            diagnostic_epochs=epochs, animate=animate,
+            diagnostic_epochs=epochs, float32_from=g["float32_from"], animate=animate,
         )
         # not in the shared tag: what only names files (activations, widths), the data
         # section (the dataset file's name is in it), and the animation (per file)
@@ -83,8 +84,11 @@ class Spec:
             "--activation", activation, "--init", *self.inits, "--width", width,
             "--depth", self.depth, "--init-scale", self.init_scale,
             "--seeds", *range(self.seeds), "--diagnostic-epochs", *self.diagnostic_epochs,
+            # the whole training set at the first and last epoch only: the lecture's
+            # training curves are Keras' running values, recorded every epoch anyway
             *training_args(self.train, classifier_init=self.classifier_init,
-                           batch_norm=self.batch_norm),
+                           batch_norm=self.batch_norm, train_metrics=[0],
+                           float32=self.float32_from is not None and width >= self.float32_from),
         ]
         if self.animated(activation, width):
             args += ["--checkpoint-every", self.animate["every"]]

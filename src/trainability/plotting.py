@@ -7,7 +7,7 @@ the bytes depend only on the inputs (and the fonts of the machine).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import matplotlib as mpl
 import numpy as np
@@ -62,8 +62,9 @@ def save_figure(fig: Figure, path) -> None:
         fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
 
 
-def save_animation(frames: Sequence[Figure], path, ms_per_frame: int = 300) -> None:
-    """An animated GIF of ``frames`` (looping; the last frame held three times as long),
+def save_animation(frames: Iterable[Figure], path, ms_per_frame: int = 300) -> None:
+    """An animated GIF of ``frames``, each drawn as it comes (one figure may be updated
+    and yielded again), looping, the last frame held three times as long; written
     atomically. The frames share one palette so the colours do not flicker."""
     images = []
     with style():
@@ -80,7 +81,7 @@ def save_animation(frames: Sequence[Figure], path, ms_per_frame: int = 300) -> N
 
 
 def save(made, path) -> None:
-    """A figure as PNG, or a list of figures (frames) as an animated GIF."""
+    """A figure as PNG, or frames (figures) as an animated GIF."""
     if isinstance(made, Figure):
         save_figure(made, path)
     else:

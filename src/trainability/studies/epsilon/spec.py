@@ -134,8 +134,9 @@ class Spec:
             "--activation", activation, "--init", *self.groups()[(activation, width)],
             "--width", width, "--depth", self.depth, "--init-scale", self.init_scale,
             "--seeds", *range(self.seeds), "--diagnostic-epochs", 0,
+            # final accuracies only: the whole training set at the first and last epoch
             *training_args(train, classifier_init=self.classifier_init,
-                           batch_norm=self.batch_norm),
+                           batch_norm=self.batch_norm, train_metrics=[0]),
         ]
 
     # ------------------------------------------------------------ what it writes

@@ -111,7 +111,8 @@ class Trained:
     test_loss: np.ndarray
     val_acc: np.ndarray  # (K,) final, on the validation points
     val_loss: np.ndarray  # (K, E+1) per epoch (epoch 0 = at the start)
-    train_acc: np.ndarray  # (K, E+1) on the fit points
+    train_acc: np.ndarray  # (K, E+1) on all fit points, at the first and last epoch only
+    running_acc: np.ndarray  # (K, E+1) as Keras reports it: the epoch's mean over batches
     diverged: np.ndarray  # (K,) bool
     checkpoints: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -127,15 +128,17 @@ class Trained:
 
     @property
     def epochs_to_95(self) -> np.ndarray:
-        """First epoch with training accuracy >= 0.95 (NaN if never)."""
-        reached = self.train_acc >= TRAINED
+        """First epoch whose training accuracy, as Keras reports it, is >= 0.95 (NaN if
+        never)."""
+        reached = self.running_acc >= TRAINED
         return np.where(reached.any(axis=1), reached.argmax(axis=1).astype(float), np.nan)
 
     def rows(self, index) -> Trained:
         """The models ``index`` (a slice or indices) of this batch."""
         return Trained(**{f: getattr(self, f)[index] for f in (
             "theta0", "theta", "test_acc", "test_loss", "val_acc", "val_loss", "train_acc",
-            "diverged")}, checkpoints={e: c[index] for e, c in self.checkpoints.items()})
+            "running_acc", "diverged")},
+            checkpoints={e: c[index] for e, c in self.checkpoints.items()})
 
 
 def chunk_size(arch: Architecture) -> int:
@@ -176,6 +179,7 @@ def fit(protocol: Protocol, width: int, split: Split, seeds: Sequence[int], *,
         parts.append(train(arch, cfg, split.fit, seeds[sl], epochs=epochs,
                            batch_size=protocol.batch_size, theta0=theta0[sl], mask=m,
                            checkpoints=checkpoints, diagnostics=False, after_step=prox,
+                           train_metrics=[0],  # the fit points' accuracy: at the ends only
                            dtype=protocol.dtype(width)))
     theta = np.concatenate([r.theta for r in parts])
     if mask is not None:
@@ -184,7 +188,7 @@ def fit(protocol: Protocol, width: int, split: Split, seeds: Sequence[int], *,
             raise RuntimeError("a pruned weight moved during training: the mask did not hold")
     test_acc, test_loss = evaluate(arch, theta, split.X_test, split.y_test)
     hist = {k: np.concatenate([r.history[k] for r in parts])
-            for k in ("test_loss", "test_acc", "train_acc")}
+            for k in ("test_loss", "test_acc", "train_acc", "running_acc")}
     return Trained(
         theta0=np.concatenate([r.theta0 for r in parts]),
         theta=theta,
@@ -193,6 +197,7 @@ def fit(protocol: Protocol, width: int, split: Split, seeds: Sequence[int], *,
         val_acc=hist["test_acc"][:, -1],
         val_loss=hist["test_loss"],
         train_acc=hist["train_acc"],
+        running_acc=hist["running_acc"],
         diverged=np.concatenate([r.diverged_epoch >= 0 for r in parts]),
         checkpoints={e: np.concatenate([r.checkpoints[e] for r in parts]) for e in checkpoints},
     )

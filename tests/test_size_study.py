@@ -396,7 +396,7 @@ def test_section_results_hold_every_claim_and_the_metrics(staged):
         width.sort_values("width").success_rate.iloc[-1])
     lottery = pd.read_csv(results / "tables/size/lottery_runs.csv")
     assert set(lottery.arm) == {"ticket", "late", "oneshot", "reinit", "random", "dense"}
-    assert re.search(r"\| S1 \|", (results / "sections/size.md").read_text())
+    assert re.search(r"\| N1 \|", (results / "sections/size.md").read_text())
 
 
 # ---------------------------------------------------------------- end to end (tiny run)
@@ -408,7 +408,7 @@ pipeline = pytest.mark.pipeline
 def test_the_report_has_the_section_and_the_metrics(finished_project):
     results = finished_project / "results"
     assert "## How big should the network be?" in (results / "report.md").read_text()
-    assert "S1" in json.loads((results / "metrics.json").read_text())["size"]["claims"]
+    assert "N1" in json.loads((results / "metrics.json").read_text())["size"]["claims"]
     assert "Nothing to be done" in snakemake(finished_project, "-n", "size").stdout
 
 

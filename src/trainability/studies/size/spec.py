@@ -29,7 +29,7 @@ from trainability.config import ConfigError, tag
 
 TITLE = "How big should the network be?"
 CATEGORY = "Size study"
-PREFIX = "S"
+PREFIX = "N"  # network size (scaling has S)
 SUBSTUDIES = ("width", "dead", "lottery", "structured")
 QUICK_WIDTH_MAX = 128  # quick: widths above this are left out of the width study
 QUICK_DEAD_MAX = 64

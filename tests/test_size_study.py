@@ -198,7 +198,7 @@ CASES = {
 def test_every_claim_holds_in_the_good_world(good):
     _, found, _ = good
     assert {k: c.verdict for k, c in found.items()} == dict.fromkeys(CASES, "supported")
-    assert [c.id for c in found.values()] == [f"S{i}" for i in range(1, 8)]
+    assert [c.id for c in found.values()] == [f"N{i}" for i in range(1, 8)]
 
 
 @pytest.mark.parametrize("key", CASES)
@@ -390,7 +390,7 @@ def test_stages_write_every_declared_table_figure_and_link_each(staged):
 def test_section_results_hold_every_claim_and_the_metrics(staged):
     _, results = staged
     out = json.loads((results / "sections/size.json").read_text())
-    assert [c["id"] for c in out["claims"]] == [f"S{i}" for i in range(1, 8)]
+    assert [c["id"] for c in out["claims"]] == [f"N{i}" for i in range(1, 8)]
     width = pd.read_csv(results / "tables/size/width.csv")
     assert out["metrics"]["circles"]["success_widest"] == pytest.approx(
         width.sort_values("width").success_rate.iloc[-1])

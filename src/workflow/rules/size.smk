@@ -155,6 +155,10 @@ if enabled("size"):
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
     rule size:
+        # every product a reader sees (the default target asks for them: a deleted one is
+        # rebuilt even when the report is up to date)
         input:
+            rules.size_tables.output,
+            rules.size_figures.output,
             rules.size_section.output,
 

@@ -136,3 +136,23 @@ def test_editing_a_module_reruns_exactly_the_jobs_that_import_it(project_copy, m
         f.write("\n{# an edit #}\n" if module.endswith(".j2") else "\n# an edit\n")
     jobs = planned_jobs(project_copy)
     assert {j for j in GRID_JOBS if j in jobs} == EDITS[module]
+
+
+def test_every_study_rebuilds_its_deleted_tables_and_figures(project_copy):
+    """What a DVC experiment on an unrecorded baseline does: the versioned outputs go,
+    the sections and stamps stay. Every study's products must come back, not stay lost
+    under an up-to-date report."""
+    import shutil
+
+    before = {p.relative_to(project_copy): p.read_bytes()
+              for p in (project_copy / "results/tables").rglob("*.*")}
+    figures = {p.relative_to(project_copy)
+               for p in (project_copy / "results/figures").rglob("*.*")}
+    shutil.rmtree(project_copy / "results/tables")
+    shutil.rmtree(project_copy / "results/figures")
+    snakemake(project_copy)
+    after = {p.relative_to(project_copy): p.read_bytes()
+             for p in (project_copy / "results/tables").rglob("*.*")}
+    assert after == before
+    assert {p.relative_to(project_copy)
+            for p in (project_copy / "results/figures").rglob("*.*")} == figures

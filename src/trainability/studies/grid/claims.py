@@ -141,8 +141,8 @@ def zeros_stay_at_chance(runs, width: int, chance: float) -> Claim:
 def normal_beats_zeros(runs, width: int, init: str) -> Claim:
     claim = Claim(
         "", "normal-beats-zeros",
-        f"{init} initialization does notably better than all-zero initialization, for every "
-        "activation.",
+        f"Initialization with {init} does notably better than all-zero initialization, for "
+        "every activation.",
         "every zero-initialized network is clearly worse than its random-normal twin.",
         f"one check per activation with {init} and zeros cells at width {width}: {init}'s "
         f"test accuracy minus zeros', paired by seed, is at least {BEATS}.",

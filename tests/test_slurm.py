@@ -1,7 +1,9 @@
 """The workflow on a real Slurm cluster: a single-node cluster started on this machine
 (tests/slurm/cluster.sh), the tiny configuration run through `snakemake --executor slurm`
 with the project's profile (profiles/slurm), results equal to the local run's bit for bit,
-a failing job reported as failed, and `dvc exp run` on top with the same metrics.
+a failing job reported as failed, and `dvc exp run` on top with the same metrics. Without
+a cluster: a dry run with the shipped profile, as it is, groups every job as the profile
+says and asks for what the cost model gives.
 
 Needs root and Debian's Slurm packages. apt-get installs them only when asked to: under CI
 (CI set; .ci/run sets it and installs them first) or with TRAINABILITY_INSTALL_SLURM=1;
@@ -33,17 +35,19 @@ pytestmark = pytest.mark.slurm
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 PROFILE = "profiles/slurm"
-# This cluster's settings, written into the project's profile as a user writes theirs.
-# A real cluster has accounting, so the plugin asks sacct for job states; this one has
-# none, so squeue (finished jobs stay listed for the cluster's MinJobAge, 600 s). It has
-# no accounts either: the plugin's guess fails harmlessly ("Unable to guess SLURM account").
+# This cluster's settings, written into the project's profile as a user writes theirs;
+# everything else (grouping, group sizes, resources) is the shipped profile's. A real
+# cluster has accounting, so the plugin asks sacct for job states; this one has none
+# (sacct fails and the plugin would wait forever), so squeue: finished jobs stay listed
+# for the cluster's MinJobAge, 600 s. It has no accounts either: the plugin's guess fails
+# harmlessly ("Unable to guess SLURM account").
 TEST_SITE_SETTINGS = {
     "slurm-status-command": "squeue",
-    # the plugin checks first after this many seconds, then 10 s later each time
+    # only to keep the test short: the plugin checks first after this many seconds, then
+    # 10 s later each time (the shipped 20 s works too)
     "slurm-init-seconds-before-status-checks": 3,
-    # few jobs: one for the datasets, one for all the tiny configuration's cells
-    "group-components": {"data": 100, "cells": 100},
 }
+GROUPS = {"data", "cells", "summary"}  # the shipped profile's groups
 # at most 2 cores a job (the cells in it 2 at a time): the node has as many as this machine
 CORES = ["--cores", str(min(2, os.cpu_count() or 1))]
 # Seconds. The tiny configuration takes ~2.5 min on the cluster on an idle 2-core machine
@@ -190,23 +194,28 @@ def results(root: Path) -> dict[str, bytes]:
     return files
 
 
+def submissions(result) -> list[str]:
+    """The Slurm log folder of every job a cluster run submitted: group_<name> or
+    rule_<name>."""
+    logs = re.findall(r"submitted with SLURM jobid \d+ \(log: (\S+)\)", result.stderr)
+    return [re.search(r"/((?:group|rule)_\w+)/", log).group(1) for log in logs]
+
+
 def test_cluster_run_equals_the_local_run_bit_for_bit(cluster_project, request):
     project, result = cluster_project
     local = local_run(request)
-    # the jobs went through Slurm, the cells in group jobs, far fewer jobs than steps
-    submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: (\S+)\)", result.stderr)
-    assert any("/group_cells" in log for log in submitted), failure(result)
-    assert any("/group_summary" in log for log in submitted), failure(result)
-    assert not any("/rule_train/" in log for log in submitted), failure(result)
+    # every job went to Slurm in the profile's groups, far fewer jobs than steps
+    submitted = submissions(result)
+    assert {name.removeprefix("group_") for name in submitted} == GROUPS, failure(result)
     steps = int(re.findall(r"(\d+) of \d+ steps \(100%\) done", result.stderr)[-1])
-    assert len(submitted) < steps
+    assert len(submitted) < steps / 10
     # the same files, byte for byte
     on_cluster, here = results(project), results(local)
     assert sorted(on_cluster) == sorted(here)
     grid = TINY["grid"]
-    runs = tuple(f"results/runs/{a}/{i}/" for a in grid["activations"] for i in grid["inits"])
-    assert len([name for name in here if name.startswith(runs)]) == len(runs)
-    assert "results/metrics.json" in here and "results/tables/runs.csv" in here
+    runs = [name for name in here if name.startswith("results/runs/grid/")]
+    assert len(runs) == len(grid["activations"]) * len(grid["widths"])
+    assert "results/metrics.json" in here and "results/tables/grid/runs.csv" in here
     for name, data in here.items():
         assert on_cluster[name] == data, f"{name} differs from the local run's"
     figures = sorted(p.name for p in (project / "results/figures").rglob("*.png"))
@@ -214,17 +223,44 @@ def test_cluster_run_equals_the_local_run_bit_for_bit(cluster_project, request):
     assert (project / "results/report.md").stat().st_size > 0
 
 
+def test_a_group_job_asks_slurm_for_its_largest_round_and_all_rounds_runtime(
+    cluster_project, slurm_env
+):
+    """What Snakemake asks Slurm for a group job (GroupResources.basic_layered): its jobs in
+    rounds of at most `cores`, the memory of the largest round (a sum of the cost model's
+    mem_mb), the runtime of every round added up, and the largest round's cores."""
+    _, result = cluster_project
+    cores = int(CORES[1])
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", result.stderr)
+    checked = 0
+    for jobid, log in submitted:
+        ran = list(dry_run_jobs(Path(log).read_text(errors="replace")).values())
+        asked = bounded(["squeue", "-h", "-t", "all", "-j", jobid, "-o", "%m|%l|%C"],
+                        timeout=30, environ=slurm_env)
+        assert asked.returncode == 0 and ran, failure(asked)
+        memory, limit, cpus = asked.stdout.strip().split("|")
+        mem_mb = int(memory.removesuffix("M"))
+        minutes = sum(int(x) * 60**i for i, x in enumerate(reversed(limit.split(":")))) / 60
+        largest, rounds = max(j["mem_mb"] for j in ran), -(-len(ran) // cores)
+        assert largest <= mem_mb <= min(cores, len(ran)) * largest, (log, mem_mb, ran)
+        assert rounds * min(j["runtime"] for j in ran) <= minutes, (log, minutes, ran)
+        assert minutes <= sum(j["runtime"] for j in ran), (log, minutes, ran)
+        assert int(cpus) == min(cores, len(ran)), (log, cpus, ran)
+        checked += 1
+    assert checked == len(submitted) >= 3
+
+
 def test_failing_job_is_reported_as_failed(cluster_project, slurm_env, tmp_path):
     project = copy(cluster_project[0], tmp_path / "project")
     # a grid cell with an activation that does not exist: the job starts on the cluster
     # and its command fails there
-    run = next((project / "results/runs/relu/zeros").glob("*.npz"))
-    target = f"results/runs/no_such_activation/zeros/{run.name}"
+    run = next((project / "results/runs/grid/relu").glob("*.npz"))
+    target = f"results/runs/grid/no_such_activation/{run.name}"
     result = cluster_snakemake(project, slurm_env, target)
     assert result.returncode != 0, failure(result)
     jobs = re.findall(r"submitted with SLURM jobid (\d+)", result.stderr)
     assert len(jobs) == 1, failure(result)
-    assert "Error in rule train" in result.stderr, failure(result)
+    assert "Error in rule grid_train" in result.stderr, failure(result)
     assert "At least one job did not complete successfully" in result.stderr, failure(result)
     assert not (project / target).exists()
     # and Slurm itself has the job as failed (finished jobs stay listed for MinJobAge)
@@ -256,23 +292,71 @@ def test_dvc_exp_run_with_the_cluster_profile_gives_the_local_metrics(
     assert "on-slurm" in shown
 
 
-def test_profile_sizes_and_groups_every_rule_that_runs_a_job():
-    """Every rule that runs a command has its resources and its group in the profile (a
-    new rule would otherwise ask for the defaults and go to Slurm on its own), and every
-    rule the profile names exists (Snakemake ignores a name it does not know)."""
+def rules_that_run_a_job() -> dict[str, str]:
+    """Every rule of the workflow that runs a command, and its body."""
     sources = [ROOT / "Snakefile", *sorted((ROOT / "src/workflow/rules").glob("*.smk"))]
     parts = re.split(r"(?m)^\s*rule (\w+):", "\n".join(p.read_text() for p in sources))
-    runs_a_job = {
-        name: bool(re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body))
-        for name, body in zip(parts[1::2], parts[2::2], strict=True)
-    }
-    jobs = {name for name, job in runs_a_job.items() if job}
+    bodies = dict(zip(parts[1::2], parts[2::2], strict=True))
+    return {name: body for name, body in bodies.items()
+            if re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body)}
+
+
+def test_profile_groups_every_rule_that_runs_a_job_and_the_rules_size_themselves():
+    """Every rule that runs a command is in one of the profile's groups (a new rule would
+    otherwise go to Slurm on its own) and declares its resources from the cost model (one
+    of common.smk's helpers), so the profile sets none; every rule the profile names
+    exists (Snakemake ignores a name it does not know)."""
+    jobs = rules_that_run_a_job()
     profile = yaml.safe_load((ROOT / PROFILE / "config.yaml").read_text())
-    assert "train" in jobs and "report" in jobs
-    assert not jobs - set(profile["set-resources"]), "add to set-resources in profiles/slurm"
-    assert not jobs - set(profile["groups"]), "add to groups in profiles/slurm"
-    named = set(profile["set-resources"]) | set(profile["groups"]) | set(profile["set-threads"])
-    assert not named - set(runs_a_job), "profiles/slurm names rules that do not exist"
+    assert {"grid_train", "size_lottery", "params_file", "report"} <= set(jobs)
+    assert not set(jobs) - set(profile["groups"]), "add to groups in profiles/slurm"
+    assert not set(profile["groups"]) - set(jobs), "profiles/slurm names rules that do not exist"
+    assert set(profile["groups"].values()) == GROUPS
+    assert "set-resources" not in profile and "set-threads" not in profile
+    helper = re.compile(r"(?m)^\s*resources:\s*\n\s*\*\*(train|product|command|dataset|"
+                        r"shell|report)_resources\(")
+    unsized = sorted(name for name, body in jobs.items() if not helper.search(body))
+    assert not unsized, f"rules without resources from the cost model: {unsized}"
+
+
+def dry_run_jobs(text: str) -> dict[str, dict]:
+    """Every job of a dry run's listing, by its first output: its rule, its group (None
+    if it is not in one), and the mem_mb and runtime it asks for."""
+    jobs, group = {}, None
+    for block in re.split(r"\n(?=\[[^\]]+\]\s*(?:Group job|\n\s*(?:local)?rule))", text):
+        header = re.search(r"Group job (\w+) \(", block)
+        if header:
+            group = header.group(1)
+        for rule in re.finditer(r"(?m)^( *)(?:local)?rule (\w+):\n((?:\1 +.*\n?)*)", block):
+            indent, name, body = rule.groups()
+            output = re.search(r"output: ([^,\s]+)", body)
+            if name == "all" or not output:
+                continue
+            asked = dict(re.findall(r"\b(mem_mb|runtime)=(\d+)", body))
+            jobs[output.group(1)] = {"rule": name, "group": group if indent else None,
+                                     **{k: int(v) for k, v in asked.items()}}
+    return jobs
+
+
+def test_the_shipped_profile_groups_every_job_and_asks_for_what_the_cost_model_gives(tmp_path):
+    """A dry run with profiles/slurm as shipped (no cluster needed): every job is in the
+    group the profile names, and asks Slurm for the mem_mb and runtime a local run asks
+    Snakemake for: the cost model's, not the profile's fallback."""
+    project = make_project(tmp_path / "project")
+    profile = yaml.safe_load((project / PROFILE / "config.yaml").read_text())
+    dry = bounded(["snakemake", "--workflow-profile", PROFILE, "-n"], project, 300,
+                  deadline=False)
+    assert dry.returncode == 0, failure(dry)
+    on_slurm = dry_run_jobs(dry.stdout + dry.stderr)
+    local = dry_run_jobs(run(["snakemake", "-n", "--cores", "2"], project).stdout)
+    assert on_slurm.keys() == local.keys() and len(local) > 50
+    assert {job["rule"] for job in on_slurm.values()} == set(rules_that_run_a_job())
+    fallback = profile["default-resources"]
+    for output, job in on_slurm.items():
+        assert job["group"] == profile["groups"][job["rule"]], (output, job)
+        assert (job["mem_mb"], job["runtime"]) == (local[output]["mem_mb"],
+                                                   local[output]["runtime"]), (output, job)
+        assert job["mem_mb"] != fallback["mem_mb"] and job["runtime"] != fallback["runtime"]
 
 
 @pytest.fixture

@@ -148,6 +148,35 @@ def planned_jobs(project: Path) -> dict[str, int]:
     return counts
 
 
+def dry_run_jobs(text: str) -> dict[str, dict]:
+    """Every job of a dry run's listing, by its first output: its rule, its group (None
+    if it is not in one), and the mem_mb and runtime it asks for."""
+    jobs, group = {}, None
+    for block in re.split(r"\n(?=\[[^\]]+\]\s*(?:Group job|\n\s*(?:local)?rule))", text):
+        header = re.search(r"Group job (\w+) \(", block)
+        if header:
+            group = header.group(1)
+        for rule in re.finditer(r"(?m)^( *)(?:local)?rule (\w+):\n((?:\1 +.*\n?)*)", block):
+            indent, name, body = rule.groups()
+            output = re.search(r"output: ([^,\s]+)", body)
+            if name == "all" or not output:
+                continue
+            asked = dict(re.findall(r"\b(mem_mb|runtime)=(\d+)", body))
+            jobs[output.group(1)] = {"rule": name, "group": group if indent else None,
+                                     **{k: int(v) for k, v in asked.items()}}
+    return jobs
+
+
+def group_jobs(text: str) -> list[tuple[str, list[dict]]]:
+    """Every group job a run's log lists before submitting it: its group and its jobs
+    (rule, mem_mb, runtime)."""
+    parts = re.split(r"Group job (\w+) \(jobs in lexicogr\. order\):", text)
+    return [(group, [{"rule": m.group(2), **{k: int(v) for k, v in re.findall(
+        r"\b(mem_mb|runtime)=(\d+)", m.group(3))}} for m in re.finditer(
+        r"(?m)^( +)(?:local)?rule (\w+):\n((?:\1 +.*\n?)*)", body)])
+        for group, body in zip(parts[1::2], parts[2::2], strict=True)]
+
+
 def git_init(project: Path) -> None:
     run(["git", "init", "-q", "-b", "main"], project)
     run(["dvc", "init", "-q"], project)

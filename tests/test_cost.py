@@ -14,11 +14,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline_helpers import GRID_ONLY, make_project, snakemake
+from pipeline_helpers import GRID_ONLY, TINY, make_project, snakemake
 from trainability import budget, cli, cost
 from trainability.budget import Budget, BudgetError, Job, human_bytes, human_cpu
-from trainability.cli import train_kwargs
+from trainability.cli import job_calls, train_kwargs
 from trainability.studies.grid.spec import Spec
+from trainability.studies.scaling.spec import Spec as ScalingSpec
+from trainability.studies.size import training
+from trainability.studies.size.spec import Spec as SizeSpec
 
 TRAIN = dict(n_train=800, n_test=200, width=64, depth=4, seeds=range(5),
              inits=["zeros"] * 10, epochs=100, batch_size=32, diagnostics=[0, 50, 100],
@@ -86,6 +89,100 @@ def test_memory_estimate_is_within_a_factor_of_two_of_a_real_job(tmp_path):
                                   capture_output=True, text=True).stdout) * 1024
     estimated = cost.train_cost(**train_kwargs(args), n_train=800, n_test=200).memory
     assert 0.5 < estimated / measured < 2, (estimated, measured)
+
+
+# ---------------------------------------------------------------- jobs of several calls
+
+
+def test_a_job_of_several_calls_starts_once_adds_cpu_and_peaks_at_its_largest_call():
+    narrow, wide = TRAIN | {"width": 16}, TRAIN | {"width": 256}
+    a, b, both = cost.train_cost(**narrow), cost.train_cost(**wide), cost.calls_cost([narrow, wide])
+    assert both.memory == b.memory
+    assert both.cpu == pytest.approx(a.cpu + b.cpu - cost.CPU["start"])
+    assert (both.models, both.model_epochs) == (a.models + b.models, 2 * 5000)
+    nothing = cost.calls_cost([])  # a command that trains nothing: the process alone
+    assert (nothing.memory, nothing.cpu, nothing.models) == (cost.BASELINE, cost.CPU["start"], 0)
+
+
+def test_float32_halves_the_arithmetic_not_the_overhead_and_forward_passes_train_nothing():
+    f64, f32 = (cost.cpu_terms(**TRAIN | {"float32": x}) for x in (False, True))
+    assert f32["weight_points"] == cost.FLOAT32_WORK * f64["weight_points"]
+    assert f32["step_layers"] == f64["step_layers"] and f32["start"] == f64["start"]
+    forward = cost.train_cost(**TRAIN | {"epochs": 0})
+    assert (forward.models, forward.model_epochs) == (0, 0) and forward.cpu > 0
+
+
+def size_spec(**width) -> SizeSpec:
+    params = copy.deepcopy(TINY)
+    params["size"]["width"].update(width)
+    return SizeSpec.from_params(params, data_code="d", train_code="t")
+
+
+def test_a_chunk_of_a_batch_names_the_batch_seeds_so_the_culprit_is_the_params_key():
+    spec = size_spec(seeds_narrow=10**6)
+    calls = job_calls(["size-train", *spec.train_args(None)])
+    assert max(len(c["seeds"]) for c in calls if c["epochs"]) <= training.MAX_CHUNK
+    job = cost.calls_cost([c | {"n_train": 90, "n_test": 30} for c in calls])
+    assert job.culprit == ("seeds", 10**6)
+    config = copy.deepcopy(TINY)
+    config["size"]["width"]["seeds_narrow"] = 10**6
+    assert budget.config_key(config, "seeds", 10**6, prefer="size") == "size.width.seeds_narrow"
+
+
+@pytest.fixture
+def trainer_calls(monkeypatch):
+    """Every call the size study's jobs make to the trainer: (width, models, epochs,
+    float32), in order."""
+    made = []
+    real = training.train
+
+    def recording(arch, cfg, data, seeds, **kw):
+        made.append((arch.width, len(seeds), kw["epochs"], kw["dtype"] == np.float32))
+        return real(arch, cfg, data, seeds, **kw)
+
+    monkeypatch.setattr(training, "train", recording)
+    return made
+
+
+def planned(calls: list[dict]) -> list[tuple]:
+    """The training calls of a job's cost (not its forward passes), as ``trainer_calls``."""
+    return [(c["width"], len(c["seeds"]), c["epochs"], c["float32"]) for c in calls
+            if c["epochs"]]
+
+
+def test_the_cost_of_a_size_job_counts_the_trainer_calls_the_job_makes(tmp_path, trainer_calls):
+    spec = size_spec()
+    data = tmp_path / "circles.npz"
+    dataset = spec.dataset_args(SimpleNamespace(dataset="circles"))
+    assert cli.main(["dataset", *map(str, dataset), "--out", str(data)]) == 0
+    for command, args in (("size-train", spec.train_args(None)),
+                          ("size-lottery", spec.lottery_args(None)),
+                          ("size-structured", spec.structured_args(None))):
+        trainer_calls.clear()
+        out = tmp_path / f"{command}.npz"
+        assert cli.main([command, "--data", str(data), *map(str, args), "--out", str(out)]) == 0
+        plan = planned(job_calls([command, *args]))
+        if command != "size-structured":
+            assert plan == trainer_calls, command
+            continue
+        # retraining at each seed's own live width: how many widths is known only after
+        # training; the models and model-epochs are not
+        assert plan[0] == trainer_calls[0]
+        for calls in (plan, trainer_calls):
+            calls[:] = [sum(c[1] for c in calls), sum(c[1] * c[2] for c in calls)]
+        assert plan == trainer_calls
+
+
+def test_layer_outputs_at_initialization_cost_forward_passes_of_every_setting():
+    params = copy.deepcopy(TINY)
+    spec = ScalingSpec.from_params(params, dataset="d.npz", train_code="a", runs_code="b",
+                                   inputs_code="c")
+    calls = job_calls(["scaling-init", *spec.init_args()])
+    s = params["scaling"]
+    assert len(calls) == len(s["activations"]) * (len(s["init_stds"]) + len(s["inits"]))
+    assert {(c["depth"], c["width"], c["epochs"]) for c in calls} == {(3, 12, 0)}
+    assert cost.calls_cost([c | {"n_train": 90} for c in calls]).models == 0
+    assert job_calls(["scaling-inputs", "--data", "d.npz", "--scale", "10"]) == []
 
 
 # ---------------------------------------------------------------- the checks

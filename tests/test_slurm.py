@@ -1,7 +1,9 @@
 """The workflow on a real Slurm cluster: a single-node cluster started on this machine
 (tests/slurm/cluster.sh), the tiny configuration run through `snakemake --executor slurm`
 with the project's profile (profiles/slurm), results equal to the local run's bit for bit,
-a failing job reported as failed, and `dvc exp run` on top with the same metrics.
+a failing job reported as failed, and `dvc exp run` on top with the same metrics. Without
+a cluster: a dry run with the shipped profile, as it is, groups every job as the profile
+says and asks for what the cost model gives.
 
 Needs root and Debian's Slurm packages. apt-get installs them only when asked to: under CI
 (CI set; .ci/run sets it and installs them first) or with TRAINABILITY_INSTALL_SLURM=1;
@@ -27,23 +29,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline_helpers import ROOT, TINY, env, git_init, make_project, run
+from pipeline_helpers import ROOT, TINY, dry_run_jobs, env, git_init, group_jobs, make_project, run
 
 pytestmark = pytest.mark.slurm
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 PROFILE = "profiles/slurm"
-# This cluster's settings, written into the project's profile as a user writes theirs.
-# A real cluster has accounting, so the plugin asks sacct for job states; this one has
-# none, so squeue (finished jobs stay listed for the cluster's MinJobAge, 600 s). It has
-# no accounts either: the plugin's guess fails harmlessly ("Unable to guess SLURM account").
+# This cluster's settings, written into the project's profile as a user writes theirs;
+# everything else (grouping, group sizes, resources) is the shipped profile's. A real
+# cluster has accounting, so the plugin asks sacct for job states; this one has none
+# (sacct fails and the plugin would wait forever), so squeue: finished jobs stay listed
+# for the cluster's MinJobAge, 600 s. It has no accounts either: the plugin's guess fails
+# harmlessly ("Unable to guess SLURM account").
 TEST_SITE_SETTINGS = {
     "slurm-status-command": "squeue",
-    # the plugin checks first after this many seconds, then 10 s later each time
+    # only to keep the test short: the plugin checks first after this many seconds, then
+    # 10 s later each time (the shipped 20 s works too)
     "slurm-init-seconds-before-status-checks": 3,
-    # few jobs: one for the datasets, one for all the tiny configuration's cells
-    "group-components": {"data": 100, "cells": 100},
 }
+GROUPS = {"data", "cells", "summary"}  # the shipped profile's groups
 # at most 2 cores a job (the cells in it 2 at a time): the node has as many as this machine
 CORES = ["--cores", str(min(2, os.cpu_count() or 1))]
 # Seconds. The tiny configuration takes ~2.5 min on the cluster on an idle 2-core machine
@@ -178,35 +182,47 @@ def local_run(request) -> Path:
 
 def results(root: Path) -> dict[str, bytes]:
     """Every data file a run leaves in results/ (datasets, run files, tables, plot data,
-    metrics; not logs, images, or the report, which states the run's wall time), by path;
-    gzip's contents, not its header."""
+    metrics; not logs, benchmarks (timings), images, or the report, which states the run's
+    wall time), by path; gzip's contents, not its header."""
     files = {}
     for path in sorted((root / "results").rglob("*")):
         rel = str(path.relative_to(root))
-        skip = rel.startswith("results/logs/") or path.suffix in (".png", ".md")
+        skip = rel.startswith(("results/logs/", "results/benchmarks/")) or \
+            path.suffix in (".png", ".md")
         if path.is_file() and not skip:
             data = path.read_bytes()
             files[rel] = gzip.decompress(data) if path.suffix == ".gz" else data
     return files
 
 
+def submissions(result) -> list[tuple[str, str]]:
+    """``(Slurm job id, log folder)`` of every job a cluster run submitted; the folder is
+    ``group_<group>_<its rules>`` (cut to ``...`` when long) or ``rule_<rule>...``."""
+    found = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", result.stderr)
+    return [(jobid, Path(log).parent.name) for jobid, log in found]
+
+
+def submitted_groups(result) -> list[str]:
+    """The group of every job a cluster run submitted ("rule:<folder>" if not a group)."""
+    return [next((g for g in GROUPS if folder.startswith(f"group_{g}_")), f"rule:{folder}")
+            for _, folder in submissions(result)]
+
+
 def test_cluster_run_equals_the_local_run_bit_for_bit(cluster_project, request):
     project, result = cluster_project
     local = local_run(request)
-    # the jobs went through Slurm, the cells in group jobs, far fewer jobs than steps
-    submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: (\S+)\)", result.stderr)
-    assert any("/group_cells" in log for log in submitted), failure(result)
-    assert any("/group_summary" in log for log in submitted), failure(result)
-    assert not any("/rule_train/" in log for log in submitted), failure(result)
+    # every job went to Slurm in the profile's groups, far fewer jobs than steps
+    submitted = submitted_groups(result)
+    assert set(submitted) == GROUPS, failure(result)
     steps = int(re.findall(r"(\d+) of \d+ steps \(100%\) done", result.stderr)[-1])
-    assert len(submitted) < steps
+    assert len(submitted) < steps / 10
     # the same files, byte for byte
     on_cluster, here = results(project), results(local)
     assert sorted(on_cluster) == sorted(here)
     grid = TINY["grid"]
-    runs = tuple(f"results/runs/{a}/{i}/" for a in grid["activations"] for i in grid["inits"])
-    assert len([name for name in here if name.startswith(runs)]) == len(runs)
-    assert "results/metrics.json" in here and "results/tables/runs.csv" in here
+    runs = [name for name in here if name.startswith("results/runs/grid/")]
+    assert len(runs) == len(grid["activations"]) * len(grid["widths"])
+    assert "results/metrics.json" in here and "results/tables/grid/runs.csv" in here
     for name, data in here.items():
         assert on_cluster[name] == data, f"{name} differs from the local run's"
     figures = sorted(p.name for p in (project / "results/figures").rglob("*.png"))
@@ -214,17 +230,52 @@ def test_cluster_run_equals_the_local_run_bit_for_bit(cluster_project, request):
     assert (project / "results/report.md").stat().st_size > 0
 
 
+def names(folder: str, name: str) -> bool:
+    """Whether a Slurm log folder is ``name``, or ``name`` cut short with "..."."""
+    return name.startswith(folder[:-3]) if folder.endswith("...") else name == folder
+
+
+def test_a_group_job_asks_slurm_for_its_largest_round_and_all_rounds_runtime(
+    cluster_project, slurm_env
+):
+    """What Snakemake asks Slurm for a group job (GroupResources.basic_layered): its jobs in
+    rounds of at most `cores`, the memory of the largest round (a sum of the cost model's
+    mem_mb), the runtime of every round added up, and the largest round's cores."""
+    _, result = cluster_project
+    cores = int(CORES[1])
+    blocks = group_jobs(result.stderr)
+    for jobid, folder in submissions(result):
+        # the group job whose rules name its log folder (cut to "..." when long)
+        ran = next(jobs for group, jobs in blocks if names(folder, f"group_{group}_" + "_".join(
+            sorted({j["rule"] for j in jobs}))))
+        blocks.remove(next(b for b in blocks if b[1] is ran))
+        asked = bounded(["squeue", "-h", "-t", "all", "-j", jobid, "-o", "%m|%l|%C"],
+                        timeout=30, environ=slurm_env)
+        assert asked.returncode == 0, failure(asked)
+        memory, limit, cpus = asked.stdout.strip().split("|")
+        mem_mb = int(memory[:-1]) * {"M": 1, "G": 1024, "T": 1024**2}[memory[-1]]
+        minutes = sum(int(x) * 60**i for i, x in enumerate(reversed(limit.split(":")))) / 60
+        largest, rounds = max(j["mem_mb"] for j in ran), -(-len(ran) // cores)
+        assert largest <= mem_mb <= min(cores, len(ran)) * largest, (folder, mem_mb, ran)
+        assert rounds * min(j["runtime"] for j in ran) <= minutes, (folder, minutes, ran)
+        assert minutes <= sum(j["runtime"] for j in ran), (folder, minutes, ran)
+        assert int(cpus) == min(cores, len(ran)), (folder, cpus, ran)
+        print(f"{folder[:40]}: {len(ran)} jobs asked for --mem {mem_mb}M -t {minutes:.0f} "
+              f"min, {cpus} cpus (members: largest {largest} MB)")
+    assert blocks == []
+
+
 def test_failing_job_is_reported_as_failed(cluster_project, slurm_env, tmp_path):
     project = copy(cluster_project[0], tmp_path / "project")
     # a grid cell with an activation that does not exist: the job starts on the cluster
     # and its command fails there
-    run = next((project / "results/runs/relu/zeros").glob("*.npz"))
-    target = f"results/runs/no_such_activation/zeros/{run.name}"
+    run = next((project / "results/runs/grid/relu").glob("*.npz"))
+    target = f"results/runs/grid/no_such_activation/{run.name}"
     result = cluster_snakemake(project, slurm_env, target)
     assert result.returncode != 0, failure(result)
     jobs = re.findall(r"submitted with SLURM jobid (\d+)", result.stderr)
     assert len(jobs) == 1, failure(result)
-    assert "Error in rule train" in result.stderr, failure(result)
+    assert "Error in rule grid_train" in result.stderr, failure(result)
     assert "At least one job did not complete successfully" in result.stderr, failure(result)
     assert not (project / target).exists()
     # and Slurm itself has the job as failed (finished jobs stay listed for MinJobAge)
@@ -242,13 +293,17 @@ def test_dvc_exp_run_with_the_cluster_profile_gives_the_local_metrics(
     run(["dvc", "commit", "--force", "--quiet"], project)
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "baseline from the cluster"], project)
+    # as a DVC --temp or queued experiment starts: without Snakemake's stamps (dvc.yaml),
+    # so the tables, figures, sections and report are redone from the run files
+    shutil.rmtree(project / "results/logs/stamps")
     # DVC runs its stage's command (dvc.yaml) unchanged; Snakemake takes the profile from
     # the environment. --force: the params are unchanged, run the stage all the same.
     e = dict(slurm_env, SNAKEMAKE_PROFILE=str(project / PROFILE))
     cmd = ["dvc", "exp", "run", "--force", "-n", "on-slurm"]
     result = bounded(cmd, project, RUN_TIMEOUT, e)
     assert result.returncode == 0, failure(result)
-    assert "submitted with SLURM jobid" in result.stdout + result.stderr, failure(result)
+    both = subprocess.CompletedProcess(cmd, 0, "", result.stdout + result.stderr)
+    assert submitted_groups(both) == ["summary"], failure(result)
     metrics = json.loads((project / "results/metrics.json").read_text())
     local = json.loads((local_run(request) / "results/metrics.json").read_text())
     assert metrics == local
@@ -256,23 +311,52 @@ def test_dvc_exp_run_with_the_cluster_profile_gives_the_local_metrics(
     assert "on-slurm" in shown
 
 
-def test_profile_sizes_and_groups_every_rule_that_runs_a_job():
-    """Every rule that runs a command has its resources and its group in the profile (a
-    new rule would otherwise ask for the defaults and go to Slurm on its own), and every
-    rule the profile names exists (Snakemake ignores a name it does not know)."""
+def rules_that_run_a_job() -> dict[str, str]:
+    """Every rule of the workflow that runs a command, and its body."""
     sources = [ROOT / "Snakefile", *sorted((ROOT / "src/workflow/rules").glob("*.smk"))]
     parts = re.split(r"(?m)^\s*rule (\w+):", "\n".join(p.read_text() for p in sources))
-    runs_a_job = {
-        name: bool(re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body))
-        for name, body in zip(parts[1::2], parts[2::2], strict=True)
-    }
-    jobs = {name for name, job in runs_a_job.items() if job}
+    bodies = dict(zip(parts[1::2], parts[2::2], strict=True))
+    return {name: body for name, body in bodies.items()
+            if re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body)}
+
+
+def test_profile_groups_every_rule_that_runs_a_job_and_the_rules_size_themselves():
+    """Every rule that runs a command is in one of the profile's groups (a new rule would
+    otherwise go to Slurm on its own) and declares its resources from the cost model (one
+    of common.smk's helpers), so the profile sets none; every rule the profile names
+    exists (Snakemake ignores a name it does not know)."""
+    jobs = rules_that_run_a_job()
     profile = yaml.safe_load((ROOT / PROFILE / "config.yaml").read_text())
-    assert "train" in jobs and "report" in jobs
-    assert not jobs - set(profile["set-resources"]), "add to set-resources in profiles/slurm"
-    assert not jobs - set(profile["groups"]), "add to groups in profiles/slurm"
-    named = set(profile["set-resources"]) | set(profile["groups"]) | set(profile["set-threads"])
-    assert not named - set(runs_a_job), "profiles/slurm names rules that do not exist"
+    assert {"grid_train", "size_lottery", "params_file", "report"} <= set(jobs)
+    assert not set(jobs) - set(profile["groups"]), "add to groups in profiles/slurm"
+    assert not set(profile["groups"]) - set(jobs), "profiles/slurm names rules that do not exist"
+    assert set(profile["groups"].values()) == GROUPS
+    assert "set-resources" not in profile and "set-threads" not in profile
+    helper = re.compile(r"(?m)^\s*resources:\s*\n\s*\*\*(train|product|command|dataset|"
+                        r"shell|report)_resources\(")
+    unsized = sorted(name for name, body in jobs.items() if not helper.search(body))
+    assert not unsized, f"rules without resources from the cost model: {unsized}"
+
+
+def test_the_shipped_profile_groups_every_job_and_asks_for_what_the_cost_model_gives(tmp_path):
+    """A dry run with profiles/slurm as shipped (no cluster needed): every job is in the
+    group the profile names, and asks Slurm for the mem_mb and runtime a local run asks
+    Snakemake for: the cost model's, not the profile's fallback."""
+    project = make_project(tmp_path / "project")
+    profile = yaml.safe_load((project / PROFILE / "config.yaml").read_text())
+    dry = bounded(["snakemake", "--workflow-profile", PROFILE, "-n"], project, 300,
+                  deadline=False)
+    assert dry.returncode == 0, failure(dry)
+    on_slurm = dry_run_jobs(dry.stdout + dry.stderr)
+    local = dry_run_jobs(run(["snakemake", "-n", "--cores", "2"], project).stdout)
+    assert on_slurm.keys() == local.keys() and len(local) > 50
+    assert {job["rule"] for job in on_slurm.values()} == set(rules_that_run_a_job())
+    fallback = profile["default-resources"]
+    for output, job in on_slurm.items():
+        assert job["group"] == profile["groups"][job["rule"]], (output, job)
+        assert (job["mem_mb"], job["runtime"]) == (local[output]["mem_mb"],
+                                                   local[output]["runtime"]), (output, job)
+        assert job["mem_mb"] != fallback["mem_mb"] and job["runtime"] != fallback["runtime"]
 
 
 @pytest.fixture

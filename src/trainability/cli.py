@@ -90,7 +90,7 @@ def _add_train(sub):
                    help="hold out this share of the training points for validation "
                    "(history val_*); the test set is then evaluated after training only")
     p.add_argument("--float32", action="store_true", help="train in single precision")
-    p.set_defaults(func=_run_train)
+    p.set_defaults(func=_run_train, calls=lambda args: [_train_kwargs(args)])
 
 
 def _train_kwargs(args) -> dict:
@@ -127,10 +127,26 @@ def train_kwargs(argv) -> dict:
     """``jobs.train_job``'s keyword arguments from the arguments of ``trainability train``
     but ``--data`` and ``--out`` (what a rule's ``params`` pass), as the command would call
     it: what the cost model (``cost.train_cost``) reads. Bad arguments: ValueError."""
-    parser = _Refusal(prog="trainability")
-    _add_train(parser.add_subparsers())
-    args = parser.parse_args(["train", "--data", "-", "--out", "-", *map(str, argv)])
-    return _train_kwargs(args)
+    return job_calls(["train", *argv])[0]
+
+
+def job_calls(argv) -> list[dict]:
+    """The trainer calls ``trainability <argv>`` makes, each as ``jobs.train_job``'s keyword
+    arguments (``cost.calls_cost`` reads them); the paths it reads and writes may be left
+    out. A command that trains nothing: []. Bad arguments, or a command the cost model
+    does not know: ValueError."""
+    argv = [str(a) for a in argv]
+    parser, commands = _parser(_Refusal)
+    if not argv or argv[0] not in commands.choices:
+        raise ValueError(f"not a trainability command: {' '.join(argv[:1])!r}")
+    given = set(argv)
+    for action in commands.choices[argv[0]]._actions:  # paths are not part of the cost
+        if action.required and action.option_strings and not given & set(action.option_strings):
+            argv += [action.option_strings[0], "-"]
+    args = parser.parse_args(argv)
+    if not hasattr(args, "calls"):
+        raise ValueError(f"trainability {argv[0]}: no cost model for this command")
+    return args.calls(args)
 
 
 def _add_study(sub, study):
@@ -211,8 +227,9 @@ def _run_usage(args):
     print(markdown(read(args.benchmarks)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trainability", description=__doc__.splitlines()[0])
+def _parser(cls=argparse.ArgumentParser):
+    """The whole command line's parser (of class ``cls``) and its subcommands."""
+    parser = cls(prog="trainability", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_dataset(sub)
     _add_train(sub)
@@ -223,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         if importlib.util.find_spec(f"trainability.studies.{study}.commands"):
             # a study's own training commands (their arguments; the work is in its runs.py)
             importlib.import_module(f"trainability.studies.{study}.commands").add_commands(sub)
+    return parser, sub
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, _ = _parser()
     args = parser.parse_args(argv)
 
     from trainability.io import InputError

@@ -24,6 +24,10 @@ overhead: what dominates up to width 64) + arithmetic: model-points x (weights +
 the activation's cost) for matrix products and elementwise passes, + model-parameters x
 steps for the optimizer. The constants were fitted with ``benchmarks/calibrate_cost.py``
 on the machine in ``MACHINE``; ``budget.py`` rescales them from a run's own benchmarks.
+
+A command that calls the trainer several times (the size study's jobs; the scaling study's
+forward passes at initialization, a call of 0 epochs) lists its calls as ``train_job``
+keyword arguments (``cli.job_calls``); its cost is their sum (``calls_cost``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.spe
 CPU = {"start": 0.24, "step_layers": 1.5e-05, "weight_points": 4.9e-11, "unit_points": 3.7e-09,
        "cached_unit_points": 2.1e-09, "param_steps": 6.3e-10}
 CACHE = 1 << 20  # bytes of L2 per core: elementwise passes over larger arrays wait on memory
+# arithmetic in float32 takes this share of float64's time (width 128 and 512, 1-10 models,
+# adam and sgd: 0.49-0.52 measured; the size study trains in float32 from width 64)
+FLOAT32_WORK = 0.5
 ACTIVATION_COST = {  # elementwise cost of the activation and its derivative, relu = 1
     "relu": 1.0, "leaky_relu": 1.0, "elu": 1.1, "gelu": 2.8, "swish": 1.3, "sigmoid": 1.1,
     "tanh": 1.0, "linear": 1.0}
@@ -116,7 +123,22 @@ def train_cost(**train_kwargs) -> Cost:
               + max(step, evaluation) * k * w * f + history + 64 * s["steps"]
               + k * s["n_fit"] * (16 + f * (s["n_inputs"] + 2)))  # the epoch's shuffled data
     cpu = import_seconds + sum(CPU[t] * v for t, v in cpu_terms(**train_kwargs).items())
-    return Cost(memory, cpu, k, k * s["epochs"], s["dims"])
+    trained = k if s["epochs"] else 0  # 0 epochs: forward passes only
+    return Cost(memory, cpu, trained, trained * s["epochs"], s["dims"])
+
+
+def calls_cost(calls: Sequence[Mapping]) -> Cost:
+    """A job that makes several trainer calls in one process, each given by its
+    ``train_cost`` keyword arguments: the process starts once, the calls' CPU times add up
+    and its peak memory is the largest call's (a call's arrays are freed before the next).
+    No calls (a command that only reads and writes a dataset): the process alone."""
+    if not calls:
+        return Cost(BASELINE, CPU["start"])
+    costs = [train_cost(**call) for call in calls]
+    dims = {k: max(c.dims[k] for c in costs) for k in costs[0].dims}
+    return Cost(max(c.memory for c in costs),
+                sum(c.cpu for c in costs) - CPU["start"] * (len(costs) - 1),
+                sum(c.models for c in costs), sum(c.model_epochs for c in costs), dims)
 
 
 def cpu_terms(**train_kwargs) -> dict[str, float]:
@@ -133,11 +155,12 @@ def cpu_terms(**train_kwargs) -> dict[str, float]:
     in_cache = [k * min(s["batch_size"], n_fit) * s["width"] * f <= CACHE,
                 k * n_fit * s["width"] * f <= CACHE]
     cached = training * in_cache[0] + evaluation * in_cache[1]
+    work = FLOAT32_WORK if f == 4 else 1.0  # the arithmetic, not the per-call overhead
     return {"start": 1.0, "step_layers": steps * (s["depth"] + 1),
-            "weight_points": k * s["weights"] * (training + evaluation),
-            "unit_points": units * (training + evaluation - cached),
-            "cached_unit_points": units * cached,
-            "param_steps": k * s["params"] * steps * s["optimizer_passes"]}
+            "weight_points": work * k * s["weights"] * (training + evaluation),
+            "unit_points": work * units * (training + evaluation - cached),
+            "cached_unit_points": work * units * cached,
+            "param_steps": work * k * s["params"] * steps * s["optimizer_passes"]}
 
 
 def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence[int],
@@ -145,8 +168,11 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
            batch_norm: Sequence[int] = (), optimizer: Mapping | None = None, epochs: int,
            batch_size: int, diagnostics: bool | Sequence[int] = True,
            checkpoint_every: int = 0, validation_fraction: float = 0.0,
-           float32: bool = False, n_inputs: int = 2, **_same_cost) -> dict:
-    """The sizes a train job's cost depends on (its other arguments change nothing)."""
+           float32: bool = False, n_inputs: int = 2, batch_seeds: int | None = None,
+           **_same_cost) -> dict:
+    """The sizes a train job's cost depends on (its other arguments change nothing).
+    ``batch_seeds``: the seeds of the batch a call trains a chunk of, as params.yaml states
+    them (what a culprit names); default ``len(seeds)``."""
     optimizer = dict(optimizer or {"name": "rmsprop"})
     lrs = optimizer.get("lr", 0.001)
     n_lrs = len(lrs) if isinstance(lrs, list | tuple) else 1
@@ -168,8 +194,9 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
         optimizer_arrays=OPTIMIZER_ARRAYS.get(optimizer.get("name"), 3),
         optimizer_passes=OPTIMIZER_PASSES.get(optimizer.get("name"), 13),
         checkpoints=len(range(0, epochs + 1, checkpoint_every)) + 1 if checkpoint_every else 0,
-        dims={"width": width, "depth": depth, "seeds": len(seeds), "inits": len(inits),
-              "lrs": n_lrs, "points": n_train + n_test, "epochs": epochs},
+        dims={"width": width, "depth": depth, "seeds": batch_seeds or len(seeds),
+              "inits": len(inits), "lrs": n_lrs, "points": n_train + n_test,
+              "epochs": epochs},
     )
 
 
@@ -177,6 +204,11 @@ def dataset_cost(n_samples: int) -> Cost:
     """``trainability dataset``: importing scikit-learn is most of it at 1000 points
     (155 MB, 1-2.3 s); its generator and the split add ~80 bytes and ~0.7 us a point."""
     return Cost(155e6 + 80 * n_samples, 1.6 + 7e-7 * n_samples, dims={"points": n_samples})
+
+
+def shell_cost() -> Cost:
+    """A shell command without Python (``printf`` to a file): next to nothing."""
+    return Cost(5e6, 0.01)
 
 
 def product_cost(stage: str, rows: int, dims: Mapping[str, int] | None = None) -> Cost:

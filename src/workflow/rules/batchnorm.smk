@@ -22,6 +22,8 @@ if enabled("batchnorm"):
             placement="none|every|after[0-9-]+",
         params:
             args=BATCHNORM.train_args,
+        resources:
+            **train_resources(BATCHNORM),
         benchmark:
             wf.benchmark("batchnorm_train", "{activation}-{placement}-{tag}")
         conda:
@@ -41,6 +43,8 @@ if enabled("batchnorm"):
             stamp=wf.stamp("batchnorm_tables"),
         params:
             spec=BATCHNORM_SPEC,
+        resources:
+            **product_resources(BATCHNORM, "tables"),
         benchmark:
             wf.benchmark("batchnorm_tables")
         conda:
@@ -65,6 +69,8 @@ if enabled("batchnorm"):
             stamp=wf.stamp("batchnorm_figures"),
         params:
             spec=BATCHNORM_SPEC,
+        resources:
+            **product_resources(BATCHNORM, "figures"),
         benchmark:
             wf.benchmark("batchnorm_figures")
         conda:
@@ -87,6 +93,8 @@ if enabled("batchnorm"):
             stamp=wf.stamp("batchnorm_section"),
         params:
             spec=BATCHNORM_SPEC,
+        resources:
+            **product_resources(BATCHNORM, "section"),
         benchmark:
             wf.benchmark("batchnorm_section")
         conda:

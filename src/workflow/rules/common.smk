@@ -14,7 +14,7 @@ from trainability import cost
 from trainability import study as studies
 from trainability import workflow as wf
 from trainability.budget import Budget, BudgetError, Job, machine_memory
-from trainability.cli import train_kwargs
+from trainability.cli import job_calls
 from trainability.config import ConfigError, code_hash, tag, validate
 
 try:
@@ -56,57 +56,75 @@ def spec_of(study, **extra):
     return studies.module(study, "spec").Spec.from_params(config, **extra)
 
 
-# ---- what each job costs (trainability/cost.py): its rule's `resources:`, and the checks
-# before anything runs (trainability/budget.py). One line per rule, e.g.
+# ---- what each job costs (trainability/cost.py): its rule's `resources:` (what Snakemake
+# schedules by, and what a cluster job asks for), and the checks before anything runs
+# (trainability/budget.py). One line per rule that runs a job, e.g.
 #     resources: **train_resources(GRID)
 BUDGET = Budget(config)
+
+
+TRAINING = {}  # study -> its rules that train: what its tables, figures and section read
 
 
 def train_resources(spec, data=None):
     """`resources:` (mem_mb, runtime in minutes) of a study's training rule, named
     `<study>_train`, which runs `trainability train` with `spec.train_args`; `data`: its
-    dataset's params (n_samples, test_fraction; default: params.yaml's `data`). Also
-    registers the rule's jobs, its run files, for check_budget."""
+    dataset's params (n_samples, test_fraction; default: params.yaml's `data`)."""
+    return command_resources(f"{spec.study}_train", spec, spec.run_files(), "train",
+                             spec.train_args, data)
+
+
+def command_resources(name, spec, files, command, args, data=None):
+    """`resources:` of rule `name`, whose jobs make `files` (those of them it produces) by
+    running `trainability <command>` with `args` (a list, or a function of the wildcards:
+    the rule's params but its paths). The cost model reads the trainer calls that command
+    line makes (cli.job_calls; cost.calls_cost adds them up). Also registers the rule's
+    jobs for check_budget."""
     data = data or config["data"]
-    n_train, n_test = cost.split_sizes(data["n_samples"], data["test_fraction"])
-    name = f"{spec.study}_train"
+    sizes = dict(zip(("n_train", "n_test"),
+                     cost.split_sizes(data["n_samples"], data["test_fraction"])))
 
     @functools.cache
     def estimate(key):
-        args = spec.train_args(types.SimpleNamespace(**dict(key)))
-        return cost.train_cost(**train_kwargs(args), n_train=n_train, n_test=n_test)
+        wildcards = types.SimpleNamespace(**dict(key))
+        argv = args(wildcards) if callable(args) else args
+        return cost.calls_cost([sizes | call for call in job_calls([command, *argv])])
 
     def of_job(wildcards):
         return estimate(tuple(sorted(dict(wildcards).items())))
 
     def jobs():
         r = workflow.get_rule(name)
-        for path in filter(r.is_producer, spec.run_files()):  # not another rule's runs
+        for path in filter(r.is_producer, files):  # not another rule's runs
             wildcards = r.get_wildcards(path)
             yield Job(name, of_job(wildcards), not os.path.exists(path),
                       _benchmark_of(r, wildcards), spec.study)
 
     BUDGET.add(name, jobs)
+    TRAINING.setdefault(spec.study, []).append(name)
     return _resources(name, of_job)
 
 
-def product_resources(spec, stage):
+def product_resources(spec, stage, history=True):
     """`resources:` of a study's `<study>_<stage>` rule, `stage` one of tables, figures,
-    section; they grow with the rows of its history (models x (epochs + 1) of its training
-    jobs)."""
-    name, train = f"{spec.study}_{stage}", f"{spec.study}_train"
+    section; they grow with the rows they read: the history, models x (epochs + 1) of the
+    study's training jobs, or one row per model (`history=False`: a stage that draws or
+    tabulates final values only; measured at the default params, the history's rows
+    overstate such a stage 4-15x)."""
+    name = f"{spec.study}_{stage}"
+
+    def trained():
+        return [j for r in TRAINING.get(spec.study, []) for j in BUDGET.jobs(r)]
 
     @_once
     def estimate():
-        trained = BUDGET.jobs(train) if train in BUDGET.rules() else []
-        rows = sum(j.cost.models + j.cost.model_epochs for j in trained)
-        dims = {d: max(j.cost.dims[d] for j in trained) for d in ("seeds", "epochs")
-                if trained}
+        jobs = [j for j in trained() if j.cost.models]
+        rows = sum(j.cost.models + j.cost.model_epochs * history for j in jobs)
+        dims = {d: max(j.cost.dims[d] for j in jobs) for d in ("seeds", "epochs") if jobs}
         return cost.product_cost(stage, rows, dims)
 
     def jobs():
-        trained = BUDGET.jobs(train) if train in BUDGET.rules() else []
-        todo = any(j.todo for j in trained) or not os.path.exists(wf.stamp(name))
+        todo = any(j.todo for j in trained()) or not os.path.exists(wf.stamp(name))
         yield Job(name, estimate(), todo, _benchmark_of(workflow.get_rule(name), {}),
                   spec.study)
 
@@ -114,16 +132,16 @@ def product_resources(spec, stage):
     return _resources(name, estimate)
 
 
-def dataset_resources(name, output, n_samples):
-    """`resources:` of a rule that makes one dataset, `output`, of `n_samples` points."""
-    estimate = _once(functools.partial(cost.dataset_cost, n_samples))
+def dataset_resources(name, outputs, n_samples, study="data"):
+    """`resources:` of a rule that makes datasets, one job per file of `outputs`, each of
+    `n_samples` points with `trainability dataset`."""
+    return _fixed_resources(name, outputs, functools.partial(cost.dataset_cost, n_samples),
+                            study)
 
-    def jobs():
-        yield Job(name, estimate(), not os.path.exists(output),
-                  _benchmark_of(workflow.get_rule(name), {}), "data")
 
-    BUDGET.add(name, jobs)
-    return _resources(name, estimate)
+def shell_resources(name, outputs):
+    """`resources:` of a rule whose job is a shell command without Python."""
+    return _fixed_resources(name, outputs, cost.shell_cost, "")
 
 
 def report_resources():
@@ -137,6 +155,21 @@ def report_resources():
 
     BUDGET.add("report", jobs)
     return _resources("report", estimate)
+
+
+def _fixed_resources(name, outputs, make_cost, study):
+    """Resources of rule `name`, every job of which costs `make_cost()`, one job per file
+    of `outputs` (out of date when it is missing)."""
+    estimate = _once(make_cost)
+
+    def jobs():
+        r = workflow.get_rule(name)
+        for path in outputs:
+            yield Job(name, estimate(), not os.path.exists(path),
+                      _benchmark_of(r, r.get_wildcards(path)), study)
+
+    BUDGET.add(name, jobs)
+    return _resources(name, estimate)
 
 
 def _once(make):

@@ -15,7 +15,7 @@ rule dataset:
         ]
         + (["--standardize"] if config["data"]["standardize"] else []),
     resources:
-        **dataset_resources("dataset", DATASET, config["data"]["n_samples"]),
+        **dataset_resources("dataset", [DATASET], config["data"]["n_samples"]),
     benchmark:
         wf.benchmark("dataset", DATA_TAG)
     conda:

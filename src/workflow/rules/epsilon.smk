@@ -20,6 +20,8 @@ if enabled("epsilon"):
             setting="[a-z]+-[a-z]+-eps[0-9.e+-]+",
         params:
             args=EPSILON.train_args,
+        resources:
+            **train_resources(EPSILON),
         benchmark:
             wf.benchmark("epsilon_train", "{activation}-w{width}-{setting}-{tag}")
         conda:
@@ -39,6 +41,8 @@ if enabled("epsilon"):
             stamp=wf.stamp("epsilon_tables"),
         params:
             spec=EPSILON_SPEC,
+        resources:
+            **product_resources(EPSILON, "tables", history=False),
         benchmark:
             wf.benchmark("epsilon_tables")
         conda:
@@ -63,6 +67,8 @@ if enabled("epsilon"):
             stamp=wf.stamp("epsilon_figures"),
         params:
             spec=EPSILON_SPEC,
+        resources:
+            **product_resources(EPSILON, "figures", history=False),
         benchmark:
             wf.benchmark("epsilon_figures")
         conda:
@@ -84,6 +90,8 @@ if enabled("epsilon"):
             stamp=wf.stamp("epsilon_section"),
         params:
             spec=EPSILON_SPEC,
+        resources:
+            **product_resources(EPSILON, "section"),
         benchmark:
             wf.benchmark("epsilon_section")
         conda:

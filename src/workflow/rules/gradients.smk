@@ -21,6 +21,8 @@ if enabled("gradients"):
             depth="[0-9]+",
         params:
             args=GRADIENTS.train_args,
+        resources:
+            **train_resources(GRADIENTS),
         benchmark:
             wf.benchmark("gradients_train", "{activation}-d{depth}-{tag}")
         conda:
@@ -41,6 +43,8 @@ if enabled("gradients"):
             stamp=wf.stamp("gradients_tables"),
         params:
             spec=GRADIENTS_SPEC,
+        resources:
+            **product_resources(GRADIENTS, "tables"),
         benchmark:
             wf.benchmark("gradients_tables")
         conda:
@@ -65,6 +69,8 @@ if enabled("gradients"):
             stamp=wf.stamp("gradients_figures"),
         params:
             spec=GRADIENTS_SPEC,
+        resources:
+            **product_resources(GRADIENTS, "figures", history=False),
         benchmark:
             wf.benchmark("gradients_figures")
         conda:
@@ -86,6 +92,8 @@ if enabled("gradients"):
             stamp=wf.stamp("gradients_section"),
         params:
             spec=GRADIENTS_SPEC,
+        resources:
+            **product_resources(GRADIENTS, "section"),
         benchmark:
             wf.benchmark("gradients_section")
         conda:

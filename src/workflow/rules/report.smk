@@ -12,6 +12,8 @@ rule params_file:
         config=json.dumps(config, sort_keys=True, indent=1),
     conda:
         "../envs/trainability.yaml"
+    resources:
+        **shell_resources("params_file", ["results/params.json"]),
     log:
         "results/logs/params.log",
     shell:

@@ -24,6 +24,9 @@ if enabled("scaling"):
             standardized=SCALING.input_file("standardized"),
         params:
             args=SCALING.inputs_args(),
+        resources:
+            **command_resources("scaling_inputs", SCALING, [SCALING.input_file("scaled")],
+                                  "scaling-inputs", SCALING.inputs_args()),
         benchmark:
             wf.benchmark("scaling_inputs", SCALING.inputs_tag)
         conda:
@@ -42,6 +45,9 @@ if enabled("scaling"):
             SCALING.init_file(),
         params:
             args=SCALING.init_args(),
+        resources:
+            **command_resources("scaling_init", SCALING, [SCALING.init_file()], "scaling-init",
+                                  SCALING.init_args()),
         benchmark:
             wf.benchmark("scaling_init", SCALING.init_tag)
         conda:
@@ -61,6 +67,8 @@ if enabled("scaling"):
             variant="raw|scaled|standardized",
         params:
             args=SCALING.train_args,
+        resources:
+            **train_resources(SCALING),
         benchmark:
             wf.benchmark("scaling_train", "{variant}-{activation}-{tag}")
         conda:
@@ -81,6 +89,8 @@ if enabled("scaling"):
             stamp=wf.stamp("scaling_tables"),
         params:
             spec=SCALING_SPEC,
+        resources:
+            **product_resources(SCALING, "tables"),
         benchmark:
             wf.benchmark("scaling_tables")
         conda:
@@ -105,6 +115,8 @@ if enabled("scaling"):
             stamp=wf.stamp("scaling_figures"),
         params:
             spec=SCALING_SPEC,
+        resources:
+            **product_resources(SCALING, "figures"),
         benchmark:
             wf.benchmark("scaling_figures")
         conda:
@@ -127,6 +139,8 @@ if enabled("scaling"):
             stamp=wf.stamp("scaling_section"),
         params:
             spec=SCALING_SPEC,
+        resources:
+            **product_resources(SCALING, "section"),
         benchmark:
             wf.benchmark("scaling_section")
         conda:

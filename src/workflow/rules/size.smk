@@ -21,6 +21,9 @@ if enabled("size"):
             args=SIZE.dataset_args,
         wildcard_constraints:
             dataset="[a-z]+",
+        resources:
+            **dataset_resources("size_dataset", [SIZE.dataset_file(n) for n in SIZE.names()],
+                                  SIZE.data["n_samples"], study="size"),
         benchmark:
             wf.benchmark("size_dataset", "{dataset}-{tag}")
         conda:
@@ -40,6 +43,9 @@ if enabled("size"):
             args=SIZE.train_args,
         wildcard_constraints:
             dataset="[a-z]+",
+        resources:
+            **command_resources("size_train", SIZE, SIZE.width_files(), "size-train",
+                                  SIZE.train_args, data=SIZE.data),
         benchmark:
             wf.benchmark("size_train", "{dataset}-{tag}")
         conda:
@@ -60,6 +66,9 @@ if enabled("size"):
             args=SIZE.lottery_args,
         wildcard_constraints:
             dataset="[a-z]+",
+        resources:
+            **command_resources("size_lottery", SIZE, SIZE.lottery_files(), "size-lottery",
+                                  SIZE.lottery_args, data=SIZE.data),
         benchmark:
             wf.benchmark("size_lottery", "{dataset}-{tag}")
         conda:
@@ -80,6 +89,9 @@ if enabled("size"):
             args=SIZE.structured_args,
         wildcard_constraints:
             dataset="[a-z]+",
+        resources:
+            **command_resources("size_structured", SIZE, SIZE.structured_files(), "size-structured",
+                                  SIZE.structured_args, data=SIZE.data),
         benchmark:
             wf.benchmark("size_structured", "{dataset}-{tag}")
         conda:
@@ -99,6 +111,8 @@ if enabled("size"):
             stamp=wf.stamp("size_tables"),
         params:
             spec=SIZE_SPEC,
+        resources:
+            **product_resources(SIZE, "tables", history=False),
         benchmark:
             wf.benchmark("size_tables")
         conda:
@@ -123,6 +137,8 @@ if enabled("size"):
             stamp=wf.stamp("size_figures"),
         params:
             spec=SIZE_SPEC,
+        resources:
+            **product_resources(SIZE, "figures", history=False),
         benchmark:
             wf.benchmark("size_figures")
         conda:
@@ -144,6 +160,8 @@ if enabled("size"):
             stamp=wf.stamp("size_section"),
         params:
             spec=SIZE_SPEC,
+        resources:
+            **product_resources(SIZE, "section", history=False),
         benchmark:
             wf.benchmark("size_section")
         conda:

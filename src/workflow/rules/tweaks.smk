@@ -22,6 +22,8 @@ if enabled("tweaks"):
             variant="[a-z][a-z0-9_]*",
         params:
             args=TWEAKS.train_args,
+        resources:
+            **train_resources(TWEAKS),
         benchmark:
             wf.benchmark("tweaks_train", "{activation}-{optimizer}-{variant}-{tag}")
         conda:
@@ -42,6 +44,8 @@ if enabled("tweaks"):
             stamp=wf.stamp("tweaks_tables"),
         params:
             spec=TWEAKS_SPEC,
+        resources:
+            **product_resources(TWEAKS, "tables"),
         benchmark:
             wf.benchmark("tweaks_tables")
         conda:
@@ -69,6 +73,8 @@ if enabled("tweaks"):
             stamp=wf.stamp("tweaks_figures"),
         params:
             spec=TWEAKS_SPEC,
+        resources:
+            **product_resources(TWEAKS, "figures", history=False),
         benchmark:
             wf.benchmark("tweaks_figures")
         conda:
@@ -91,6 +97,8 @@ if enabled("tweaks"):
             stamp=wf.stamp("tweaks_section"),
         params:
             spec=TWEAKS_SPEC,
+        resources:
+            **product_resources(TWEAKS, "section"),
         benchmark:
             wf.benchmark("tweaks_section")
         conda:

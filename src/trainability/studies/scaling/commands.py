@@ -30,7 +30,7 @@ def add_commands(sub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", required=True)
     p.add_argument("--bins", type=positive_int, default=40)
     p.add_argument("--out", required=True, help="output .npz")
-    p.set_defaults(func=_run_init)
+    p.set_defaults(func=_run_init, calls=_init_calls)
 
     p = sub.add_parser(
         "scaling-inputs",
@@ -45,7 +45,7 @@ def add_commands(sub) -> None:
     p.add_argument("--scaled-out", required=True, help="output .npz: the scaled features")
     p.add_argument("--standardized-out", required=True,
                    help="output .npz: the scaled features, standardized")
-    p.set_defaults(func=_run_inputs)
+    p.set_defaults(func=_run_inputs, calls=lambda args: [])  # trains nothing
 
 
 def _run_init(args) -> None:
@@ -55,6 +55,17 @@ def _run_init(args) -> None:
         args.data, args.out, activations=args.activations, stds=args.stds, inits=args.inits,
         depth=args.depth, profile_depth=args.profile_depth, width=args.width,
         seeds=args.seeds, bins=args.bins))
+
+
+def _init_calls(args) -> list[dict]:
+    """For the cost model (``cli.job_calls``): per activation and initialization, its
+    networks' forward pass over the training points, as a ``jobs.train_job`` of 0 epochs."""
+    depth = max(args.depth, args.profile_depth)
+    return [dict(activation=activation, inits=[init], init_scale=scale, width=args.width,
+                 depth=depth, seeds=args.seeds, epochs=0, batch_size=32, diagnostics=False,
+                 n_test=0)
+            for activation in args.activations
+            for _, init, scale in runs.init_settings(args.stds, args.inits)]
 
 
 def _run_inputs(args) -> None:

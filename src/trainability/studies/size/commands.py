@@ -3,7 +3,8 @@ size-structured``, their arguments only (the work is in ``runs.py``, which the w
 names as the jobs' code: editing a help text here retrains nothing).
 
 Like the CLI's other commands, each imports its work when it runs, so that parsing any
-``trainability`` command line does not load the trainer."""
+``trainability`` command line does not load the trainer. Each also lists its trainer calls
+for the cost model (``calls``: ``calls.py``), from the same settings."""
 
 from __future__ import annotations
 
@@ -53,23 +54,33 @@ def _add_train(sub) -> None:
     p.add_argument("--l2", type=non_negative, default=0.0, help="L2 coefficient on weights")
     p.add_argument("--group-lasso", type=non_negative, default=0.0,
                    help="group-lasso strength on units")
-    p.set_defaults(func=_run_train)
+    p.set_defaults(func=_run_train, calls=_train_calls)
 
 
-def _run_train(args) -> None:
-    from trainability.studies.size.runs import width_job
-
+def _width_settings(args) -> dict:
     seeds = args.seeds * len(args.widths) if len(args.seeds) == 1 else args.seeds
     if len(seeds) != len(args.widths):
         raise ValueError(f"--seeds: give one count or one per width ({len(args.widths)}), "
                          f"got {len(args.seeds)}")
     if len(set(args.widths)) != len(args.widths):
         raise ValueError(f"--widths must be distinct, got {args.widths}")
+    return dict(widths=args.widths, seeds=seeds, regularized_widths=args.regularized_widths,
+                regularized_seeds=args.regularized_seeds, l2=args.l2,
+                group_lasso=args.group_lasso)
+
+
+def _run_train(args) -> None:
+    from trainability.studies.size.runs import width_job
+
     print(width_job(args.data, args.out, _protocol(args), args.validation_fraction,
-                    widths=args.widths, seeds=seeds,
-                    regularized_widths=args.regularized_widths,
-                    regularized_seeds=args.regularized_seeds, l2=args.l2,
-                    group_lasso=args.group_lasso))
+                    **_width_settings(args)))
+
+
+def _train_calls(args) -> list[dict]:
+    """The job's trainer calls, for the cost model (``cli.job_calls``)."""
+    from trainability.studies.size.calls import width_calls
+
+    return width_calls(_protocol(args), args.validation_fraction, **_width_settings(args))
 
 
 def _add_lottery(sub) -> None:
@@ -92,20 +103,31 @@ def _add_lottery(sub) -> None:
     p.add_argument("--target-density", type=fraction, default=0.01)
     p.add_argument("--draws", type=positive_int, default=3, help="reinit: draws per level")
     p.add_argument("--rewind-epoch", type=positive_int, default=1, help="late: rewind epoch")
-    p.set_defaults(func=_run_lottery)
+    p.set_defaults(func=_run_lottery, calls=_lottery_calls)
 
 
-def _run_lottery(args) -> None:
+def _lottery_settings(args) -> dict:
     from trainability.studies.size.lottery import Pruning
-    from trainability.studies.size.runs import lottery_job
 
     for name, rate in zip(("first", "hidden", "output"), args.rates, strict=True):
         if not 0 <= rate < 1:
             raise ValueError(f"--rates: the {name} rate must be in [0, 1), got {rate}")
     pruning = Pruning(*args.rates, target_density=args.target_density)
+    return dict(width=args.width, seeds=args.seeds, pruning=pruning, draws=args.draws,
+                rewind_epoch=args.rewind_epoch)
+
+
+def _run_lottery(args) -> None:
+    from trainability.studies.size.runs import lottery_job
+
     print(lottery_job(args.data, args.out, _protocol(args), args.validation_fraction,
-                      width=args.width, seeds=args.seeds, pruning=pruning, draws=args.draws,
-                      rewind_epoch=args.rewind_epoch))
+                      **_lottery_settings(args)))
+
+
+def _lottery_calls(args) -> list[dict]:
+    from trainability.studies.size.calls import lottery_calls
+
+    return lottery_calls(_protocol(args), args.validation_fraction, **_lottery_settings(args))
 
 
 def _add_structured(sub) -> None:
@@ -125,7 +147,12 @@ def _add_structured(sub) -> None:
     p.add_argument("--tau", type=fraction, default=0.01,
                    help="norm-dead: score below tau x the layer's largest")
     p.add_argument("--finetune-epochs", type=positive_int, default=20)
-    p.set_defaults(func=_run_structured)
+    p.set_defaults(func=_run_structured, calls=_structured_calls)
+
+
+def _structured_settings(args) -> dict:
+    return dict(width=args.width, seeds=args.seeds, widths=args.widths, tau=args.tau,
+                finetune_epochs=args.finetune_epochs)
 
 
 def _run_structured(args) -> None:
@@ -133,8 +160,14 @@ def _run_structured(args) -> None:
 
     protocol = _protocol(args, group_lasso=args.group_lasso)
     print(structured_job(args.data, args.out, protocol, args.validation_fraction,
-                         width=args.width, seeds=args.seeds, widths=args.widths,
-                         tau=args.tau, finetune_epochs=args.finetune_epochs))
+                         **_structured_settings(args)))
+
+
+def _structured_calls(args) -> list[dict]:
+    from trainability.studies.size.calls import structured_calls
+
+    return structured_calls(_protocol(args, group_lasso=args.group_lasso),
+                            args.validation_fraction, **_structured_settings(args))
 
 
 def add_commands(sub) -> None:

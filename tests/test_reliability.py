@@ -85,7 +85,7 @@ def flip_a_byte_in_the_middle(path: Path) -> bytes:
 
 
 def test_damaged_and_deleted_run_files_are_rebuilt_with_warnings_naming_them(project_copy):
-    runs = sorted((project_copy / "results/runs/grid").rglob("*.npz"))
+    runs = sorted((project_copy / "results/runs").rglob("*.npz"))  # every study's
     flipped, truncated, deleted = runs[0], runs[1], runs[-1]
     originals = {p: p.read_bytes() for p in (flipped, truncated, deleted)}
     damaged_bytes = flip_a_byte_in_the_middle(flipped)

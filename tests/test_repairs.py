@@ -46,6 +46,14 @@ def test_a_byte_flipped_in_the_middle_is_damage_the_size_does_not_show(tmp_path)
     assert not npz_intact(truncated)
 
 
+def test_a_byte_flipped_in_a_header_the_crcs_do_not_cover_is_damage(tmp_path):
+    path = archive(tmp_path / "run.npz")
+    data = bytearray(path.read_bytes())
+    data[9] ^= 0xFF  # the first member's compression method, in its local header
+    path.write_bytes(bytes(data))
+    assert not npz_intact(path)
+
+
 def test_intact_inputs_leave_everything_alone(here):
     a, b = archive(here / "runs/a.npz"), archive(here / "runs/b.npz", 1)
     tables = stamp("tables", "runs/a.npz", "runs/b.npz", "src/code.py")

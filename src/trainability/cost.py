@@ -39,16 +39,17 @@ from dataclasses import dataclass, field
 MACHINE = "2-core AMD EPYC (L2 1 MiB/core), 24 GB, NumPy 2.4.6 + OpenBLAS, 1 BLAS thread"
 BASELINE = 40e6  # bytes: RSS of a 1-model, 1-epoch job (Python + NumPy + trainability)
 IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.special
-# CPU seconds per unit of each term (benchmarks/calibrate_cost.py, 2026-12-02, load 4-17)
-CPU = {"start": 0.24, "step_layers": 1.5e-05, "weight_points": 4.9e-11, "unit_points": 3.7e-09,
-       "cached_unit_points": 2.1e-09, "param_steps": 6.3e-10}
+# CPU seconds per unit of each term (benchmarks/calibrate_cost.py, 2026-12-02, idle: load 0.1;
+# fitted at load 4-17 they came out 1.5-1.8x higher, and the estimates 2-3x a quiet run's)
+CPU = {"start": 0.129, "step_layers": 8.33e-06, "weight_points": 4.35e-11,
+       "unit_points": 2.7e-09, "cached_unit_points": 2.4e-09, "param_steps": 3.8e-10}
 CACHE = 1 << 20  # bytes of L2 per core: elementwise passes over larger arrays wait on memory
 # arithmetic in float32 takes this share of float64's time (width 128 and 512, 1-10 models,
 # adam and sgd: 0.49-0.52 measured; the size study trains in float32 from width 64)
 FLOAT32_WORK = 0.5
 ACTIVATION_COST = {  # elementwise cost of the activation and its derivative, relu = 1
-    "relu": 1.0, "leaky_relu": 1.0, "elu": 1.1, "gelu": 2.8, "swish": 1.3, "sigmoid": 1.1,
-    "tanh": 1.0, "linear": 1.0}
+    "relu": 1.0, "leaky_relu": 1.13, "elu": 1.21, "gelu": 2.97, "swish": 1.37, "sigmoid": 0.96,
+    "tanh": 1.01, "linear": 1.0}
 # tables, figures, section: their libraries' fixed cost, and what grows with the rows of
 # the history (models x epochs); measured on the grid at 40, 70,700 and 106,050 rows
 # (figures: 44 CPU-s at 70,700 rows under load, 32 at 106,050 on an idle machine)

@@ -122,6 +122,22 @@ def _shade_regimes(ax, lo: float, hi: float) -> None:
     ax.set_yscale("log")
 
 
+def _moment_panels(acts: list[str], lo: float, hi: float):
+    """A figure with a row per moment (MOMENT_TEXT) and a column per activation, every
+    panel shaded by regime and the top row titled; returns it, its axes and
+    ``(moment, activation, ax)`` per panel."""
+    fig = figure(3.2 * len(acts) + 1.8, 6.4)
+    axes = np.asarray(fig.subplots(2, len(acts), sharex=True, sharey=True, squeeze=False))
+    panels = []
+    for i, moment in enumerate(MOMENT_TEXT):
+        for j, act in enumerate(acts):
+            _shade_regimes(axes[i, j], lo, hi)
+            if i == 0:
+                axes[i, j].set_title(act)
+            panels.append((moment, act, axes[i, j]))
+    return fig, axes, panels
+
+
 def _zeros_note(rows: pd.DataFrame) -> str:
     """What a zero-initialized cell shows instead of a line."""
     zero, none, n = int(rows.n_zero.sum()), int(rows.n_none.sum()), int(rows.n.sum())
@@ -160,32 +176,25 @@ def depth_ratio_figure(ratios: pd.DataFrame) -> Figure:
     sd = shown.sd.fillna(0)
     lo, hi = _log_limits(np.concatenate([10 ** (shown["mean"] - sd), 10 ** (shown["mean"] + sd)]))
     with style():
-        fig = figure(3.2 * len(acts) + 1.8, 6.4)
-        axes = np.asarray(fig.subplots(2, len(acts), sharex=True, sharey=True, squeeze=False))
-        for i, moment in enumerate(MOMENT_TEXT):
-            for j, act in enumerate(acts):
-                ax = axes[i, j]
-                _shade_regimes(ax, lo, hi)
-                at = summary[(summary.activation == act) & (summary.moment == moment)]
-                for init in drawn:
-                    s = at[(at["init"] == init) & (at.n_finite > 0)].sort_values("depth")
-                    if s.empty:
-                        continue
-                    x = s.depth.to_numpy(float) * 2.0 ** offsets[init]
-                    m, e = s["mean"].to_numpy(float), s.sd.fillna(0).to_numpy(float)
-                    ax.errorbar(x, 10 ** m, yerr=[10 ** m - 10 ** (m - e), 10 ** (m + e) - 10 ** m],
-                                color=palette[init], marker="none", lw=1.2, capsize=2,
-                                label=init)
-                    full = (s.n_finite == s.n).to_numpy()
-                    ax.scatter(x[full], 10 ** m[full], color=palette[init], s=16, zorder=3)
-                    ax.scatter(x[~full], 10 ** m[~full], facecolor="white",
-                               edgecolor=palette[init], s=20, zorder=3, linewidths=1.2)
-                zeros = at[at["init"] == "zeros"]
-                if len(zeros):
-                    ax.text(0.03, 0.03, _zeros_note(zeros), transform=ax.transAxes,
-                            fontsize=7, va="bottom", color="0.25")
-                if i == 0:
-                    ax.set_title(act)
+        fig, axes, panels = _moment_panels(acts, lo, hi)
+        for moment, act, ax in panels:
+            at = summary[(summary.activation == act) & (summary.moment == moment)]
+            for init in drawn:
+                s = at[(at["init"] == init) & (at.n_finite > 0)].sort_values("depth")
+                if s.empty:
+                    continue
+                x = s.depth.to_numpy(float) * 2.0 ** offsets[init]
+                m, e = s["mean"].to_numpy(float), s.sd.fillna(0).to_numpy(float)
+                ax.errorbar(x, 10 ** m, yerr=[10 ** m - 10 ** (m - e), 10 ** (m + e) - 10 ** m],
+                            color=palette[init], marker="none", lw=1.2, capsize=2, label=init)
+                full = (s.n_finite == s.n).to_numpy()
+                ax.scatter(x[full], 10 ** m[full], color=palette[init], s=16, zorder=3)
+                ax.scatter(x[~full], 10 ** m[~full], facecolor="white",
+                           edgecolor=palette[init], s=20, zorder=3, linewidths=1.2)
+            zeros = at[at["init"] == "zeros"]
+            if len(zeros):
+                ax.text(0.03, 0.03, _zeros_note(zeros), transform=ax.transAxes,
+                        fontsize=7, va="bottom", color="0.25")
         axes[0, 0].set_xscale("log", base=2)
         axes[0, 0].set_xticks(depths, [str(d) for d in depths])
         axes[0, 0].minorticks_off()
@@ -216,22 +225,16 @@ def depth_profile_figure(layers: pd.DataFrame) -> Figure:
         curves[act, init, moment] = (rel.index.to_numpy(), *_geo_stats(rel))
     lo, hi = _log_limits(np.concatenate([c[1] for c in curves.values()]) if curves else [])
     with style():
-        fig = figure(3.2 * len(acts) + 1.8, 6.4)
-        axes = np.asarray(fig.subplots(2, len(acts), sharex=True, sharey=True, squeeze=False))
-        for i, moment in enumerate(MOMENT_TEXT):
-            for j, act in enumerate(acts):
-                ax = axes[i, j]
-                _shade_regimes(ax, lo, hi)
-                for init in drawn:
-                    if (act, init, moment) not in curves:
-                        continue
-                    x, geo, low, high = curves[act, init, moment]
-                    ax.fill_between(x, low, high, color=palette[init], alpha=0.12, linewidth=0)
-                    ax.plot(x, geo, color=palette[init], lw=1.3, marker=".", ms=4, label=init)
-                if i == 0:
-                    ax.set_title(act)
-                else:
-                    ax.set_xlabel("hidden layer (1 = next to the input)")
+        fig, axes, panels = _moment_panels(acts, lo, hi)
+        for moment, act, ax in panels:
+            for init in drawn:
+                if (act, init, moment) not in curves:
+                    continue
+                x, geo, low, high = curves[act, init, moment]
+                ax.fill_between(x, low, high, color=palette[init], alpha=0.12, linewidth=0)
+                ax.plot(x, geo, color=palette[init], lw=1.3, marker=".", ms=4, label=init)
+        for ax in axes[1]:
+            ax.set_xlabel("hidden layer (1 = next to the input)")
         _finish(fig, axes, "‖g layer‖ / ‖g classifier‖",
                 f"Each hidden layer's gradient norm relative to the classifier's, {depth} "
                 "hidden layers\ngeometric mean over the seeds with a finite ratio, band = min "

@@ -86,6 +86,39 @@ def test_train_at_several_learning_rates_writes_each_models_rate(data_file, tmp_
         pd.testing.assert_frame_equal(mine, alone)
 
 
+def test_train_under_several_settings_writes_each_models_setting(data_file, tmp_path):
+    from trainability.tables import run_frames
+
+    both = tmp_path / "both.npz"
+    args = ["train", "--data", str(data_file), "--seeds", "0", "1", "--optimizer", "rmsprop",
+            "--lr", "0.01", *TRAIN_ARGS]
+    settings = ['{"name": "adam", "eps": 1e-10}', '{"eps_convention": "pytorch", "l2": 0.01}']
+    assert cli.main([*args, "--settings", *settings, "--out", str(both)]) == 0
+    runs, history, layers = run_frames(both)
+    assert list(zip(runs.optimizer, runs.eps, runs.eps_convention, runs.l2, strict=True)) == [
+        ("adam", 1e-10, "keras", 0.0)] * 2 + [("rmsprop", 1e-7, "pytorch", 0.01)] * 2
+    assert {"optimizer", "eps", "eps_convention", "l2"} <= set(history) & set(layers)
+    alone = tmp_path / "alone.npz"
+    assert cli.main([*args, "--eps-convention", "pytorch", "--l2", "0.01",
+                     "--out", str(alone)]) == 0
+    mine = runs[runs.optimizer == "rmsprop"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, run_frames(alone)[0])
+
+
+@pytest.mark.parametrize("bad,named", [('{"nmae": "adam"}', "nmae"), ("adam", "JSON object"),
+                                       ('{"name": "adma"}', "adma")])
+def test_a_bad_setting_is_an_error_naming_it(bad, named, data_file, tmp_path, capsys):
+    out = tmp_path / "run.npz"
+    try:
+        code = cli.main(["train", "--data", str(data_file), "--out", str(out), *TRAIN_ARGS,
+                         "--settings", bad])
+    except SystemExit as e:  # argparse's usage error
+        code = e.code
+    assert code == 2
+    assert named in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_train_where_every_seed_diverges_prints_no_warnings(data_file, tmp_path, capsys):
     out = tmp_path / "run.npz"
     with warnings.catch_warnings():

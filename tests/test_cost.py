@@ -43,16 +43,21 @@ def output(result) -> str:
 
 def test_memory_of_a_training_job_is_its_largest_pass_and_grows_with_width():
     small, wide = cost.train_cost(**TRAIN), cost.train_cost(**TRAIN | {"width": 640})
-    # the evaluation pass: 2 x depth arrays of (K, N_train + N_test, width) + 3 of
-    # (K, N_train, width), float64 -> 10,400 x 50 x 64 x 8 bytes
-    assert small.memory == pytest.approx(cost.BASELINE + 10_400 * 50 * 64 * 8, rel=0.15)
-    assert 9 < (wide.memory - cost.BASELINE) / (small.memory - cost.BASELINE) < 30
+    # the evaluation pass of one trainer call (9 models at width 64, float64, batch 32):
+    # 2 x depth arrays of (K, N_train + N_test, width) + 3 of (K, N_train, width), beside
+    # every model's 12,737 parameters in 64 bytes of arrays
+    assert cost._shape(**TRAIN)["k_call"] == 9
+    expected = 10_400 * 9 * 64 * 8 + 64 * 50 * 12_737
+    assert small.memory == pytest.approx(cost.BASELINE + expected, rel=0.05)
+    assert 9 < (wide.memory - cost.BASELINE) / (small.memory - cost.BASELINE) < 100
     assert (small.models, small.model_epochs) == (50, 5000)
 
 
-def test_float32_halves_the_arrays_and_learning_rates_multiply_the_models():
-    f64, f32 = cost.train_cost(**TRAIN), cost.train_cost(**TRAIN | {"float32": True})
-    assert f32.memory - cost.BASELINE < 0.6 * (f64.memory - cost.BASELINE)
+def test_float32_takes_twice_the_models_per_call_and_learning_rates_multiply_the_models():
+    f64, f32 = (cost._shape(**TRAIN | {"float32": x}) for x in (False, True))
+    assert f32["k_call"] == 2 * f64["k_call"] + 1  # 160,000 bytes // (32 x 64 x 4 or 8)
+    assert (cost.train_cost(**TRAIN | {"float32": True}).memory
+            < cost.train_cost(**TRAIN).memory)
     lrs = cost.train_cost(**TRAIN | {"optimizer": {"name": "adam", "lr": [0.1, 0.01]}})
     assert lrs.models == 100
 
@@ -107,7 +112,9 @@ def test_a_job_of_several_calls_starts_once_adds_cpu_and_peaks_at_its_largest_ca
 def test_float32_halves_the_arithmetic_not_the_overhead_and_forward_passes_train_nothing():
     f64, f32 = (cost.cpu_terms(**TRAIN | {"float32": x}) for x in (False, True))
     assert f32["weight_points"] == cost.FLOAT32_WORK * f64["weight_points"]
-    assert f32["step_layers"] == f64["step_layers"] and f32["start"] == f64["start"]
+    assert f32["start"] == f64["start"]
+    # the per-step overhead is paid once per trainer call: 50 models in 3 calls, not 6
+    assert f32["step_layers"] == f64["step_layers"] / 2
     forward = cost.train_cost(**TRAIN | {"epochs": 0})
     assert (forward.models, forward.model_epochs) == (0, 0) and forward.cpu > 0
 
@@ -356,3 +363,17 @@ def test_rules_ask_for_the_memory_the_model_gives_and_snakemake_honours_it(tmp_p
     assert re.search(r"^nothing to train: 2 training jobs are up to date; tables, figures "
                      r"and report: about [\d.]+ CPU-seconds$", again, re.M), again
 
+
+
+@pytest.mark.parametrize("width,batch_size,float32", [(5, 32, False), (64, 32, False),
+                                                      (64, 32, True), (512, 8, True)])
+def test_the_cost_model_splits_models_into_calls_as_the_trainer_does(width, batch_size,
+                                                                     float32):
+    from trainability.model import Architecture
+    from trainability.train import models_per_call
+
+    shape = cost._shape(n_train=800, n_test=200, width=width, depth=4, seeds=range(500),
+                        epochs=1, batch_size=batch_size, float32=float32)
+    dtype = np.float32 if float32 else np.float64
+    assert shape["k_call"] == models_per_call(Architecture(4, width, "relu"), batch_size, dtype)
+    assert shape["calls"] == -(-500 // shape["k_call"])

@@ -1,9 +1,11 @@
-"""Models from different initializers, or at different learning rates, in one call: the grid
-trains every initializer x seed of one activation and width at once, the tweaks study every
-learning rate x seed of one optimizer, so each group must come out exactly as if trained
-alone, with every training feature switched on."""
+"""Models from different initializers, or under different optimizer settings, in one call:
+the grid trains every initializer x seed of one activation and width at once, the tweaks and
+epsilon studies every setting x seed of one network, so each group must come out exactly as
+if trained alone, with every training feature switched on."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -91,30 +93,96 @@ def test_models_at_several_learning_rates_in_one_batch_equal_each_rate_alone(
         opt, circles_small):
     """The tweaks study trains every learning rate of an optimizer in one call; the largest
     rate diverges with sgd and momentum, which must not touch the other rates."""
-    arch = Architecture(depth=2, width=4, activation="relu", batch_norm=(1,))
     rates = [1e-3, 0.1, 1e6]
-    kw = dict(epochs=3, batch_size=40, diagnostics=(0, 3), classifier_init="glorot_uniform")
-    batched = train(arch, opt, circles_small, SEEDS * len(rates),
-                    model_lrs=[r for r in rates for _ in SEEDS], **kw)
+    batched, alone = _batched_and_alone(
+        [replace(opt, lr=rate) for rate in rates], circles_small)
     if opt.name in ("sgd", "momentum"):
         assert batched.status == ["ok"] * 4 + ["diverged"] * 2
-    for i, rate in enumerate(rates):
+    _assert_each_as_alone(batched, alone)
+
+
+def test_models_under_different_optimizer_settings_in_one_batch_equal_each_alone(
+        circles_small):
+    """The epsilon study trains every optimizer x convention x eps of a network in one
+    call, the tweaks study every optimizer and variant (schedule, warm-up, L2): each setting
+    must come out as alone, whatever its neighbours (the same setting twice, apart, too)."""
+    settings = [
+        OptimizerConfig("rmsprop", lr=0.01, eps=1e-10),
+        OptimizerConfig("rmsprop", lr=0.01, eps=1e-3),
+        OptimizerConfig("rmsprop", lr=0.01, eps=1e-3, eps_convention="pytorch"),
+        OptimizerConfig("adam", lr=0.01, eps=1e-7),
+        OptimizerConfig("adam", lr=0.01, eps=1e-5, eps_convention="pytorch"),
+        OptimizerConfig("adam", lr=0.01, eps=1e-7, eps_convention="pytorch"),
+        OptimizerConfig("rmsprop", lr=0.01, eps=1e-10),
+        OptimizerConfig("rmsprop", lr=0.01, l2=1e-3, schedule="cosine"),
+        OptimizerConfig("rmsprop", lr=0.01, warmup_epochs=1),
+        OptimizerConfig("sgd", lr=0.1, l2=1e-2),
+        OptimizerConfig("momentum", lr=0.1),
+    ]
+    batched, alone = _batched_and_alone(settings, circles_small)
+    _assert_each_as_alone(batched, alone)
+
+
+def test_different_eps_in_float32_equal_each_alone(circles_small):
+    settings = [OptimizerConfig("adam", lr=0.01, eps=e) for e in (1e-10, 1e-7, 1e-3)]
+    batched, alone = _batched_and_alone(settings, circles_small, dtype=np.float32)
+    _assert_each_as_alone(batched, alone)
+
+
+def _batched_and_alone(settings, data, **kw):
+    """One call training every setting x SEEDS (setting-major), and each setting alone."""
+    arch = Architecture(depth=2, width=4, activation="relu", batch_norm=(1,))
+    kw = dict(epochs=3, batch_size=40, diagnostics=(0, 3), classifier_init="glorot_uniform",
+              **kw)
+    batched = train(arch, [s for s in settings for _ in SEEDS], data,
+                    SEEDS * len(settings), **kw)
+    return batched, [train(arch, s, data, SEEDS, **kw) for s in settings]
+
+
+def _assert_each_as_alone(batched, alone):
+    for i, one in enumerate(alone):
         rows = slice(i * len(SEEDS), (i + 1) * len(SEEDS))
-        alone = train(arch, OptimizerConfig(**{**opt.__dict__, "lr": rate}), circles_small,
-                      SEEDS, **kw)
-        np.testing.assert_array_equal(batched.diverged_epoch[rows], alone.diverged_epoch)
-        for name, values in alone.history.items():
-            np.testing.assert_array_equal(batched.history[name][rows], values, err_msg=name)
-        if "diverged" not in alone.status:
-            np.testing.assert_array_equal(batched.theta[rows], alone.theta)
+        np.testing.assert_array_equal(batched.diverged_epoch[rows], one.diverged_epoch)
+        for name, values in one.history.items():
+            np.testing.assert_array_equal(batched.history[name][rows], values,
+                                          err_msg=f"{name} of setting {i}")
+        if "diverged" not in one.status:
+            np.testing.assert_array_equal(batched.theta[rows], one.theta)
 
 
-def test_one_learning_rate_per_model_is_checked():
+def test_one_optimizer_setting_per_model_is_checked():
     arch = Architecture(depth=1, width=2, activation="relu")
     data = make_dataset(n_samples=40)
-    with pytest.raises(ValueError, match="3 rates for 2 models"):
-        train(arch, OptimizerConfig(), data, [0, 1], epochs=1, batch_size=8,
-              model_lrs=[0.1, 0.2, 0.3])
+    three = [OptimizerConfig(lr=r) for r in (0.1, 0.2, 0.3)]
+    with pytest.raises(ValueError, match="3 optimizer settings for 2 models"):
+        train(arch, three, data, [0, 1], epochs=1, batch_size=8)
     with pytest.raises(ValueError, match="float64"):
-        train(arch, OptimizerConfig(), data, [0, 1], epochs=1, batch_size=8,
-              model_lrs=[0.1, 0.2], dtype=np.float32)
+        train(arch, three[:2], data, [0, 1], epochs=1, batch_size=8, dtype=np.float32)
+
+
+def test_many_models_train_in_chunks_with_the_results_of_one_call(circles_small, monkeypatch):
+    """``train`` splits many models into calls of ``models_per_call``: per-model settings,
+    masks, batch-norm statistics, checkpoints and a chunk where every model diverges (it
+    stops early) must come out as from one call."""
+    from trainability import train as trainer
+
+    arch = Architecture(depth=2, width=4, activation="tanh", batch_norm=(1,))
+    theta0, mask = _group_inputs(Layout(arch), np.float64)
+    opts = [OptimizerConfig("adam", lr=0.01, eps=e, l2=l2)
+            for e, l2 in zip([1e-7, 1e-3] * 5, [0.0] * 6 + [1e-3] * 4, strict=True)]
+    kw = dict(epochs=4, batch_size=40, checkpoints=(0, 3, 4), diagnostics=(0, 4),
+              after_step=_shrink, theta0=theta0, mask=mask)
+    monkeypatch.setattr(trainer, "STEP_ARRAY_BYTES", 10**9)
+    whole = train(arch, opts, circles_small, SEEDS * len(GROUPS), **kw)
+    monkeypatch.setattr(trainer, "STEP_ARRAY_BYTES", 2 * 40 * 4 * 8)  # 2 models per call
+    assert trainer.models_per_call(arch, 40, np.float64) == 2
+    chunked = train(arch, opts, circles_small, SEEDS * len(GROUPS), **kw)
+    assert chunked.status == whole.status == ["ok"] * 8 + ["diverged"] * 2
+    for name, values in whole.history.items():
+        np.testing.assert_array_equal(chunked.history[name], values, err_msg=name)
+    ok = slice(0, 8)  # a diverged model's parameters carry on in one call, stop in its own
+    np.testing.assert_array_equal(chunked.theta[ok], whole.theta[ok])
+    np.testing.assert_array_equal(chunked.bn.mean[1][ok], whole.bn.mean[1][ok])
+    for epoch in (0, 3, 4):
+        np.testing.assert_array_equal(chunked.checkpoints[epoch][ok], whole.checkpoints[epoch][ok])
+    assert np.isnan(chunked.checkpoints[4][8:]).all()  # that chunk stopped at epoch 0

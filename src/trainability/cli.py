@@ -14,7 +14,7 @@ import importlib.util
 import re
 import sys
 
-from trainability.argtypes import positive_float, positive_int
+from trainability.argtypes import optimizer_setting, positive_float, positive_int
 from trainability.study import STUDIES
 
 
@@ -66,6 +66,10 @@ def _add_train(sub):
     p.add_argument("--optimizer", default="rmsprop", help="sgd, momentum, nesterov, rmsprop, adam")
     p.add_argument("--lr", type=positive_float, nargs="+", default=[0.001],
                    help="one or more learning rates (models: init-major, then rate, then seed)")
+    p.add_argument("--settings", type=optimizer_setting, nargs="+", default=[],
+                   metavar="JSON", help='optimizer settings that replace the options\' for '
+                   'some models, e.g. \'{"name": "adam", "eps": 1e-10}\': every initializer '
+                   "trains under each (models: init-major, then setting, then rate, then seed)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--eps", type=positive_float, default=1e-7,
                    help="rmsprop and adam: the denominator's epsilon")
@@ -104,7 +108,8 @@ def _train_kwargs(args) -> dict:
         activation=args.activation, inits=args.init, width=args.width,
         depth=args.depth, seeds=args.seeds, init_scale=args.init_scale,
         classifier_init=args.classifier_init,
-        batch_norm=args.batch_norm, optimizer=optimizer, epochs=args.epochs,
+        batch_norm=args.batch_norm, optimizer=optimizer, settings=args.settings,
+        epochs=args.epochs,
         batch_size=args.batch_size, diagnostics=diagnostics,
         train_metrics=True if args.train_metrics_epochs is None else args.train_metrics_epochs,
         checkpoint_every=args.checkpoint_every,

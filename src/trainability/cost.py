@@ -44,6 +44,7 @@ IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.spe
 CPU = {"start": 0.129, "step_layers": 8.33e-06, "weight_points": 4.35e-11,
        "unit_points": 2.7e-09, "cached_unit_points": 2.4e-09, "param_steps": 3.8e-10}
 CACHE = 1 << 20  # bytes of L2 per core: elementwise passes over larger arrays wait on memory
+STEP_ARRAY_BYTES = 160_000  # train.STEP_ARRAY_BYTES (Snakemake imports this module, not NumPy)
 # arithmetic in float32 takes this share of float64's time (width 128 and 512, 1-10 models,
 # adam and sgd: 0.49-0.52 measured; the size study trains in float32 from width 64)
 FLOAT32_WORK = 0.5
@@ -120,9 +121,10 @@ def train_cost(**train_kwargs) -> Cost:
     evaluation = per_layer * (s["n_fit"] + s["n_other"]) + 3 * s["n_fit"] * bool(s["diagnosed"])
     history = k * (s["epochs"] + 1) * (HISTORY_SCALARS + HISTORY_PER_LAYER * d + 3) * 8
     imports, import_seconds = IMPORTS.get(s["activation"], (0, 0))
+    kc = s["k_call"]  # the models of one trainer call (train.models_per_call)
     memory = (BASELINE + imports + param_arrays * k * s["params"]
-              + max(step, evaluation) * k * w * f + history + 64 * s["steps"]
-              + k * s["n_fit"] * (16 + f * (s["n_inputs"] + 2)))  # the epoch's shuffled data
+              + max(step, evaluation) * kc * w * f + history + 64 * s["steps"]
+              + kc * s["n_fit"] * (16 + f * (s["n_inputs"] + 2)))  # the epoch's shuffled data
     cpu = import_seconds + sum(CPU[t] * v for t, v in cpu_terms(**train_kwargs).items())
     trained = k if s["epochs"] else 0  # 0 epochs: forward passes only
     return Cost(memory, cpu, trained, trained * s["epochs"], s["dims"])
@@ -153,11 +155,11 @@ def cpu_terms(**train_kwargs) -> dict[str, float]:
     evaluation = (epochs + 1) * (n_fit + n_other) + 2 * s["diagnosed"] * n_fit
     units = k * s["depth"] * s["width"] * ACTIVATION_COST.get(s["activation"], 2.0)
     # elementwise passes over arrays that fit in a core's L2 cache cost less per entry
-    in_cache = [k * min(s["batch_size"], n_fit) * s["width"] * f <= CACHE,
-                k * n_fit * s["width"] * f <= CACHE]
+    in_cache = [s["k_call"] * min(s["batch_size"], n_fit) * s["width"] * f <= CACHE,
+                s["k_call"] * n_fit * s["width"] * f <= CACHE]
     cached = training * in_cache[0] + evaluation * in_cache[1]
     work = FLOAT32_WORK if f == 4 else 1.0  # the arithmetic, not the per-call overhead
-    return {"start": 1.0, "step_layers": steps * (s["depth"] + 1),
+    return {"start": 1.0, "step_layers": s["calls"] * steps * (s["depth"] + 1),
             "weight_points": work * k * s["weights"] * (training + evaluation),
             "unit_points": work * units * (training + evaluation - cached),
             "cached_unit_points": work * units * cached,
@@ -166,7 +168,8 @@ def cpu_terms(**train_kwargs) -> dict[str, float]:
 
 def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence[int],
            inits: Sequence[str] = ("random_normal",), activation: str = "relu",
-           batch_norm: Sequence[int] = (), optimizer: Mapping | None = None, epochs: int,
+           batch_norm: Sequence[int] = (), optimizer: Mapping | None = None,
+           settings: Sequence[Mapping] = (), epochs: int,
            batch_size: int, diagnostics: bool | Sequence[int] = True,
            checkpoint_every: int = 0, validation_fraction: float = 0.0,
            float32: bool = False, n_inputs: int = 2, batch_seeds: int | None = None,
@@ -175,6 +178,9 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
     ``batch_seeds``: the seeds of the batch a call trains a chunk of, as params.yaml states
     them (what a culprit names); default ``len(seeds)``."""
     optimizer = dict(optimizer or {"name": "rmsprop"})
+    # the costliest optimizer of the settings (their models are in the same arrays)
+    names = [s.get("name", optimizer.get("name")) for s in settings] or [optimizer.get("name")]
+    name = max(names, key=lambda n: OPTIMIZER_PASSES.get(n, 13))
     lrs = optimizer.get("lr", 0.001)
     n_lrs = len(lrs) if isinstance(lrs, list | tuple) else 1
     n_fit, n_other = n_train, n_test
@@ -186,14 +192,17 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
         diagnosed = epochs + 1 if diagnostics else 0
     else:
         diagnosed = len({e for e in diagnostics if 0 <= e <= epochs})
+    k = len(inits) * max(len(settings), 1) * n_lrs * len(seeds)
+    f = 4 if float32 else 8
+    k_call = min(k, max(1, STEP_ARRAY_BYTES // (batch_size * width * f)))
     return dict(
-        k=len(inits) * n_lrs * len(seeds), width=width, depth=depth, epochs=epochs,
+        k=k, k_call=k_call, calls=-(-k // k_call), width=width, depth=depth, epochs=epochs,
         n_fit=n_fit, n_other=n_other, n_inputs=n_inputs, weights=weights,
         params=weights + depth * width + 1 + 2 * width * len(batch_norm),
         batch_norm=len(batch_norm), batch_size=batch_size, steps=epochs * -(-n_fit // batch_size),
-        diagnosed=diagnosed, activation=activation, f=4 if float32 else 8,
-        optimizer_arrays=OPTIMIZER_ARRAYS.get(optimizer.get("name"), 3),
-        optimizer_passes=OPTIMIZER_PASSES.get(optimizer.get("name"), 13),
+        diagnosed=diagnosed, activation=activation, f=f,
+        optimizer_arrays=OPTIMIZER_ARRAYS.get(name, 3),
+        optimizer_passes=OPTIMIZER_PASSES.get(name, 13),
         checkpoints=len(range(0, epochs + 1, checkpoint_every)) + 1 if checkpoint_every else 0,
         dims={"width": width, "depth": depth, "seeds": batch_seeds or len(seeds),
               "inits": len(inits), "lrs": n_lrs, "points": n_train + n_test,

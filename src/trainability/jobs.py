@@ -22,7 +22,7 @@ from trainability.train import TrainResult, bce_from_logits, train
 def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: int,
               depth: int, seeds: Sequence[int], init_scale: float = 1.0,
               classifier_init: str | None = None, batch_norm: Sequence[int] = (),
-              optimizer: dict, epochs: int, batch_size: int,
+              optimizer: dict, settings: Sequence[dict] = (), epochs: int, batch_size: int,
               diagnostics: bool | Sequence[int] = True,
               train_metrics: bool | Sequence[int] = True, checkpoint_every: int = 0,
               validation_fraction: float = 0.0, float32: bool = False) -> str:
@@ -33,6 +33,11 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     each of them (models: init-major, then learning rate, then seed; a seed starts from the
     same weights and sees the same batch order at every rate), and the run file holds each
     model's rate (``lrs``).
+
+    ``settings``: optimizer settings that replace some of ``optimizer``'s (e.g.
+    ``{"name": "adam", "eps": 1e-10}``); every initializer then trains under each of them
+    (models: init-major, then setting, then learning rate, then seed), and the run file
+    holds each model's setting (``settings``, an index into ``meta["settings"]``).
 
     ``checkpoint_every``: keep the parameters of the first seed of every initializer every
     that many epochs (0: none), for animations of training.
@@ -47,22 +52,28 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     arch = Architecture(depth, width, activation, tuple(batch_norm))
     seeds = [int(s) for s in seeds]
     lrs = [float(r) for r in np.atleast_1d(optimizer["lr"])]
+    settings = [dict(s) for s in settings] or [{}]
+    if len(settings) == 1:  # one setting: the optimizer's own
+        optimizer, settings = {**optimizer, **settings[0]}, [{}]
+    configs = [OptimizerConfig(**{**optimizer, **setting, "lr": lr})
+               for setting in settings for lr in lrs]
     layout = Layout(arch)
     theta0 = np.concatenate([init_params(layout, init, seeds, init_scale,
                                          classifier_init=classifier_init)
-                             for init in inits for _ in lrs])
-    model_seeds = seeds * (len(inits) * len(lrs))
-    model_inits = [init for init in inits for _ in lrs for _ in seeds]
-    model_lrs = [lr for _ in inits for lr in lrs for _ in seeds]
+                             for init in inits for _ in configs])
+    per_init = len(configs) * len(seeds)
+    model_seeds = seeds * (len(inits) * len(configs))
+    model_inits = [init for init in inits for _ in range(per_init)]
+    model_configs = [c for _ in inits for c in configs for _ in seeds]
+    model_settings = [i for _ in inits for i in range(len(settings)) for _ in lrs for _ in seeds]
     epochs_kept = list(range(0, epochs + 1, checkpoint_every)) if checkpoint_every else []
     if epochs_kept and epochs_kept[-1] != epochs:
         epochs_kept.append(epochs)
     start = time.perf_counter()
-    result = train(arch, OptimizerConfig(**{**optimizer, "lr": lrs[0]}), fit, model_seeds,
+    result = train(arch, model_configs, fit, model_seeds,
                    epochs=epochs, batch_size=batch_size, theta0=theta0,
                    checkpoints=epochs_kept, diagnostics=diagnostics,
                    train_metrics=train_metrics,
-                   model_lrs=model_lrs if len(lrs) > 1 else None,
                    dtype=np.float32 if float32 else np.float64)
     if validation_fraction > 0:
         _test_after_training(result, arch, data)
@@ -74,11 +85,15 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
                 optimizer=optimizer["name"], **{k: v for k, v in optimizer.items() if k != "name"})
     if len(inits) == 1:
         meta["init"] = inits[0]
+    if len(settings) > 1:
+        meta["settings"] = settings
     meta["dataset"] = dataset_meta(data_path)  # no timings: same inputs, same bytes
-    firsts = [i * len(seeds) * len(lrs) for i in range(len(inits))]
+    firsts = [i * per_init for i in range(len(inits))]
     extra = {"inits": np.asarray(model_inits)}
     if len(lrs) > 1:
-        extra["lrs"] = np.asarray(model_lrs)
+        extra["lrs"] = np.asarray([c.lr for c in model_configs])
+    if len(settings) > 1:
+        extra["settings"] = np.asarray(model_settings)
     if epochs_kept:
         extra["checkpoint_epochs"] = np.asarray(epochs_kept)
         extra["checkpoints"] = np.stack([result.checkpoints[e][firsts] for e in epochs_kept])

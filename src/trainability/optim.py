@@ -28,10 +28,17 @@ after it (Keras' eps is Kingma and Ba's "epsilon hat"); they differ in the first
 Optimizer state starts at zero, so an entry whose gradient is always zero (a pruned weight)
 never moves. ``OptimizerConfig`` carries every hyperparameter with the Keras defaults
 (rho 0.9, eps 1e-7, momentum 0.9, betas 0.9/0.999).
+
+Models with different settings can train in one call (``make_optimizer`` with one config
+per model): consecutive models of one optimizer, convention and momentum/rho/betas share an
+optimizer over their rows, with each model's eps in a ``(K, 1)`` column; the learning rate
+of a step may be such a column too. Every entry then sees the same floating-point
+operations as in a model trained alone, so the results are the same bits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +70,12 @@ class OptimizerConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
 
+# Each optimizer: ``__init__(cfg, theta, eps)`` with ``eps`` a float or a ``(K, 1)`` column of
+# each model's; ``step(theta, g, lr)`` in place, ``lr`` a float or a ``(K, 1)`` column.
+
+
 class SGD:
-    def __init__(self, cfg: OptimizerConfig, theta):
+    def __init__(self, cfg: OptimizerConfig, theta, eps):
         self.tmp = np.empty_like(theta)
 
     def step(self, theta, g, lr):
@@ -75,7 +86,7 @@ class SGD:
 class Momentum:
     nesterov = False
 
-    def __init__(self, cfg, theta):
+    def __init__(self, cfg, theta, eps):
         self.mu = cfg.momentum
         self.v = np.zeros_like(theta)
         self.tmp = np.empty_like(theta)
@@ -98,8 +109,8 @@ class Nesterov(Momentum):
 
 
 class RMSprop:
-    def __init__(self, cfg, theta):
-        self.rho, self.eps = cfg.rho, cfg.eps
+    def __init__(self, cfg, theta, eps):
+        self.rho, self.eps = cfg.rho, eps
         self.eps_inside_sqrt = EPS_CONVENTIONS[cfg.eps_convention].rmsprop_inside_sqrt
         self.s = np.zeros_like(theta)
         self.tmp = np.empty_like(theta)
@@ -122,8 +133,8 @@ class RMSprop:
 
 
 class Adam:
-    def __init__(self, cfg, theta):
-        self.b1, self.b2, self.eps = cfg.beta1, cfg.beta2, cfg.eps
+    def __init__(self, cfg, theta, eps):
+        self.b1, self.b2, self.eps = cfg.beta1, cfg.beta2, eps
         self.bias_corrected_eps = EPS_CONVENTIONS[cfg.eps_convention].adam_bias_corrected
         self.m = np.zeros_like(theta)
         self.s = np.zeros_like(theta)
@@ -177,9 +188,49 @@ EPS_CONVENTIONS = {
 }
 
 
-def make_optimizer(cfg: OptimizerConfig, theta: np.ndarray):
-    """A fresh optimizer (zero state) for parameters shaped like ``theta``."""
-    return lookup(OPTIMIZERS, cfg.name, "optimizer")(cfg, theta)
+def make_optimizer(cfg: OptimizerConfig | Sequence[OptimizerConfig], theta: np.ndarray):
+    """A fresh optimizer (zero state) for the ``(K, P)`` parameters ``theta``: one config
+    for every model, or one per model (module docstring)."""
+    if isinstance(cfg, OptimizerConfig):
+        return lookup(OPTIMIZERS, cfg.name, "optimizer")(cfg, theta, cfg.eps)
+    if len(cfg) != len(theta):
+        raise ValueError(f"{len(cfg)} optimizer settings for {len(theta)} models")
+    parts = []
+    for rows, cfgs in blocks(cfg, _shared):
+        eps = [c.eps for c in cfgs]
+        # a column only where the models differ: a float keeps float32 updates in float32
+        eps = eps[0] if len(set(eps)) == 1 else np.array(eps, theta.dtype)[:, None]
+        optimizer = lookup(OPTIMIZERS, cfgs[0].name, "optimizer")(cfgs[0], theta[rows], eps)
+        parts.append((rows, optimizer))
+    return parts[0][1] if len(parts) == 1 else PerModel(parts)
+
+
+class PerModel:
+    """Row blocks of the models, each with its own optimizer."""
+
+    def __init__(self, blocks: list[tuple[slice, object]]):
+        self.blocks = blocks
+
+    def step(self, theta, g, lr):
+        for rows, optimizer in self.blocks:
+            optimizer.step(theta[rows], g[rows], lr if np.ndim(lr) == 0 else lr[rows])
+
+
+def _shared(cfg: OptimizerConfig) -> tuple:
+    """What the models of one block share: all but eps and what ``train`` applies itself
+    (learning rate, schedule, warm-up, L2)."""
+    return (cfg.name, cfg.eps_convention, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2)
+
+
+def blocks(items: Sequence, key) -> list[tuple[slice, list]]:
+    """Runs of consecutive items with the same ``key``: ``(rows, items)``."""
+    out = []
+    for start, item in enumerate(items):
+        if out and key(out[-1][1][-1]) == key(item):
+            out[-1][1].append(item)
+        else:
+            out.append((start, [item]))
+    return [(slice(start, start + len(run)), run) for start, run in out]
 
 
 def _constant(cfg, epoch, progress):

@@ -119,6 +119,17 @@ def _layer_columns(hist, epochs) -> dict[str, np.ndarray]:
     return out
 
 
+def _setting_columns(meta: dict, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Each model's value of every setting that varies between the file's models (the
+    optimizer's ``name`` is the column ``optimizer``)."""
+    settings = meta["settings"]
+    out = {}
+    for key in dict.fromkeys(k for setting in settings for k in setting):
+        column = "optimizer" if key == "name" else key
+        out[column] = np.asarray([settings[i].get(key, meta[column]) for i in index])
+    return out
+
+
 def run_frames(path, study: str = "grid"):
     """``(runs, history, layers)`` of one run file written by ``trainability train``: one
     row per model; per model and epoch (epoch 0 = at initialization); per model, recorded
@@ -133,6 +144,8 @@ def run_frames(path, study: str = "grid"):
     models = {"init": np.asarray(inits).astype(str), "seed": arrays["seeds"]}
     if "lrs" in arrays:  # several learning rates in one file
         models["lr"] = arrays["lrs"].astype(float)
+    if "settings" in arrays:  # several optimizer settings in one file
+        models |= _setting_columns(meta, arrays["settings"])
     keys = {key: settings[key] for key in KEYS if key not in ("init", "seed")}
     history = _history_rows(keys, models, {n: hist[n] for n in SCALARS + OPTIONAL if n in hist})
     # epochs with diagnostics: every epoch, or a schedule (NaN elsewhere)

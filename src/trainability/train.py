@@ -38,7 +38,7 @@ from there on and the other models carry on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,10 +54,11 @@ from trainability.model import (
     init_params,
     model_rng,
 )
-from trainability.optim import OptimizerConfig, learning_rates, make_optimizer
+from trainability.optim import OptimizerConfig, blocks, learning_rates, make_optimizer
 
 SATURATION = 0.01
 SHUFFLE_STREAM = 1
+STEP_ARRAY_BYTES = 160_000  # models_per_call: within a core's L2 cache, with room to spare
 
 SCALARS = ("train_loss", "train_acc", "test_loss", "test_acc")  # from epoch 0
 RUNNING = ("running_loss", "running_acc")  # Keras' fit history, from epoch 1
@@ -105,7 +106,7 @@ def _bce_grad(logits: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def train(
     arch: Architecture,
-    opt: OptimizerConfig,
+    opt: OptimizerConfig | Sequence[OptimizerConfig],
     data: Dataset,
     seeds: Sequence[int],
     *,
@@ -120,13 +121,17 @@ def train(
     diagnostics: bool | Sequence[int] = True,
     train_metrics: bool | Sequence[int] = True,
     after_step: Callable[[np.ndarray, float], None] | None = None,
-    model_lrs: Sequence[float] | None = None,
     dtype=np.float64,
 ) -> TrainResult:
     """Train one model per seed, all in the same array operations.
 
     Parameters
     ----------
+    opt
+        The optimizer and its settings, or one per model: models that differ only in them
+        (optimizer, learning rate, schedule, warm-up, eps, L2, ...) train in one call, each
+        exactly as it would alone. Different learning rates or schedules need float64 (each
+        step's rates are then a ``(K, 1)`` column, and ``after_step`` receives it).
     init, init_scale, classifier_init
         Initializer of the weights (``init_params``): ``classifier_init`` gives the
         classifier its own (the lecture's Keras model: ``"glorot_uniform"``); None gives it
@@ -153,14 +158,12 @@ def train(
         Called as ``after_step(theta, lr)`` after every optimizer step, to change the
         ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
         Masked parameters are zeroed again after it.
-    model_lrs
-        Each model's learning rate, replacing ``opt.lr`` (the schedule and warm-up of
-        ``opt`` apply to each): models that differ only in their learning rate train in one
-        call, each exactly as it would alone. Several different rates need float64 (each
-        step's rates are then a ``(K, 1)`` array, and ``after_step`` receives it).
     dtype
         float64 (the study's default) or float32 (~1.7-2x faster from width 64 up, results
         equal within ~1e-4).
+
+    Many models train in chunks of ``models_per_call`` (a model's result does not depend
+    on the others in its call).
     """
     seeds = [int(s) for s in seeds]
     n = len(data.y_train)
@@ -169,11 +172,22 @@ def train(
     if theta0 is None:
         theta0 = init_params(Layout(arch), init, seeds, init_scale,
                              classifier_init=classifier_init)
+    if not isinstance(opt, OptimizerConfig):
+        opt = _per_model(opt, len(seeds))
+    step = models_per_call(arch, batch_size, dtype)
+    if len(seeds) > step:
+        kw = dict(epochs=epochs, batch_size=batch_size, checkpoints=checkpoints,
+                  diagnostics=diagnostics, train_metrics=train_metrics,
+                  after_step=after_step, dtype=dtype)
+        return _joined([
+            train(arch, _rows(opt, rows), data, seeds[rows], theta0=theta0[rows],
+                  mask=_rows(mask, rows), **kw)
+            for rows in (slice(i, i + step) for i in range(0, len(seeds), step))])
     run = _Run(arch, opt, data, seeds, theta0, mask, after_step, dtype)
     diagnosed = _epochs(diagnostics, epochs, "diagnostics")
     evaluated = _epochs(train_metrics, epochs, "train_metrics") | {0, epochs}
     steps_per_epoch = -(-n // batch_size)
-    lrs = _step_rates(opt, model_lrs, len(seeds), epochs, steps_per_epoch, dtype)
+    lrs = _step_rates(opt, len(seeds), epochs, steps_per_epoch, dtype)
     history = _empty_history(len(seeds), epochs, arch.depth)
     diverged = np.full(len(seeds), -1)
     kept = {}
@@ -196,27 +210,76 @@ def train(
     for values in history.values():
         for m in np.flatnonzero(diverged >= 0):
             values[m, diverged[m] :] = np.nan
+    for epoch in set(checkpoints) - set(kept):  # after every model diverged
+        if epoch <= epochs:
+            kept[epoch] = np.full_like(run.theta, np.nan)
     return TrainResult(seeds, run.theta0, run.theta, history, diverged, run.bn, kept)
 
 
-def _step_rates(opt, model_lrs, k, epochs, steps_per_epoch, dtype) -> list:
+def models_per_call(arch: Architecture, batch_size: int, dtype) -> int:
+    """How many models ``train`` steps at once: as many as keep a step's ``(K, batch,
+    width)`` arrays within ``STEP_ARRAY_BYTES``. More models per call share its Python
+    overhead (what a narrow network's step is made of); beyond that, each elementwise pass
+    waits on memory: 160 models of width 64 in one call took 1.8x the time of 16 calls of
+    10 (float64; 1.3x at width 16 against calls of 40)."""
+    per_model = batch_size * arch.width * np.dtype(dtype).itemsize
+    return max(1, STEP_ARRAY_BYTES // per_model)
+
+
+def _rows(value, rows: slice):
+    """The part of a per-model argument (a list, or a 2-d array) for the models ``rows``;
+    an argument that all models share, as it is."""
+    if value is None or isinstance(value, OptimizerConfig):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value
+    return value[rows]
+
+
+def _joined(parts: list[TrainResult]) -> TrainResult:
+    """The results of consecutive chunks of models, as one."""
+    def cat(arrays):
+        return np.concatenate(list(arrays))
+
+    first = parts[0]
+    return TrainResult(
+        seeds=[s for p in parts for s in p.seeds],
+        theta0=cat(p.theta0 for p in parts),
+        theta=cat(p.theta for p in parts),
+        history={k: cat(p.history[k] for p in parts) for k in first.history},
+        diverged_epoch=cat(p.diverged_epoch for p in parts),
+        bn=BatchNormState({j: cat(p.bn.mean[j] for p in parts) for j in first.bn.mean},
+                          {j: cat(p.bn.var[j] for p in parts) for j in first.bn.var}),
+        checkpoints={e: cat(p.checkpoints[e] for p in parts) for e in first.checkpoints},
+    )
+
+
+def _per_model(opt, k) -> list[OptimizerConfig]:
+    if isinstance(opt, OptimizerConfig):
+        return [opt] * k
+    if len(opt) != k:
+        raise ValueError(f"{len(opt)} optimizer settings for {k} models")
+    return list(opt)
+
+
+def _step_rates(opt, k, epochs, steps_per_epoch, dtype) -> list:
     """The learning rate of every step: a Python float (all models alike), or a ``(K, 1)``
-    float64 array of ``model_lrs[k] * factor`` (the same products a model alone gets)."""
-    rates = None if model_lrs is None else np.asarray(model_lrs, dtype=np.float64)
-    if rates is not None and rates.shape != (k,):
-        raise ValueError(f"model_lrs: {rates.shape[0]} rates for {k} models")
-    if rates is None or np.all(rates == rates[0]):
-        if rates is not None:
-            opt = replace(opt, lr=float(rates[0]))
+    float64 column of each model's (the same values a model alone gets)."""
+    cfgs = _per_model(opt, k)
+    if len({_schedule(c) for c in cfgs}) == 1:
         # Python floats: a NumPy float64 scalar would make every float32 update run in
         # float64 with casts (NEP 50), and Python arithmetic on them is faster.
-        return learning_rates(opt, epochs, steps_per_epoch).tolist()
+        return learning_rates(cfgs[0], epochs, steps_per_epoch).tolist()
     if np.dtype(dtype) != np.float64:
-        raise ValueError("several learning rates in one call need float64")
-    if not np.all(rates > 0):
-        raise ValueError(f"model_lrs must be > 0, got {rates.tolist()}")
-    factor = learning_rates(replace(opt, lr=1.0), epochs, steps_per_epoch)  # 1.0 * f == f
-    return list(np.multiply.outer(factor, rates)[:, :, None])
+        raise ValueError("models with different learning rates or schedules in one call "
+                         "need float64")
+    rates = np.stack([learning_rates(c, epochs, steps_per_epoch) for c in cfgs], axis=1)
+    return list(rates[:, :, None])
+
+
+def _schedule(cfg: OptimizerConfig) -> tuple:
+    """What ``learning_rates`` reads."""
+    return cfg.lr, cfg.schedule, cfg.warmup_epochs, cfg.step_epochs, cfg.step_gamma
 
 
 def _epochs(chosen: bool | Sequence[int], epochs: int, name: str) -> frozenset[int]:
@@ -243,9 +306,11 @@ class _Run:
         self.tmp = np.empty_like(theta)
         self.params, self.grads = self.net.bind(theta), self.net.bind(self.grad)
         self.optimizer = make_optimizer(opt, theta)
-        self.decay = None
-        if opt.l2 > 0:
-            self.decay = opt.l2 * self.net.layout.weight_mask().astype(dtype)
+        # the L2 penalty's gradient coefficients, by row blocks of models with one l2 > 0
+        weights = self.net.layout.weight_mask().astype(dtype)
+        self.decay = [(rows, cfgs[0].l2 * weights)
+                      for rows, cfgs in blocks(_per_model(opt, len(theta)), lambda c: c.l2)
+                      if cfgs[0].l2 > 0]
         self.after_step = after_step
         self.bn = BatchNormState.fresh(arch, len(seeds), dtype)
         self.workspaces = {}  # by batch size: the last batch of an epoch may be smaller
@@ -266,7 +331,7 @@ class _Run:
         penalty = 0.0  # sum over steps of batch size x L2 penalty before the step
         for lr, start in zip(lrs, range(0, n, batch_size), strict=True):
             rows = slice(start, start + batch_size)
-            if self.decay is not None:
+            if self.decay:
                 penalty = penalty + self.l2_penalty() * min(batch_size, n - start)
             self.step(X[:, rows], y[:, rows], lr, seen[:, rows])
         loss = bce_from_logits(seen, y) + penalty / n
@@ -283,9 +348,9 @@ class _Run:
         _, cache = self.net.forward(self.params, xb, self.bn, training=True, ws=ws, out=logits)
         d_logits = _bce_grad(logits, yb, ws.d_logits)
         self.net.backward(self.params, cache, d_logits, self.grads, ws)
-        if decay is not None:
-            np.multiply(decay, theta, out=tmp)
-            grad += tmp
+        for rows, coefficients in decay:
+            np.multiply(coefficients, theta[rows], out=tmp[rows])
+            grad[rows] += tmp[rows]
         if mask is not None:
             grad *= mask
         self.optimizer.step(theta, grad, lr)
@@ -297,7 +362,10 @@ class _Run:
     def l2_penalty(self) -> np.ndarray:
         """``0.5 l2 ||W||^2`` of each model ``(K,)``."""
         np.square(self.theta, out=self.tmp)
-        return 0.5 * (self.tmp @ self.decay)
+        penalty = np.zeros(len(self.theta))
+        for rows, coefficients in self.decay:
+            penalty[rows] = 0.5 * (self.tmp[rows] @ coefficients)
+        return penalty
 
     def record(self, history, epoch, diagnose, full):
         """Fill entry ``epoch`` of the history arrays (see the module docstring); ``full``:

@@ -20,7 +20,7 @@ from trainability.cli import main
 from trainability.markdown import render
 from trainability.studies.epsilon import claims as eps_claims
 from trainability.studies.epsilon import section
-from trainability.studies.epsilon.spec import LECTURE_EPS, Spec, setting_key
+from trainability.studies.epsilon.spec import LECTURE_EPS, Spec
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SEEDS = 8
@@ -312,29 +312,30 @@ def test_section_says_when_the_learning_rate_is_not_the_lectures(spec, like):
 # ---------------------------------------------------------------- the spec
 
 
-def test_jobs_batch_every_initializer_of_one_activation_and_width():
+def test_jobs_batch_every_initializer_and_setting_of_one_activation_and_width():
     spec = make_spec(cells=[{"activation": "sigmoid", "init": "he_normal", "width": 3},
                             {"activation": "sigmoid", "init": "random_normal", "width": 3}])
     assert spec.groups()[("sigmoid", 3)] == ["random_normal", "he_normal"]
-    assert len(spec.run_files()) == len(spec.groups()) * len(spec.settings())
-    wc = types.SimpleNamespace(activation="sigmoid", width="3",
-                               setting=setting_key("rmsprop", "pytorch", 1e-5))
-    args = [str(a) for a in spec.train_args(wc)]
+    assert len(spec.run_files()) == len(spec.groups())
+    args = [str(a) for a in spec.train_args(types.SimpleNamespace(activation="sigmoid",
+                                                                  width="3"))]
     assert args[args.index("--init") + 1: args.index("--width")] == ["random_normal",
                                                                       "he_normal"]
-    for flag, value in (("--eps-convention", "pytorch"), ("--eps", "1e-05"),
-                        ("--optimizer", "rmsprop"), ("--classifier-init", "glorot_uniform"),
-                        ("--diagnostic-epochs", "0")):
+    settings = [json.loads(a) for a in args[args.index("--settings") + 1:]]
+    assert [(s["name"], s["eps_convention"], s["eps"]) for s in settings] == spec.settings()
+    for flag, value in (("--classifier-init", "glorot_uniform"), ("--diagnostic-epochs", "0")):
         assert args[args.index(flag) + 1] == value
-    with pytest.raises(ValueError, match="unknown epsilon setting"):
-        spec.train_args(types.SimpleNamespace(activation="sigmoid", width="3",
-                                              setting="sgd-keras-eps1"))
+    with pytest.raises(ValueError, match="no epsilon network group sigmoid/w4"):
+        spec.train_args(types.SimpleNamespace(activation="sigmoid", width="4"))
 
 
-def test_adding_an_eps_value_leaves_the_existing_run_files_named_as_before():
+def test_adding_a_cell_leaves_the_existing_run_files_named_as_before():
     before = set(make_spec().run_files())
-    after = set(make_spec(eps=[*EPS, 1e-3]).run_files())
+    cells = [{"activation": "sigmoid", "init": "lecun_normal", "width": 8},
+             {"activation": "tanh", "init": "he_normal", "width": 7}]
+    after = set(make_spec(cells=cells).run_files())
     assert before < after
+    assert not before & set(make_spec(eps=[*EPS, 1e-3]).run_files())
     changed_lr = params()
     changed_lr["train"]["lr"] = 0.1
     assert not before & set(Spec.from_params(changed_lr, "data.npz", "code").run_files())
@@ -345,7 +346,7 @@ def test_adding_an_eps_value_leaves_the_existing_run_files_named_as_before():
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
-    """Tiny real runs through the CLI (2 groups x 12 settings), then every stage."""
+    """Tiny real runs through the CLI (2 groups, 12 settings each), then every stage."""
     root = tmp_path_factory.mktemp("epsilon")
     data = root / "data.npz"
     assert main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
@@ -356,9 +357,7 @@ def staged(tmp_path_factory):
     spec = Spec.from_params(p, str(data), "code")
     for path in spec.run_files():
         act, name = Path(path).parts[-2:]
-        width, rest = name.removesuffix(".npz").split("-", 1)
-        wc = types.SimpleNamespace(activation=act, width=width[1:],
-                                   setting=rest.rsplit("-", 1)[0])
+        wc = types.SimpleNamespace(activation=act, width=name.split("-")[0][1:])
         args = ["train", "--data", str(data), *map(str, spec.train_args(wc)),
                 "--out", str(root / path)]
         assert main(args) == 0
@@ -395,7 +394,7 @@ def test_the_layer1_gradient_is_the_full_batch_gradient_of_the_initial_weights(s
     arch = Architecture(meta["depth"], meta["width"], meta["activation"], ())
     net = Network(arch)
     data = load_dataset(staged["data"])
-    theta0 = arrays["theta0"]
+    theta0 = arrays["theta0"][arrays["settings"] == 0]  # the base options' models
     params = net.bind(theta0)
     logits, cache = net.forward(params, data.X_train, training=True)
     y = data.y_train.reshape(1, -1, 1).astype(float)

@@ -1,7 +1,7 @@
 # ---- the epsilon study: RMSprop's and Adam's eps inside or outside the square root --------
 # (params.yaml `epsilon`, with the `model` and `train` sections.) One training job per network
-# group (activation, width) and setting (optimizer, convention, eps) trains every
-# initializer x seed of the group; then the tables, figures and the report's section
+# group (activation, width) trains every initializer x setting (optimizer, convention, eps) x
+# seed of the group; then the tables, figures and the report's section
 # (trainability/studies/epsilon/).
 
 if enabled("epsilon"):
@@ -15,19 +15,17 @@ if enabled("epsilon"):
             data=DATASET,
             code=TRAIN_CODE,
         output:
-            "results/runs/epsilon/{activation}/w{width}-{setting}-{tag}.npz",
-        wildcard_constraints:
-            setting="[a-z]+-[a-z]+-eps[0-9.e+-]+",
+            "results/runs/epsilon/{activation}/w{width}-{tag}.npz",
         params:
             args=EPSILON.train_args,
         resources:
             **train_resources(EPSILON),
         benchmark:
-            wf.benchmark("epsilon_train", "{activation}-w{width}-{setting}-{tag}")
+            wf.benchmark("epsilon_train", "{activation}-w{width}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/epsilon/train/{activation}/w{width}-{setting}-{tag}.log",
+            "results/logs/epsilon/train/{activation}/w{width}-{tag}.log",
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

@@ -36,20 +36,19 @@ def build(spec) -> dict[str, pd.DataFrame]:
     for path in spec.run_files():
         file_runs, _, layers = run_frames(path, "epsilon")
         runs.append(file_runs)
-        grads.append(gradients(layers, file_runs[SETTING].iloc[0]))
+        grads.append(gradients(layers))
     runs = _with_network(pd.concat(runs, ignore_index=True))
     return {"runs": runs, "gradients": pd.concat(grads, ignore_index=True),
             "summary": summary(runs)}
 
 
-def gradients(layers: pd.DataFrame, setting: pd.Series) -> pd.DataFrame:
-    """The per-layer gradients at initialization of one run file's models (``setting``:
-    the file's optimizer, convention and eps, which its layers table does not carry)."""
+def gradients(layers: pd.DataFrame) -> pd.DataFrame:
+    """The per-layer gradients at initialization of one run file's models."""
     at_init = layers[layers.epoch == 0]
     if at_init.empty:
         raise InputError("epsilon: a run file has no gradients at epoch 0 (train it with "
                          "--diagnostic-epochs 0)")
-    out = at_init[[*NETWORK, "seed", "layer", "grad_mean", "grad_std"]].assign(**setting)
+    out = at_init[[*NETWORK, "seed", "layer", "grad_mean", "grad_std", *SETTING]].copy()
     out["grad_rms"] = np.sqrt(out.grad_mean**2 + out.grad_std**2)
     return _with_network(out.reset_index(drop=True))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import json
 from types import SimpleNamespace
 
@@ -55,51 +56,49 @@ def spec(dataset):
 # ---------------------------------------------------------------- the spec
 
 
-def test_train_args_pass_the_shared_settings_and_every_rate_and_seed(spec):
-    w = SimpleNamespace(activation="sigmoid", optimizer="rmsprop", variant="l2")
-    args = [str(a) for a in spec.train_args(w)]
+def test_train_args_pass_the_shared_settings_every_configuration_rate_and_seed(spec):
+    args = [str(a) for a in spec.train_args(SimpleNamespace(activation="sigmoid"))]
     t = TINY["train"]
     for flag, value in (("--classifier-init", "glorot_uniform"), ("--eps", str(t["eps"])),
                         ("--eps-convention", "keras"), ("--validation-fraction", "0.25"),
-                        ("--l2", "0.0001"), ("--optimizer", "rmsprop"), ("--init",
-                                                                           "random_normal")):
+                        ("--optimizer", "sgd"), ("--init", "random_normal")):
         assert args[args.index(flag) + 1] == value, flag
     i = args.index("--lr")
     assert args[i + 1 : i + 4] == ["0.001", "0.01", "0.1"]
     j = args.index("--seeds")
     assert args[j + 1 : j + 1 + SEEDS] == [str(s) for s in range(SEEDS)]
     assert "--no-diagnostics" in args
+    settings = [json.loads(a) for a in args[args.index("--settings") + 1:]]
+    assert [s["name"] for s in settings] == [o for o, _ in spec.configurations()]
+    assert settings[-1] == {"name": "rmsprop", "schedule": "constant", "warmup_epochs": 0,
+                            "l2": 1e-4}  # the l2 variant
 
 
-def test_run_files_cover_every_activation_and_configuration_once(spec):
+def test_run_files_cover_every_activation_once_and_every_configuration(spec):
     configs = [("sgd", BASE), ("adam", BASE), ("rmsprop", BASE), ("rmsprop", "cosine"),
                ("rmsprop", "l2")]
     assert spec.configurations() == configs
-    assert [(a, o, v) for a, o, v, _ in spec.runs()] == [(a, *c) for a in ACTS
-                                                         for c in configs]
-    assert len(set(spec.run_files())) == len(ACTS) * len(configs)
+    assert len(spec.settings()) == len(configs)
+    assert len(set(spec.run_files())) == len(ACTS)
 
 
 def test_run_file_names_change_only_with_what_made_them(dataset, spec):
-    def tags(**changes):
+    def tag(**changes):
         params = _params()
         for key, value in changes.items():
             section_name, name = key.split("__")
             params[section_name][name] = value
-        return Spec.from_params(params, dataset, "code-hash").tags
+        return Spec.from_params(params, dataset, "code-hash").tag
 
-    assert tags(train__lr=0.5, train__optimizer="sgd", train__seeds=9) == spec.tags
-    assert tags(tweaks__activations=["relu"]) == spec.tags
-    changed = tags(tweaks__variants={**_params()["tweaks"]["variants"], "l2": {
-        "schedule": "constant", "warmup_epochs": 0, "l2": 1e-3}})
-    assert [v for v in spec.tags if changed[v] != spec.tags[v]] == ["l2"]
-    assert tags(train__l2=1e-3)["cosine"] == spec.tags["cosine"]
-    assert tags(train__l2=1e-3)[BASE] != spec.tags[BASE]
-    for key, value in (("tweaks__lrs", [0.1]), ("train__eps", 1e-8), ("tweaks__seeds", 3),
+    assert tag(train__lr=0.5, train__optimizer="sgd", train__seeds=9) == spec.tag
+    assert tag(tweaks__activations=["relu"]) == spec.tag
+    for key, value in (("tweaks__lrs", [0.1]), ("tweaks__seeds", 3), ("train__l2", 1e-3),
+                       ("tweaks__optimizers", ["sgd"]), ("train__eps", 1e-8),
+                       ("tweaks__variants", {"l2": {"schedule": "constant",
+                                                    "warmup_epochs": 0, "l2": 1e-3}}),
                        ("model__classifier_init", None), ("tweaks__validation_fraction", 0.5)):
-        assert all(a != b for a, b in zip(tags(**{key: value}).values(), spec.tags.values(),
-                                          strict=True)), key
-    assert Spec.from_params(_params(), dataset, "other-code").tags[BASE] != spec.tags[BASE]
+        assert tag(**{key: value}) != spec.tag, key
+    assert Spec.from_params(_params(), dataset, "other-code").tag != spec.tag
 
 
 # ---------------------------------------------------------------- synthetic tables
@@ -110,8 +109,8 @@ def _tables(spec, acc, diverged=()):
     accuracies (seeds spread ±0.01 around them); ``diverged``: (act, opt, variant, lr, seed)
     of models that diverged."""
     rows = []
-    for act, opt, variant, _ in spec.runs():
-        for lr in spec.lrs:
+    for act in spec.activations:
+        for (opt, variant), lr in itertools.product(spec.configurations(), spec.lrs):
             val, test = acc(act, opt, variant, lr)
             for seed in range(spec.seeds):
                 gone = (act, opt, variant, lr, seed) in diverged
@@ -312,9 +311,8 @@ def staged(tmp_path_factory, dataset):
     spec = Spec.from_params(params, dataset, "code-hash")
     text = study.spec_json(spec)
     with contextlib.chdir(root):
-        for act, opt, variant, path in spec.runs():
-            w = SimpleNamespace(activation=act, optimizer=opt, variant=variant)
-            args = [str(a) for a in spec.train_args(w)]
+        for act, path in zip(spec.activations, spec.run_files(), strict=True):
+            args = [str(a) for a in spec.train_args(SimpleNamespace(activation=act))]
             assert cli.main(["train", "--data", dataset, *args, "--out", path]) == 0
         for stage in ("tables", "figures", "section"):
             assert cli.main(["tweaks", stage, "--spec", text]) == 0
@@ -324,7 +322,8 @@ def staged(tmp_path_factory, dataset):
 def test_tables_hold_every_model_and_the_validation_history(staged):
     spec, results = staged
     runs = pd.read_csv(results / "tables/tweaks/runs.csv")
-    assert len(runs) == len(spec.run_files()) * len(spec.lrs) * spec.seeds
+    n_configurations = len(spec.activations) * len(spec.configurations())
+    assert len(runs) == n_configurations * len(spec.lrs) * spec.seeds
     assert set(runs.lr) == set(spec.lrs) and runs.val_acc.notna().all()
     history = pd.read_csv(results / "tables/tweaks/history.csv.gz")
     assert len(history) == len(runs) * (spec.train["epochs"] + 1)

@@ -1,5 +1,5 @@
 # ---- improving trainability (params.yaml `tweaks`, with `model` and part of `train`) ----
-# One training job per activation x optimizer x variant trains every learning rate x seed
+# One training job per activation trains every optimizer x variant x learning rate x seed
 # at once, holding out validation points; then the tables (with every choice made on
 # validation), figures and the report's section (trainability/studies/tweaks/).
 # Run alone: snakemake --cores 2 tweaks
@@ -16,20 +16,17 @@ if enabled("tweaks"):
             data=DATASET,
             code=TRAIN_CODE,
         output:
-            "results/runs/tweaks/{activation}/{optimizer}/{variant}-{tag}.npz",
-        wildcard_constraints:
-            optimizer="[a-z]+",
-            variant="[a-z][a-z0-9_]*",
+            "results/runs/tweaks/{activation}-{tag}.npz",
         params:
             args=TWEAKS.train_args,
         resources:
             **train_resources(TWEAKS),
         benchmark:
-            wf.benchmark("tweaks_train", "{activation}-{optimizer}-{variant}-{tag}")
+            wf.benchmark("tweaks_train", "{activation}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/tweaks/train/{activation}/{optimizer}/{variant}-{tag}.log",
+            "results/logs/tweaks/train/{activation}-{tag}.log",
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

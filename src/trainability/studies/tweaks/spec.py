@@ -13,16 +13,18 @@ Every model fits on the training points minus a validation share
 all activations) is made on the validation points, and the test set, evaluated once after
 training, reports the chosen setting.
 
-One job per activation x optimizer x variant trains every learning rate x seed at once (a
-seed starts from the same weights and sees the same batches at every rate and in every
-configuration). A run file's name carries a hash of everything that made it except the
-parts in its path, so adding an activation, an optimizer or a variant trains only that;
-changing ``tweaks.lrs`` retrains every file, and ``train.lr`` and ``train.optimizer``
-retrain nothing (the lecture's setting here is the constant ``LECTURE``).
+One job per activation trains every configuration (optimizer x variant) x learning rate x
+seed at once, each model exactly as alone (a seed starts from the same weights and sees the
+same batches at every rate and in every configuration). A run file's name carries a hash of
+everything that made it but the activation in its path, so adding an activation trains
+only that; changing an optimizer, a variant or ``tweaks.lrs`` retrains every file, and
+``train.lr`` and ``train.optimizer`` retrain nothing (the lecture's setting here is the
+constant ``LECTURE``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -57,7 +59,7 @@ class Spec:
     seeds: int
     validation_fraction: float
     dataset: str  # the dataset file
-    tags: dict  # variant -> the tag of its run files
+    tag: str  # of every run file: a hash of what made it but the activation
 
     @classmethod
     def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
@@ -71,16 +73,14 @@ class Spec:
             variants={k: dict(v) for k, v in tw["variants"].items()}, seeds=tw["seeds"],
             validation_fraction=tw["validation_fraction"], dataset=dataset,
         )
-        # what every run file shares; the activation, optimizer and variant are in its path
-        # (and the variant's own schedule, warm-up and L2)
+        # what every run file shares (the activation is in its path): each configuration's
+        # settings rather than the train section's schedule, warm-up and L2
         shared = {k: v for k, v in fields.items()
                   if k not in ("activations", "optimizers", "variant_optimizer", "variants")}
         shared["train"] = {k: v for k, v in t.items() if k in TRAIN_KEYS
                            and k not in VARIANT_KEYS}
-        variants = [BASE, *fields["variants"]]
-        settings = {v: _settings(fields, v) for v in variants}
-        fields["tags"] = {v: tag("tweaks", shared, settings[v], train_code) for v in variants}
-        return cls(**fields)
+        spec = cls(**fields, tag="")
+        return cls(**fields, tag=tag("tweaks", shared, spec.settings(), train_code))
 
     # ------------------------------------------------------------ what it trains
 
@@ -100,23 +100,22 @@ class Spec:
         """The activation the claims are about: sigmoid, the lecture's failing network."""
         return "sigmoid" if "sigmoid" in self.activations else self.activations[0]
 
-    def run_file(self, activation: str, optimizer: str, variant: str) -> str:
-        return f"results/runs/tweaks/{activation}/{optimizer}/{variant}-{self.tags[variant]}.npz"
+    def settings(self) -> list[dict]:
+        """The optimizer settings of every configuration, in ``configurations`` order."""
+        return [{"name": o, **self.variant_settings(v)} for o, v in self.configurations()]
 
-    def runs(self) -> list[tuple[str, str, str, str]]:
-        """``(activation, optimizer, variant, run file)`` of every training job."""
-        return [(a, o, v, self.run_file(a, o, v))
-                for a in self.activations for o, v in self.configurations()]
+    def run_file(self, activation: str) -> str:
+        return f"results/runs/tweaks/{activation}-{self.tag}.npz"
 
     def run_files(self) -> list[str]:
-        return [path for *_, path in self.runs()]
+        return [self.run_file(a) for a in self.activations]
 
     def train_args(self, wildcards) -> list:
         """The arguments of ``trainability train`` for one run file (``wildcards``: its
-        ``activation``, ``optimizer`` and ``variant``): every learning rate x seed, losses
-        and accuracies only (no per-layer diagnostics: nothing here reads them)."""
-        train = {**self.train, **self.variant_settings(wildcards.variant),
-                 "optimizer": wildcards.optimizer}
+        ``activation``): every configuration x learning rate x seed, losses and accuracies
+        only (no per-layer diagnostics: nothing here reads them)."""
+        settings = self.settings()
+        train = {**self.train, **settings[0], "optimizer": settings[0]["name"]}
         return [
             "--activation", wildcards.activation, "--init", self.init, "--width", self.width,
             "--depth", self.depth, "--init-scale", self.init_scale,
@@ -124,6 +123,7 @@ class Spec:
             "--validation-fraction", self.validation_fraction,
             *training_args(train, lrs=self.lrs, classifier_init=self.classifier_init,
                            batch_norm=self.batch_norm),
+            "--settings", *(json.dumps(s) for s in settings),
         ]
 
     # ------------------------------------------------------------ what it writes

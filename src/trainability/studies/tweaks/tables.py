@@ -44,16 +44,22 @@ def chance_levels(spec) -> dict[str, float]:
 def load_runs(spec):
     """``(runs, history, starts)`` of the spec's run files."""
     runs, history, starts = [], [], []
-    for activation, optimizer, variant, path in spec.runs():
+    configurations = spec.configurations()
+    for activation, path in zip(spec.activations, spec.run_files(), strict=True):
         r, h, _ = run_frames(path, "tweaks")
-        warmup = spec.variant_settings(variant)["warmup_epochs"]
+        arrays = load_run(path)[2]
+        # each model's configuration (a file of one configuration has no index)
+        index = arrays.get("settings", np.zeros(len(r), dtype=int))
+        optimizer, variant = (np.asarray(c)[index] for c in zip(*configurations, strict=True))
+        warmup = [spec.variant_settings(v)["warmup_epochs"] for v in variant]
         if "lr" not in h:  # one learning rate: the file's own
             h = h.assign(lr=float(r.lr.iloc[0]))
-        runs.append(r.assign(variant=variant, warmup_epochs=warmup))
-        history.append(h.assign(optimizer=optimizer, variant=variant))
-        theta0 = load_run(path)[2]["theta0"]
+        epochs = len(h) // len(r)
+        runs.append(r.assign(optimizer=optimizer, variant=variant, warmup_epochs=warmup))
+        history.append(h.assign(optimizer=np.repeat(optimizer, epochs),
+                                variant=np.repeat(variant, epochs)))
         starts.append(pd.DataFrame({"activation": activation, "seed": r.seed.to_numpy(),
-                                    "theta0": list(theta0)}))
+                                    "theta0": list(arrays["theta0"])}))
     runs = pd.concat(runs, ignore_index=True)
     history = pd.concat(history, ignore_index=True)
     return runs, history, _starts(pd.concat(starts, ignore_index=True))

@@ -8,6 +8,7 @@ import contextlib
 import copy
 import itertools
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -80,6 +81,15 @@ def test_run_files_cover_every_activation_once_and_every_configuration(spec):
     assert spec.configurations() == configs
     assert len(spec.settings()) == len(configs)
     assert len(set(spec.run_files())) == len(ACTS)
+
+
+def test_the_settings_keep_their_order_through_the_specs_json(dataset):
+    """Snakemake passes the settings from params.yaml's order, the stages read the spec's
+    JSON (sorted keys): a model's setting index must name the same variant in both."""
+    variants = {"warmup": {"schedule": "constant", "warmup_epochs": 5, "l2": 0.0},
+                "cosine": {"schedule": "cosine", "warmup_epochs": 0, "l2": 0.0}}
+    spec = Spec.from_params(_params(variants=variants), dataset, "code-hash")
+    assert study.load_spec("tweaks", study.spec_json(spec)).settings() == spec.settings()
 
 
 def test_run_file_names_change_only_with_what_made_them(dataset, spec):
@@ -317,6 +327,21 @@ def staged(tmp_path_factory, dataset):
         for stage in ("tables", "figures", "section"):
             assert cli.main(["tweaks", stage, "--spec", text]) == 0
     return spec, root / "results"
+
+
+def test_tables_refuse_a_run_file_trained_under_other_settings(staged, tmp_path, capsys):
+    spec, _ = staged
+    other = Spec.from_params(_params(activations=["relu", "sigmoid"], lrs=[0.001, 0.1],
+                                     seeds=2, optimizers=["adam", "sgd"]),
+                             spec.dataset, "code-hash")
+    with contextlib.chdir(staged[1].parent):
+        files = {Path(o).name: Path(p) for o, p in zip(other.run_files(), spec.run_files(),
+                                                         strict=True)}
+        for name, path in files.items():  # the staged files under the other spec's names
+            (path.parent / name).write_bytes(path.read_bytes())
+        code = cli.main(["tweaks", "tables", "--spec", study.spec_json(other)])
+    assert code == 2
+    assert "not trained under this spec's optimizer settings" in capsys.readouterr().err
 
 
 def test_tables_hold_every_model_and_the_validation_history(staged):

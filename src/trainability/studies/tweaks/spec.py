@@ -70,7 +70,10 @@ class Spec:
             batch_norm=list(m["batch_norm"]), train={k: t[k] for k in TRAIN_KEYS},
             optimizers=list(tw["optimizers"]), lrs=sorted(float(r) for r in tw["lrs"]),
             variant_optimizer=tw["variant_optimizer"],
-            variants={k: dict(v) for k, v in tw["variants"].items()}, seeds=tw["seeds"],
+            # by name: the order a spec's JSON (sorted keys) gives its jobs, so that a model's
+            # setting index names the same variant everywhere
+            variants={k: dict(tw["variants"][k]) for k in sorted(tw["variants"])},
+            seeds=tw["seeds"],
             validation_fraction=tw["validation_fraction"], dataset=dataset,
         )
         # what every run file shares (the activation is in its path): each configuration's

@@ -19,7 +19,7 @@ import pandas as pd
 
 from trainability.claims import bootstrap_mean
 from trainability.data import load_dataset, split_validation
-from trainability.io import load_run
+from trainability.io import InputError, load_run
 from trainability.studies.tweaks import selection
 from trainability.tables import run_frames
 
@@ -47,7 +47,10 @@ def load_runs(spec):
     configurations = spec.configurations()
     for activation, path in zip(spec.activations, spec.run_files(), strict=True):
         r, h, _ = run_frames(path, "tweaks")
-        arrays = load_run(path)[2]
+        meta, _, arrays = load_run(path)
+        if len(configurations) > 1 and meta.get("settings") != spec.settings():
+            raise InputError(f"{path}: not trained under this spec's optimizer settings "
+                             "(delete it and rerun its job)")
         # each model's configuration (a file of one configuration has no index)
         index = arrays.get("settings", np.zeros(len(r), dtype=int))
         optimizer, variant = (np.asarray(c)[index] for c in zip(*configurations, strict=True))

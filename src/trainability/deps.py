@@ -60,6 +60,7 @@ def imported(name: str, root: Path = ROOT) -> set[str]:
     return found
 
 
+@cache  # one parse per file: Snakemake asks for the closures of ~30 jobs' modules
 def _parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), str(path))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import re
 import sys
 
@@ -263,7 +264,23 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError as e:  # NumPy's "Unable to allocate ..." is one
         print(f"trainability {command}: error: {_out_of_memory(args, e)}", file=sys.stderr)
         return 2
+    if os.environ.get(USAGE_VARIABLE):
+        print(usage_line(), file=sys.stderr)
     return 0
+
+
+# Set by the workflow: every job's log ends with its own count of what it used (Snakemake's
+# benchmark files sample a job's CPU time, every 30 s after its first 15 s, and miss the rest)
+USAGE_VARIABLE = "TRAINABILITY_USAGE"
+
+
+def usage_line() -> str:
+    """This process's CPU seconds and peak memory, as ``trainability.usage`` reads them."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    peak = used.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)  # bytes or KiB
+    return f"usage: cpu_s={used.ru_utime + used.ru_stime:.3f} max_rss_mb={peak:.1f}"
 
 
 # what to lower when a dimension of a training job is too large (cost.Cost.culprit)

@@ -1,14 +1,24 @@
-"""What the jobs used, from the files Snakemake's ``benchmark:`` directive writes.
+"""What the jobs used, from the files Snakemake's ``benchmark:`` directive writes and the
+jobs' own counts at the end of their logs.
 
-Every rule that runs a job records its CPU seconds, wall seconds and peak memory in
-``results/benchmarks/<rule>[/<wildcards>].tsv``; ``summarize`` adds them up by rule and by
-study (the rule's prefix: ``grid_train`` -> grid; the dataset, params and report jobs are
-"shared"). A job rerun overwrites its file; files of jobs from other parameters stay, so
-sum a folder right after a clean run for the cost of one whole pipeline.
+Every rule that runs a job records its wall seconds in
+``results/benchmarks/<rule>[/<wildcards>].tsv``, and its log
+``results/logs/<rule>[/<wildcards>].log`` ends with the job's own count of its CPU seconds
+and peak memory (``trainability.cli.usage_line``). Snakemake's file has CPU and memory too,
+but sampled: every 0.5 s for a job's first 15 s, then every 30 s, keeping the last sample,
+so a long job's last stretch is missing (a size-study job of 80 CPU seconds showed 28).
+Where a log has no count (a job that failed, or ran without the workflow), the sampled
+values stand in, and the table says how many did.
+
+``summarize`` adds the jobs up by rule and by study (the rule's prefix: ``grid_train`` ->
+grid; the dataset, params and report jobs are "shared"). A job rerun overwrites its files;
+files of jobs from other parameters stay, so sum a folder right after a clean run for the
+cost of one whole pipeline.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,10 +30,13 @@ from trainability.study import STUDIES
 COLUMNS = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb"}
 
 
-def read(benchmarks_dir) -> pd.DataFrame:
-    """One row per job: its rule, study, wall and CPU seconds and peak memory (MB)."""
+def read(benchmarks_dir, logs_dir=None) -> pd.DataFrame:
+    """One row per job: its rule, study, wall and CPU seconds, peak memory (MB), and
+    whether CPU and memory were ``sampled`` (no count in its log). ``logs_dir``: default
+    ``logs`` beside ``benchmarks_dir``."""
     rows = []
     root = Path(benchmarks_dir)
+    logs = Path(logs_dir) if logs_dir is not None else root.parent / "logs"
     for path in sorted(root.rglob("*.tsv")):
         rel = path.relative_to(root)
         rule = rel.parts[0] if len(rel.parts) > 1 else rel.stem
@@ -31,11 +44,23 @@ def read(benchmarks_dir) -> pd.DataFrame:
             record = pd.read_csv(path, sep="\t").iloc[-1]
         except (pd.errors.ParserError, pd.errors.EmptyDataError, IndexError) as e:
             raise InputError(f"{path}: not a Snakemake benchmark file ({e})") from None
-        rows.append({"rule": rule, "study": study_of(rule),
-                     **{new: float(record[old]) for old, new in COLUMNS.items()}})
+        row = {new: float(record[old]) for old, new in COLUMNS.items()}
+        counted = _counted(logs / rel.with_suffix(".log"))
+        rows.append({"rule": rule, "study": study_of(rule), **row, **(counted or {}),
+                     "sampled": counted is None})
     if not rows:
         raise InputError(f"{root}: no benchmark files (run the pipeline first)")
     return pd.DataFrame(rows)
+
+
+def _counted(log: Path) -> dict | None:
+    """``cpu_s`` and ``max_rss_mb`` from a log's last line, if it is a usage line."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return None
+    found = re.fullmatch(r"usage: cpu_s=(\S+) max_rss_mb=(\S+)", lines[-1]) if lines else None
+    return {"cpu_s": float(found[1]), "max_rss_mb": float(found[2])} if found else None
 
 
 def study_of(rule: str) -> str:
@@ -63,8 +88,11 @@ def markdown(jobs: pd.DataFrame) -> str:
                                    "cpu_share": "share of CPU"})
 
     total = jobs.cpu_s.sum()
+    sampled = int(jobs.sampled.sum())
+    counted = (f"{len(jobs)} jobs, {total:.0f} CPU seconds in all (each job's own count"
+               + (f"; Snakemake's samples for {sampled} that had none)." if sampled else ")."))
     return "\n\n".join([
-        f"{len(jobs)} jobs, {total:.0f} CPU seconds in all.",
+        counted,
         fmt(summarize(jobs, "study"), "study"),
         fmt(summarize(jobs, "rule"), "rule"),
     ])

@@ -58,8 +58,14 @@ def stamp(job: str) -> str:
 
 
 def benchmark(job: str, wildcards: str = "") -> str:
-    """Where Snakemake records a job's CPU time and peak memory."""
+    """Where Snakemake records a job's wall time (and samples its CPU time and memory)."""
     return f"results/benchmarks/{job}{'/' + wildcards if wildcards else ''}.tsv"
+
+
+def log(job: str, wildcards: str = "") -> str:
+    """A job's log, named as its benchmark file: its last line is the job's own count of
+    its CPU time and peak memory (``trainability.usage``)."""
+    return f"results/logs/{job}{'/' + wildcards if wildcards else ''}.log"
 
 
 def repair(warn: Callable[[str], None], dry_run: bool = False) -> list[str]:

@@ -29,7 +29,7 @@ if enabled("batchnorm"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/batchnorm/train/{activation}/{placement}-{tag}.log",
+            wf.log("batchnorm_train", "{activation}-{placement}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
@@ -50,7 +50,7 @@ if enabled("batchnorm"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/batchnorm/tables.log",
+            wf.log("batchnorm_tables"),
         shell:
             "trainability batchnorm tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -76,7 +76,7 @@ if enabled("batchnorm"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/batchnorm/figures.log",
+            wf.log("batchnorm_figures"),
         shell:
             "trainability batchnorm figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -100,7 +100,7 @@ if enabled("batchnorm"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/batchnorm/section.log",
+            wf.log("batchnorm_section"),
         shell:
             "trainability batchnorm section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -14,13 +14,16 @@ from trainability import cost
 from trainability import study as studies
 from trainability import workflow as wf
 from trainability.budget import Budget, BudgetError, Job, machine_memory
-from trainability.cli import job_calls
+from trainability.cli import USAGE_VARIABLE, job_calls
 from trainability.config import ConfigError, code_hash, tag, validate
 
 try:
     validate(config, Path(workflow.basedir) / "src/workflow/schemas/params.schema.yaml")
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
+
+# every job ends its log with its own count of CPU seconds and peak memory (trainability usage)
+os.environ[USAGE_VARIABLE] = "1"
 
 
 wildcard_constraints:

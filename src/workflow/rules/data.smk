@@ -21,6 +21,6 @@ rule dataset:
     conda:
         "../envs/trainability.yaml"
     log:
-        f"results/logs/dataset-{DATA_TAG}.log",
+        wf.log("dataset", DATA_TAG),
     shell:
         "trainability dataset {params.args:q} --out {output:q} > {log:q} 2>&1"

@@ -25,7 +25,7 @@ if enabled("epsilon"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/epsilon/train/{activation}/w{width}-{tag}.log",
+            wf.log("epsilon_train", "{activation}-w{width}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
@@ -46,7 +46,7 @@ if enabled("epsilon"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/epsilon/tables.log",
+            wf.log("epsilon_tables"),
         shell:
             "trainability epsilon tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -72,7 +72,7 @@ if enabled("epsilon"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/epsilon/figures.log",
+            wf.log("epsilon_figures"),
         shell:
             "trainability epsilon figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -95,7 +95,7 @@ if enabled("epsilon"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/epsilon/section.log",
+            wf.log("epsilon_section"),
         shell:
             "trainability epsilon section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

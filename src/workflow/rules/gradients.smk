@@ -28,7 +28,7 @@ if enabled("gradients"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/gradients/train/{activation}/d{depth}-{tag}.log",
+            wf.log("gradients_train", "{activation}-d{depth}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
@@ -50,7 +50,7 @@ if enabled("gradients"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/gradients/tables.log",
+            wf.log("gradients_tables"),
         shell:
             "trainability gradients tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -76,7 +76,7 @@ if enabled("gradients"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/gradients/figures.log",
+            wf.log("gradients_figures"),
         shell:
             "trainability gradients figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -99,7 +99,7 @@ if enabled("gradients"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/gradients/section.log",
+            wf.log("gradients_section"),
         shell:
             "trainability gradients section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -23,7 +23,7 @@ rule grid_train:
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/grid/train/{activation}/w{width}-{tag}.log",
+        wf.log("grid_train", "{activation}-w{width}-{tag}"),
     shell:
         "trainability train --data {input.data:q} {params.args:q} --out {output:q} > {log:q} 2>&1"
 
@@ -44,7 +44,7 @@ rule grid_tables:
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/grid/tables.log",
+        wf.log("grid_tables"),
     shell:
         "trainability grid tables --spec {params.spec:q} > {log:q} 2>&1"
         " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -73,7 +73,7 @@ rule grid_figures:
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/grid/figures.log",
+        wf.log("grid_figures"),
     shell:
         "trainability grid figures --spec {params.spec:q} > {log:q} 2>&1"
         " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -98,7 +98,7 @@ rule grid_section:
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/grid/section.log",
+        wf.log("grid_section"),
     shell:
         "trainability grid section --spec {params.spec:q} > {log:q} 2>&1"
         " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -39,7 +39,7 @@ rule report:
     conda:
         "../envs/trainability.yaml"
     log:
-        "results/logs/report.log",
+        wf.log("report"),
     shell:
         "trainability report --params {input.params:q} {params.studies:q}"
         " --metrics-out {output.metrics:q} --out {output.report:q} > {log:q} 2>&1"

@@ -32,7 +32,7 @@ if enabled("scaling"):
         conda:
             "../envs/trainability.yaml"
         log:
-            f"results/logs/scaling/inputs-{SCALING.inputs_tag}.log",
+            wf.log("scaling_inputs", SCALING.inputs_tag),
         shell:
             "trainability scaling-inputs {params.args:q} --scaled-out {output.scaled:q}"
             " --standardized-out {output.standardized:q} > {log:q} 2>&1"
@@ -53,7 +53,7 @@ if enabled("scaling"):
         conda:
             "../envs/trainability.yaml"
         log:
-            f"results/logs/scaling/init-{SCALING.init_tag}.log",
+            wf.log("scaling_init", SCALING.init_tag),
         shell:
             "trainability scaling-init {params.args:q} --out {output:q} > {log:q} 2>&1"
 
@@ -74,7 +74,7 @@ if enabled("scaling"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/scaling/train/{variant}/{activation}-{tag}.log",
+            wf.log("scaling_train", "{variant}-{activation}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
@@ -96,7 +96,7 @@ if enabled("scaling"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/scaling/tables.log",
+            wf.log("scaling_tables"),
         shell:
             "trainability scaling tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -122,7 +122,7 @@ if enabled("scaling"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/scaling/figures.log",
+            wf.log("scaling_figures"),
         shell:
             "trainability scaling figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -146,7 +146,7 @@ if enabled("scaling"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/scaling/section.log",
+            wf.log("scaling_section"),
         shell:
             "trainability scaling section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -29,7 +29,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/dataset/{dataset}-{tag}.log",
+            wf.log("size_dataset", "{dataset}-{tag}"),
         shell:
             "trainability dataset {params.args:q} --out {output:q} > {log:q} 2>&1"
 
@@ -51,7 +51,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/width/{dataset}-{tag}.log",
+            wf.log("size_train", "{dataset}-{tag}"),
         shell:
             "trainability size-train --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
@@ -74,7 +74,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/lottery/{dataset}-{tag}.log",
+            wf.log("size_lottery", "{dataset}-{tag}"),
         shell:
             "trainability size-lottery --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
@@ -97,7 +97,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/structured/{dataset}-{tag}.log",
+            wf.log("size_structured", "{dataset}-{tag}"),
         shell:
             "trainability size-structured --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
@@ -118,7 +118,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/tables.log",
+            wf.log("size_tables"),
         shell:
             "trainability size tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -144,7 +144,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/figures.log",
+            wf.log("size_figures"),
         shell:
             "trainability size figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -167,7 +167,7 @@ if enabled("size"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/size/section.log",
+            wf.log("size_section"),
         shell:
             "trainability size section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -26,7 +26,7 @@ if enabled("tweaks"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/tweaks/train/{activation}-{tag}.log",
+            wf.log("tweaks_train", "{activation}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
@@ -48,7 +48,7 @@ if enabled("tweaks"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/tweaks/tables.log",
+            wf.log("tweaks_tables"),
         shell:
             "trainability tweaks tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -77,7 +77,7 @@ if enabled("tweaks"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/tweaks/figures.log",
+            wf.log("tweaks_figures"),
         shell:
             "trainability tweaks figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -101,7 +101,7 @@ if enabled("tweaks"):
         conda:
             "../envs/trainability.yaml"
         log:
-            "results/logs/tweaks/section.log",
+            wf.log("tweaks_section"),
         shell:
             "trainability tweaks section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -1,8 +1,8 @@
 """The trainer calls of the size study's jobs, for the cost model (``cost.calls_cost``).
 
-Each job of ``runs.py`` trains its networks with ``training.fit``, which trains a batch in
-calls of ``training.chunk_size`` models. Here every such call is written as the keyword
-arguments of the ``jobs.train_job`` that costs the same (``cost.train_cost`` reads them),
+Each job of ``runs.py`` trains its networks with ``training.fit``, one ``train`` call per
+batch. Here every such call is written as the keyword arguments of the ``jobs.train_job``
+that costs the same (``cost.train_cost`` reads them, and the chunks ``train`` steps),
 from the same settings the job gets (``commands.py`` passes its parsed arguments), so the
 estimate follows the job. After training, ``fit`` evaluates all its models at once (and
 the width study takes its units' activity): a call of 0 epochs over every point, which is
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from trainability.model import Layout
 from trainability.prune import width_for_weights
 from trainability.studies.size.lottery import Pruning
-from trainability.studies.size.training import ACTIVATION, Protocol, chunk_size
+from trainability.studies.size.training import ACTIVATION, Protocol
 
 LIVE_WIDTHS = 16
 
@@ -42,13 +42,11 @@ def fit(protocol: Protocol, validation_fraction: float, width: int, models: int,
         validation_fraction=validation_fraction,
         float32=protocol.float32_from is not None and width >= protocol.float32_from,
         batch_seeds=batch_seeds or models)
-    step = chunk_size(protocol.arch(width))
-    calls = [call | {"seeds": range(min(step, models - start))}
-             for start in range(0, models, step)]
     # then every model at once, in float64: its test accuracy (and, in the width study,
     # its units' activity on the fit points), as a forward pass over all the points
-    return calls + [call | {"seeds": range(models), "epochs": 0, "float32": False,
-                            "optimizer": {"name": "sgd"}}]
+    return [call | {"seeds": range(models)},
+            call | {"seeds": range(models), "epochs": 0, "float32": False,
+                    "optimizer": {"name": "sgd"}}]
 
 
 def width_calls(protocol: Protocol, validation_fraction: float, *, widths: Sequence[int],

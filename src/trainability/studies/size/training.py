@@ -35,8 +35,6 @@ TRAINED = 0.95  # "reaches 95% training accuracy"
 REINIT_STREAM = 10
 RANDOM_MASK_STREAM = 20
 SCRATCH_STREAM = 30
-CHUNK_FLOATS = 100_000  # models per training call: about this many parameters in all
-MAX_CHUNK = 400
 
 
 @dataclass(frozen=True)
@@ -141,18 +139,13 @@ class Trained:
             checkpoints={e: c[index] for e, c in self.checkpoints.items()})
 
 
-def chunk_size(arch: Architecture) -> int:
-    """Models per training call: wide models in small batches (memory traffic), narrow ones
-    in large batches (per-step overhead). Grouping does not change any model's result."""
-    return int(np.clip(CHUNK_FLOATS // Layout(arch).size, 1, MAX_CHUNK))
-
-
 def fit(protocol: Protocol, width: int, split: Split, seeds: Sequence[int], *,
         theta0: np.ndarray | None = None, mask: np.ndarray | None = None,
         epochs: int | None = None, checkpoints: Sequence[int] = (),
         regularized: bool = True) -> Trained:
     """Train one model per entry of ``seeds`` (repeats allowed: the seed picks the initial
-    weights when ``theta0`` is None and always the shuffling order), in chunks.
+    weights when ``theta0`` is None and always the shuffling order), in one ``train``
+    call (which steps them in chunks that fit the cache).
 
     ``regularized=False`` drops the protocol's L2 and group lasso (fine-tuning, retraining).
     A mask is checked after training: pruned weights must be exactly zero.
@@ -171,35 +164,28 @@ def fit(protocol: Protocol, width: int, split: Split, seeds: Sequence[int], *,
     if strength > 0:
         def prox(theta, lr):
             prox_group_lasso(theta, layout, lr * strength)
-    step = chunk_size(arch)
-    parts = []
-    for start in range(0, len(seeds), step):
-        sl = slice(start, start + step)
-        m = None if mask is None else (mask if mask.ndim == 1 else mask[sl])
-        parts.append(train(arch, cfg, split.fit, seeds[sl], epochs=epochs,
-                           batch_size=protocol.batch_size, theta0=theta0[sl], mask=m,
-                           checkpoints=checkpoints, diagnostics=False, after_step=prox,
-                           train_metrics=[0],  # the fit points' accuracy: at the ends only
-                           dtype=protocol.dtype(width)))
-    theta = np.concatenate([r.theta for r in parts])
+    result = train(arch, cfg, split.fit, seeds, epochs=epochs,
+                   batch_size=protocol.batch_size, theta0=theta0, mask=mask,
+                   checkpoints=checkpoints, diagnostics=False, after_step=prox,
+                   train_metrics=[0],  # the fit points' accuracy: at the ends only
+                   dtype=protocol.dtype(width))
     if mask is not None:
-        held = np.broadcast_to(mask, theta.shape) == 0
-        if np.any(theta[held] != 0):
+        held = np.broadcast_to(mask, result.theta.shape) == 0
+        if np.any(result.theta[held] != 0):
             raise RuntimeError("a pruned weight moved during training: the mask did not hold")
-    test_acc, test_loss = evaluate(arch, theta, split.X_test, split.y_test)
-    hist = {k: np.concatenate([r.history[k] for r in parts])
-            for k in ("test_loss", "test_acc", "train_acc", "running_acc")}
+    test_acc, test_loss = evaluate(arch, result.theta, split.X_test, split.y_test)
+    hist = result.history
     return Trained(
-        theta0=np.concatenate([r.theta0 for r in parts]),
-        theta=theta,
+        theta0=result.theta0,
+        theta=result.theta,
         test_acc=test_acc,
         test_loss=test_loss,
         val_acc=hist["test_acc"][:, -1],
         val_loss=hist["test_loss"],
         train_acc=hist["train_acc"],
         running_acc=hist["running_acc"],
-        diverged=np.concatenate([r.diverged_epoch >= 0 for r in parts]),
-        checkpoints={e: np.concatenate([r.checkpoints[e] for r in parts]) for e in checkpoints},
+        diverged=result.diverged_epoch >= 0,
+        checkpoints=result.checkpoints,
     )
 
 

@@ -379,3 +379,16 @@ def test_the_cost_model_splits_models_into_calls_as_the_trainer_does(width, batc
     dtype = np.float32 if float32 else np.float64
     assert shape["k_call"] == models_per_call(Architecture(4, width, "relu"), batch_size, dtype)
     assert shape["calls"] == -(-500 // shape["k_call"])
+
+
+def test_calibration_takes_a_jobs_own_count_from_its_log_over_the_sampled_file(tmp_path):
+    bench = tmp_path / "results/benchmarks/grid_train/relu-w5-abc.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load"
+                     "\tcpu_time\n40\t0:00:40\t100\t0\t0\t0\t0\t0\t0\t15\n")
+    assert budget.read_benchmark(bench) == (100 * 2**20, 15 * 40 / 15)  # extrapolated
+    log = tmp_path / "results/logs/grid_train/relu-w5-abc.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("relu: 50 models\nusage: cpu_s=38.5 max_rss_mb=120.0\n")
+    assert budget.log_of(bench) == log
+    assert budget.read_benchmark(bench) == (120 * 2**20, 38.5)

@@ -275,12 +275,24 @@ USAGE_VARIABLE = "TRAINABILITY_USAGE"
 
 
 def usage_line() -> str:
-    """This process's CPU seconds and peak memory, as ``trainability.usage`` reads them."""
+    """This process's CPU seconds and peak memory (MiB), as ``read_usage`` reads them."""
     import resource
 
     used = resource.getrusage(resource.RUSAGE_SELF)
     peak = used.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)  # bytes or KiB
     return f"usage: cpu_s={used.ru_utime + used.ru_stime:.3f} max_rss_mb={peak:.1f}"
+
+
+def read_usage(log) -> tuple[float, float] | None:
+    """``(CPU seconds, peak memory MiB)`` from a job log's last line, if it is a usage line
+    (a failed job's, or one run outside the workflow, has none)."""
+    try:
+        with open(log, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found = re.fullmatch(r"usage: cpu_s=(\S+) max_rss_mb=(\S+)", lines[-1]) if lines else None
+    return (float(found[1]), float(found[2])) if found else None
 
 
 # what to lower when a dimension of a training job is too large (cost.Cost.culprit)

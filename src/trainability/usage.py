@@ -18,11 +18,11 @@ cost of one whole pipeline.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
+from trainability.cli import read_usage
 from trainability.io import InputError
 from trainability.markdown import frame_table
 from trainability.study import STUDIES
@@ -45,22 +45,13 @@ def read(benchmarks_dir, logs_dir=None) -> pd.DataFrame:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, IndexError) as e:
             raise InputError(f"{path}: not a Snakemake benchmark file ({e})") from None
         row = {new: float(record[old]) for old, new in COLUMNS.items()}
-        counted = _counted(logs / rel.with_suffix(".log"))
-        rows.append({"rule": rule, "study": study_of(rule), **row, **(counted or {}),
-                     "sampled": counted is None})
+        counted = read_usage(logs / rel.with_suffix(".log"))
+        if counted:
+            row["cpu_s"], row["max_rss_mb"] = counted
+        rows.append({"rule": rule, "study": study_of(rule), **row, "sampled": not counted})
     if not rows:
         raise InputError(f"{root}: no benchmark files (run the pipeline first)")
     return pd.DataFrame(rows)
-
-
-def _counted(log: Path) -> dict | None:
-    """``cpu_s`` and ``max_rss_mb`` from a log's last line, if it is a usage line."""
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return None
-    found = re.fullmatch(r"usage: cpu_s=(\S+) max_rss_mb=(\S+)", lines[-1]) if lines else None
-    return {"cpu_s": float(found[1]), "max_rss_mb": float(found[2])} if found else None
 
 
 def study_of(rule: str) -> str:

@@ -52,7 +52,17 @@ def interrupt_after_a_new_run_file(project: Path, sig: int) -> None:
         time.sleep(0.02)
     assert process.poll() is None, "the run ended before the signal"
     os.killpg(process.pid, sig)
-    returncode = process.wait(timeout=120)
+    # Snakemake's log handler drops a KeyboardInterrupt that lands while it writes a log line
+    # (snakemake/logging.py: `except (KeyboardInterrupt, SystemExit): pass`), and it writes
+    # one as a job finishes: press Ctrl-C again, as a user would, while it still runs
+    for _ in range(20):
+        try:
+            returncode = process.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, sig)
+    else:
+        returncode = process.wait(timeout=120)
     assert returncode != 0  # ended by the signal, not finished
     if sig == signal.SIGKILL:
         assert returncode == -signal.SIGKILL

@@ -52,17 +52,7 @@ def interrupt_after_a_new_run_file(project: Path, sig: int) -> None:
         time.sleep(0.02)
     assert process.poll() is None, "the run ended before the signal"
     os.killpg(process.pid, sig)
-    # Snakemake's log handler drops a KeyboardInterrupt that lands while it writes a log line
-    # (snakemake/logging.py: `except (KeyboardInterrupt, SystemExit): pass`), and it writes
-    # one as a job finishes: press Ctrl-C again, as a user would, while it still runs
-    for _ in range(20):
-        try:
-            returncode = process.wait(timeout=0.5)
-            break
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, sig)
-    else:
-        returncode = process.wait(timeout=120)
+    returncode = process.wait(timeout=120)
     assert returncode != 0  # ended by the signal, not finished
     if sig == signal.SIGKILL:
         assert returncode == -signal.SIGKILL
@@ -76,7 +66,10 @@ def test_results_do_not_depend_on_the_number_of_cores(finished_project, tmp_path
     assert_same_products(project, finished_project)  # that one ran with --cores 2
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+# SIGTERM (a closed terminal, `kill`, a cancelled cluster job) and SIGKILL (a dead machine).
+# Not SIGINT: Snakemake 9.27 drops a KeyboardInterrupt that lands while it writes a log line
+# (snakemake/logging.py), and a run signalled as a job finished twice ran on to the end in CI.
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_resumes_to_identical_results(finished_project, tmp_path, sig):
     project = make_project(tmp_path / "project")  # every study
     for _ in range(2):  # two interruptions, each while training, each leaving work to do

@@ -300,6 +300,15 @@ def test_section_places_the_lectures_07_against_both_conventions(spec):
     assert "lies between" not in above
 
 
+def test_section_names_the_networks_trained_in_single_precision(spec, like):
+    assert "single precision" not in rendered(spec, like)  # TINY: float32_from None
+    p = params()
+    p["grid"]["float32_from"] = 8
+    wide = Spec.from_params(p, "data.npz", "code")
+    assert ("sigmoid/lecun_normal/w8 in single precision (float32), as the grid trains "
+            "networks of width 8 and wider") in rendered(wide, synthetic(wide))
+
+
 def test_section_says_when_the_learning_rate_is_not_the_lectures(spec, like):
     assert "(the lecture's is 0.001)" in rendered(spec, like)  # TINY's lr is 0.01
     p = params()
@@ -339,6 +348,37 @@ def test_adding_a_cell_leaves_the_existing_run_files_named_as_before():
     changed_lr = params()
     changed_lr["train"]["lr"] = 0.1
     assert not before & set(Spec.from_params(changed_lr, "data.npz", "code").run_files())
+
+
+def test_a_cell_under_the_grids_setting_is_the_grids_model_in_its_precision(tmp_path):
+    """The cells explain grid results: at the train section's optimizer setting a cell must
+    train exactly as the grid's network did, float32 from ``grid.float32_from`` included."""
+    from trainability.io import load_run
+    from trainability.studies.grid.spec import Spec as GridSpec
+
+    data = tmp_path / "data.npz"
+    assert main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
+                 "--out", str(data)]) == 0
+    p = params(cells=[{"activation": "sigmoid", "init": "he_normal", "width": 8}], seeds=3)
+    p["grid"].update(activations=["sigmoid"], widths=[8], float32_from=8)
+    eps_spec = Spec.from_params(p, str(data), "code")
+    grid_spec = GridSpec.from_params(p, str(data), "code")
+    cell = types.SimpleNamespace(activation="sigmoid", width="8")
+    runs = {}
+    for name, spec in (("grid", grid_spec), ("epsilon", eps_spec)):
+        out = tmp_path / f"{name}.npz"
+        assert main(["train", "--data", str(data), *map(str, spec.train_args(cell)),
+                     "--out", str(out)]) == 0
+        runs[name] = load_run(out)[2]  # the arrays
+    grid, eps = runs["grid"], runs["epsilon"]
+    t = p["train"]
+    setting = eps_spec.settings().index((t["optimizer"], t["eps_convention"], t["eps"]))
+    in_grid = [i for i, init in enumerate(grid["inits"]) if init == "he_normal"]
+    in_eps = [i for i, (init, s, seed) in enumerate(zip(eps["inits"], eps["settings"],
+                                                         eps["seeds"], strict=True))
+              if init == "he_normal" and s == setting and seed < t["seeds"]]
+    assert eps["theta"].dtype == np.float32 and len(in_eps) == t["seeds"]
+    assert np.array_equal(grid["theta"][in_grid], eps["theta"][in_eps])
 
 
 # ---------------------------------------------------------------- the stages, for real

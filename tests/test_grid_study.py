@@ -345,4 +345,6 @@ def test_wide_cells_train_in_single_precision_from_the_set_width(dataset):
     spec = Spec.from_params(params, dataset=dataset, train_code="x")
     assert "--float32" not in spec.train_args(_Wildcards("relu", 3))
     assert "--float32" in spec.train_args(_Wildcards("relu", 4))
-    assert spec.tag != Spec.from_params(PARAMS, dataset=dataset, train_code="x").tag
+    double = Spec.from_params(PARAMS, dataset=dataset, train_code="x")
+    assert spec.run_file("relu", 3) == double.run_file("relu", 3)  # kept: not retrained
+    assert spec.run_file("relu", 4) != double.run_file("relu", 4)

@@ -70,13 +70,17 @@ def _get(params: dict, *keys, default=None):
 def setup(params: dict) -> dict:
     """The running example's settings, for the Setup section."""
     data, model, train = params["data"], params["model"], params["train"]
+    grid = params.get("grid", {})
     n_test = int(round(data["n_samples"] * data["test_fraction"]))
     n_train = data["n_samples"] - n_test
     return {
         "data": data, "model": model, "train": train,
         "n_train": n_train, "n_test": n_test, "test_point": 1 / n_test,
         "steps_per_epoch": math.ceil(n_train / train["batch_size"]),
-        "grid": params.get("grid", {}),
+        "grid": grid,
+        "float32_widths": sorted(w for w in set(grid.get("widths", [])) | {model["width"]}
+                                 if grid.get("float32_from") is not None
+                                 and w >= grid["float32_from"]),
     }
 
 

@@ -132,6 +132,7 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "running": [network_label(*n) for n in spec.running()],
         "cells": [network_label(*n) for n in spec.networks() if n not in spec.running()],
         "settings": len(spec.settings()),
+        "float32": [network_label(*n) for n in spec.networks() if spec.float32(n[2])],
         "lecture": {"eps": LECTURE_EPS, "lr": LECTURE_LR, "optimizer": LECTURE_OPTIMIZER,
                     "convention": LECTURE_CONVENTION, "sqrt_eps": math.sqrt(LECTURE_EPS),
                     "sigmoid_train_acc": LECTURE_SIGMOID_TRAIN_ACC},

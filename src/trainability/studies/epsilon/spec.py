@@ -16,6 +16,9 @@ per setting (a tiny network's step is mostly Python overhead, paid once for all)
 is named by a hash of exactly what made it, so adding a cell trains only its file, and
 changing the settings retrains every group. Every run records per-layer statistics at
 initialization (epoch 0), where the layer-1 gradients that the explanation needs are read.
+
+Precision follows the grid's (``grid.float32_from``): the cells are grid networks, so a
+cell under the grid's optimizer setting is the grid's model, bit for bit.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Spec:
     init_scale: float
     classifier_init: str | None
     batch_norm: list[int]
+    float32_from: int | None  # the grid's: widths from which to train in single precision
     train: dict  # the train section of params.yaml but its optimizer, eps and seeds
     dataset: str  # the dataset file
     train_code: str  # hash of the training code: part of every run file's tag
@@ -70,7 +74,7 @@ class Spec:
             cells=cells, conventions=list(e["conventions"]), eps=sorted(e["eps"]),
             optimizers=list(e["optimizers"]), seeds=e["seeds"], depth=m["depth"],
             init_scale=m["init_scale"], classifier_init=m["classifier_init"],
-            batch_norm=list(m["batch_norm"]),
+            batch_norm=list(m["batch_norm"]), float32_from=params["grid"]["float32_from"],
             train={k: v for k, v in t.items() if k not in own},
             dataset=dataset, train_code=train_code,
         )
@@ -94,6 +98,9 @@ class Spec:
             out.setdefault((activation, width), []).append(init)
         return out
 
+    def float32(self, width: int) -> bool:
+        return self.float32_from is not None and width >= self.float32_from
+
     def settings(self) -> list[tuple[str, str, float]]:
         """``(optimizer, convention, eps)`` of every training setting."""
         return [(o, c, e) for o in self.optimizers for c in self.conventions for e in self.eps]
@@ -104,6 +111,8 @@ class Spec:
                     settings=self.settings(), seeds=self.seeds, depth=self.depth,
                     init_scale=self.init_scale, classifier_init=self.classifier_init,
                     batch_norm=self.batch_norm, train=self.train, dataset=self.dataset)
+        if self.float32(width):  # only then: double precision's files keep their names
+            what["float32"] = True
         return tag("epsilon", what, self.train_code)
 
     def run_file(self, activation: str, width: int) -> str:
@@ -131,7 +140,8 @@ class Spec:
             "--seeds", *range(self.seeds), "--diagnostic-epochs", 0,
             # final accuracies only: the whole training set at the first and last epoch
             *training_args(train, classifier_init=self.classifier_init,
-                           batch_norm=self.batch_norm, train_metrics=[0]),
+                           batch_norm=self.batch_norm, train_metrics=[0],
+                           float32=self.float32(width)),
             "--settings", *(json.dumps(s) for s in settings),
         ]
 

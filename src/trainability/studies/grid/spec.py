@@ -57,21 +57,28 @@ class Spec:
             diagnostic_epochs=epochs, float32_from=g["float32_from"], animate=animate,
         )
         # not in the shared tag: what only names files (activations, widths), the data
-        # section (the dataset file's name is in it), and the animation (per file)
-        shared = {k: v for k, v in fields.items()
-                  if k not in ("activations", "widths", "width", "data", "animate")}
+        # section (the dataset file's name is in it), the animation and precision (per file)
+        shared = {k: v for k, v in fields.items() if k not in (
+            "activations", "widths", "width", "data", "animate", "float32_from")}
         fields["tag"] = tag("grid", shared, train_code)
         return cls(**fields)
 
     # ------------------------------------------------------------ what it trains
 
     def run_file(self, activation: str, width: int) -> str:
-        every = self.animate["every"] if self.animated(activation, width) else 0
-        name = tag(self.tag, every) if every else self.tag
+        own = {}  # what only this file has: a change elsewhere leaves its name
+        if self.animated(activation, width):
+            own["every"] = self.animate["every"]
+        if self.float32(width):
+            own["float32"] = True
+        name = tag(self.tag, own) if own else self.tag
         return f"results/runs/grid/{activation}/w{width}-{name}.npz"
 
     def run_files(self) -> list[str]:
         return [self.run_file(a, w) for a in self.activations for w in self.widths]
+
+    def float32(self, width: int) -> bool:
+        return self.float32_from is not None and width >= self.float32_from
 
     def animated(self, activation: str, width: int) -> bool:
         return width == self.width and activation in self.animate["activations"]
@@ -88,7 +95,7 @@ class Spec:
             # training curves are Keras' running values, recorded every epoch anyway
             *training_args(self.train, classifier_init=self.classifier_init,
                            batch_norm=self.batch_norm, train_metrics=[0],
-                           float32=self.float32_from is not None and width >= self.float32_from),
+                           float32=self.float32(width)),
         ]
         if self.animated(activation, width):
             args += ["--checkpoint-every", self.animate["every"]]

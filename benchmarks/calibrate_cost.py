@@ -42,12 +42,18 @@ FIT = {  # name: arguments; each isolates a term of the CPU model
               "--no-diagnostics"],
     "steps, deep": ["--width", "4", "--depth", "12", *seeds(1), "--epochs", "15",
                     "--batch-size", "8", "--no-diagnostics"],
-    "elementwise": ["--width", "16", "--depth", "2", *seeds(200), "--epochs", "30",
-                    "--batch-size", "800", "--no-diagnostics"],
+    "models": ["--width", "2", "--depth", "3", *seeds(120), "--epochs", "10",
+               "--batch-size", "4", "--no-diagnostics"],
+    # a step's arrays stay in cache (train() chunks models for that): evaluating the whole
+    # training set for 19 models at once does not
+    "elementwise": ["--width", "32", "--depth", "2", *seeds(60), "--epochs", "60",
+                    "--no-diagnostics"],
     "elementwise, cached": ["--width", "16", "--depth", "2", *seeds(20), "--epochs", "30",
                             "--no-diagnostics"],
     "matmul": ["--width", "512", "--depth", "3", *seeds(2), "--epochs", "3",
                "--batch-size", "800", "--no-diagnostics"],
+    "matmul, batches": ["--width", "64", "--depth", "4", *seeds(20), "--epochs", "30",
+                        "--no-diagnostics"],
     "optimizer": ["--width", "32", "--depth", "2", *seeds(200), "--epochs", "2",
                   "--batch-size", "4", "--no-diagnostics", "--optimizer", "adam"],
     "optimizer, rmsprop": ["--width", "64", *seeds(50), "--epochs", "1", "--batch-size", "8",
@@ -117,8 +123,9 @@ def fit(data, folder, sizes):
     print("shape", a.shape, "rank", np.linalg.matrix_rank(a))
     for name, kwargs, cpu, rss in measured:
         report(name, kwargs, cpu, rss)
-    relu_cpu = measured[3][2]  # "elementwise", relu
-    unit = cost.cpu_terms(**measured[3][1])["unit_points"] * cost.CPU["unit_points"]
+    relu_cpu = measured[4][2]  # "elementwise", relu
+    terms = cost.cpu_terms(**measured[4][1])
+    unit = sum(terms[t] * cost.CPU[t] for t in ("unit_points", "cached_unit_points"))
     for act in ACTIVATIONS:
         args = FIT["elementwise"] + ["--activation", act]
         cpu, _ = measure(args, data, folder)

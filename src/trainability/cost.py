@@ -20,7 +20,8 @@ alive at its peak, read off ``jobs.py``, ``train.py`` and ``optim.py``:
 - the learning rate of every step (a Python float each) and the epoch's shuffled copies.
 
 CPU seconds = start-up + per-step overhead x steps x layers (Python and NumPy call
-overhead: what dominates up to width 64) + arithmetic: model-points x (weights + units x
+overhead: what dominates up to width 64; and per model, as NumPy's stacked matrix products
+call BLAS once per model) + arithmetic: model-points x (weights + units x
 the activation's cost) for matrix products and elementwise passes, + model-parameters x
 steps for the optimizer. The constants were fitted with ``benchmarks/calibrate_cost.py``
 on the machine in ``MACHINE``; ``budget.py`` rescales them from a run's own benchmarks.
@@ -39,24 +40,26 @@ from dataclasses import dataclass, field
 MACHINE = "2-core AMD EPYC (L2 1 MiB/core), 24 GB, NumPy 2.4.6 + OpenBLAS, 1 BLAS thread"
 BASELINE = 40e6  # bytes: RSS of a 1-model, 1-epoch job (Python + NumPy + trainability)
 IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.special
-# CPU seconds per unit of each term (benchmarks/calibrate_cost.py, 2026-12-02, idle: load 0.1;
+# CPU seconds per unit of each term (benchmarks/calibrate_cost.py, 2026-12-02, idle: load 0.8;
 # fitted at load 4-17 they came out 1.5-1.8x higher, and the estimates 2-3x a quiet run's)
-CPU = {"start": 0.129, "step_layers": 8.33e-06, "weight_points": 4.35e-11,
-       "unit_points": 2.7e-09, "cached_unit_points": 2.4e-09, "param_steps": 3.8e-10}
+CPU = {"start": 0.116, "step_layers": 6.15e-06, "model_step_layers": 2.51e-07,
+       "weight_points": 4.01e-11, "unit_points": 4.58e-10, "cached_unit_points": 9.16e-10,
+       "param_steps": 3.98e-10}
 CACHE = 1 << 20  # bytes of L2 per core: elementwise passes over larger arrays wait on memory
 STEP_ARRAY_BYTES = 160_000  # train.STEP_ARRAY_BYTES (Snakemake imports this module, not NumPy)
 # arithmetic in float32 takes this share of float64's time (width 128 and 512, 1-10 models,
 # adam and sgd: 0.49-0.52 measured; the size study trains in float32 from width 64)
 FLOAT32_WORK = 0.5
 ACTIVATION_COST = {  # elementwise cost of the activation and its derivative, relu = 1
-    "relu": 1.0, "leaky_relu": 1.13, "elu": 1.21, "gelu": 2.97, "swish": 1.37, "sigmoid": 0.96,
-    "tanh": 1.01, "linear": 1.0}
+    "relu": 1.0, "leaky_relu": 0.93, "elu": 1.54, "gelu": 7.27, "swish": 1.8, "sigmoid": 1.36,
+    "tanh": 1.07, "linear": 1.0}
 # tables, figures, section: their libraries' fixed cost, and what grows with the rows of
-# the history (models x epochs); measured on the grid at 40, 70,700 and 106,050 rows
-# (figures: 44 CPU-s at 70,700 rows under load, 32 at 106,050 on an idle machine)
+# the history (models x epochs); CPU from the default run's stages (2026-12-02, their own
+# counts: grid figures 19.9 s at 106,050 rows, the other studies' 2.1-5.2 s), memory
+# measured on the grid at 40, 70,700 and 106,050 rows
 PRODUCT = {  # stage: (CPU seconds, per row; bytes, per row)
-    "tables": (0.5, 3.6e-5, 75e6, 700), "figures": (4.6, 3.8e-4, 200e6, 2100),
-    "section": (1.3, 1e-5, 145e6, 200), "report": (0.6, 0.0, 75e6, 0)}
+    "tables": (0.3, 1.0e-5, 75e6, 700), "figures": (2.0, 1.7e-4, 200e6, 2100),
+    "section": (0.8, 1e-5, 145e6, 200), "report": (0.3, 0.0, 75e6, 0)}
 OPTIMIZER_ARRAYS = {"sgd": 1, "momentum": 2, "nesterov": 2, "rmsprop": 2, "adam": 3}
 OPTIMIZER_PASSES = {"sgd": 2, "momentum": 4, "nesterov": 6, "rmsprop": 9, "adam": 13}  # optim.py
 HISTORY_SCALARS = 6  # train/test loss/acc, running loss/acc (train.py)
@@ -159,7 +162,10 @@ def cpu_terms(**train_kwargs) -> dict[str, float]:
                 s["k_call"] * n_fit * s["width"] * f <= CACHE]
     cached = training * in_cache[0] + evaluation * in_cache[1]
     work = FLOAT32_WORK if f == 4 else 1.0  # the arithmetic, not the per-call overhead
-    return {"start": 1.0, "step_layers": s["calls"] * steps * (s["depth"] + 1),
+    layer_steps = steps * (s["depth"] + 1)
+    return {"start": 1.0, "step_layers": s["calls"] * layer_steps,
+            # NumPy's stacked matrix products call BLAS once per model
+            "model_step_layers": k * layer_steps,
             "weight_points": work * k * s["weights"] * (training + evaluation),
             "unit_points": work * units * (training + evaluation - cached),
             "cached_unit_points": work * units * cached,

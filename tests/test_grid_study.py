@@ -348,3 +348,14 @@ def test_wide_cells_train_in_single_precision_from_the_set_width(dataset):
     double = Spec.from_params(PARAMS, dataset=dataset, train_code="x")
     assert spec.run_file("relu", 3) == double.run_file("relu", 3)  # kept: not retrained
     assert spec.run_file("relu", 4) != double.run_file("relu", 4)
+
+
+def test_the_reports_setup_names_the_widths_trained_in_single_precision():
+    from trainability.report import setup
+
+    params = json.loads(json.dumps(PARAMS))
+    assert setup(params)["float32_widths"] == []  # float32_from None
+    params["grid"]["float32_from"] = 4
+    assert setup(params)["float32_widths"] == [4]
+    params["model"]["width"] = 6  # the running example's width is trained too
+    assert setup(params)["float32_widths"] == [4, 6]

@@ -17,6 +17,7 @@ from trainability.claims import METHOD, VERDICTS, claim_metrics, verdict_rule
 from trainability.io import InputError, write_json, write_text
 from trainability.markdown import num, render, table, verdict_counts
 from trainability.provenance import collect_provenance
+from trainability.study import single_precision
 
 DATA = ("report.md.j2",)
 TEMPLATE = Path(__file__).with_name("report.md.j2")
@@ -79,8 +80,7 @@ def setup(params: dict) -> dict:
         "steps_per_epoch": math.ceil(n_train / train["batch_size"]),
         "grid": grid,
         "float32_widths": sorted(w for w in set(grid.get("widths", [])) | {model["width"]}
-                                 if grid.get("float32_from") is not None
-                                 and w >= grid["float32_from"]),
+                                 if single_precision(w, grid.get("float32_from"))),
     }
 
 

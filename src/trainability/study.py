@@ -78,6 +78,12 @@ def load_spec(study: str, text: str):
         raise ValueError(f"--spec: not a {study} spec ({e})") from None
 
 
+def single_precision(width: int, float32_from: int | None) -> bool:
+    """Whether networks of ``width`` train in float32, those from ``float32_from`` on (None:
+    none); the grid's and the epsilon study's take it from ``grid.float32_from``."""
+    return float32_from is not None and width >= float32_from
+
+
 def training_args(train: dict, *, lrs=None, classifier_init: str | None = None,
                   batch_norm=(), train_metrics=None, float32: bool = False) -> list:
     """The optimizer, schedule and batch arguments of ``trainability train`` from a train

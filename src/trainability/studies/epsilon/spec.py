@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
-from trainability.study import training_args
+from trainability.study import single_precision, training_args
 
 TITLE = "The optimizer's epsilon: where it sits, and what that changes"
 CATEGORY = "Epsilon study"
@@ -99,7 +99,7 @@ class Spec:
         return out
 
     def float32(self, width: int) -> bool:
-        return self.float32_from is not None and width >= self.float32_from
+        return single_precision(width, self.float32_from)
 
     def settings(self) -> list[tuple[str, str, float]]:
         """``(optimizer, convention, eps)`` of every training setting."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
-from trainability.study import training_args
+from trainability.study import single_precision, training_args
 
 TITLE = "The grid: activation, initialization and width"
 CATEGORY = "Grid study"
@@ -78,7 +78,7 @@ class Spec:
         return [self.run_file(a, w) for a in self.activations for w in self.widths]
 
     def float32(self, width: int) -> bool:
-        return self.float32_from is not None and width >= self.float32_from
+        return single_precision(width, self.float32_from)
 
     def animated(self, activation: str, width: int) -> bool:
         return width == self.width and activation in self.animate["activations"]

@@ -123,8 +123,8 @@ def fit(data, folder, sizes):
     print("shape", a.shape, "rank", np.linalg.matrix_rank(a))
     for name, kwargs, cpu, rss in measured:
         report(name, kwargs, cpu, rss)
-    relu_cpu = measured[4][2]  # "elementwise", relu
-    terms = cost.cpu_terms(**measured[4][1])
+    _, relu_kwargs, relu_cpu, _ = next(m for m in measured if m[0] == "elementwise")
+    terms = cost.cpu_terms(**relu_kwargs)
     unit = sum(terms[t] * cost.CPU[t] for t in ("unit_points", "cached_unit_points"))
     for act in ACTIVATIONS:
         args = FIT["elementwise"] + ["--activation", act]

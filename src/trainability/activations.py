@@ -103,9 +103,10 @@ def _gelu(z, out=None):
 def _gelu_grad(z, a, out=None):
     # Phi(z) + z phi(z), phi(z) = exp(-z^2 / 2) / sqrt(2 pi). Phi(z) = a / z comes from the
     # forward output: a second erf would double gelu's cost (SciPy's erf takes ~6 ns per
-    # entry, 7x NumPy's exp). Phi(z) = 0.5 to double precision for |z| < 1e-300, where a / z
-    # would lose digits to subnormal numbers.
-    tiny = np.abs(z) < 1e-300
+    # entry, 7x NumPy's exp). Below the dtype's epsilon Phi(z) is 0.5 to working precision,
+    # and a / z would be 0 / 0 at z = 0 or lose digits to subnormal numbers. The bound must
+    # be the dtype's: a fixed 1e-300 is never reached in float32, whose 0 / 0 gave NaN.
+    tiny = np.abs(z) < np.finfo(z.dtype).eps
     out = np.divide(a, z, out=out, where=~tiny)
     np.copyto(out, 0.5, where=tiny)
     density = z * z

@@ -131,3 +131,33 @@ def test_metrics_of_a_claim_with_many_checks_name_the_weakest():
     checks = [check(1, 2), check(0.5, 1.5), check(-0.2, 0.8), check(2, 3)]
     claim = C.Claim("3", "k", "s", "src", "r", checks).to_dict()
     assert C.claim_metrics([claim])["3"]["weakest"]["lo"] == -0.2
+
+
+def test_no_harm_checks_never_count_as_support():
+    only_guards = C.Claim("1", "k", "s", "src", "rule", guards=[P, P, P])
+    assert only_guards.verdict == C.NOT_TESTED
+    one_of_four = C.Claim("1", "k", "s", "src", "rule", checks=[P, I, I, I], guards=[P] * 20)
+    assert one_of_four.verdict == C.UNDECIDED and one_of_four.counts[C.PASSES] == 1
+
+
+def test_a_failing_no_harm_check_counts_against_the_claim():
+    claim = C.Claim("1", "k", "s", "src", "rule", checks=[P, P, P, P], guards=[P, F])
+    assert claim.verdict == C.PARTLY
+    assert "2 no-harm checks apart, 1 of them fail" in claim.tally
+    assert claim.to_dict()["guards"][1]["verdict"] == C.FAILS
+
+
+def test_scoring_a_diverged_seed_as_a_constant_guess_never_drops_it():
+    import pandas as pd
+
+    from trainability.scoring import Guess, per_seed
+
+    guess = Guess.of([0, 1, 1, 1])
+    assert guess.accuracy == 0.75 and guess.loss == pytest.approx(0.5623, abs=1e-4)
+    rows = pd.DataFrame({"seed": [0, 1, 2], "status": ["ok", "diverged", "ok"],
+                         "test_acc": [0.9, float("nan"), 0.8],
+                         "train_loss": [0.1, float("nan"), 0.2]})
+    assert per_seed(rows, "test_acc", guess).to_dict() == {0: 0.9, 1: 0.75, 2: 0.8}
+    assert per_seed(rows, "train_loss", guess)[1] == guess.loss
+    with pytest.raises(ValueError, match="grad_norm"):
+        per_seed(rows.assign(grad_norm=1.0), "grad_norm", guess)

@@ -268,6 +268,26 @@ def test_huge_learning_rate_diverges_some_seeds_without_warnings(circles_small):
                                rtol=0, atol=1e-12)
 
 
+def test_a_float32_divergence_is_retrained_in_float64_and_told_apart_from_a_real_one(
+        circles_small):
+    """Weights of 1e30 overflow float32's range in the products but not float64's: a fault
+    of single precision. Weights of 1e200 overflow both: a real divergence."""
+    arch = Architecture(depth=3, width=5, activation="relu")
+    theta0 = init_params(Network(arch).layout, "he_normal", [0, 1, 2])
+    theta0[1] *= 1e30
+    theta0[2] *= 1e200
+    kw = dict(epochs=3, batch_size=32, theta0=theta0)
+    with np.errstate(over="ignore"):  # 1e200 becomes inf when cast to float32
+        single = train(arch, RMSPROP, circles_small, [0, 1, 2], dtype=np.float32, **kw)
+    double = train(arch, RMSPROP, circles_small, [0, 1, 2], **kw)
+    assert single.status == ["ok", "diverged", "diverged"]
+    assert list(single.float64_diverged) == [False, False, True]
+    assert list(single.float32_faults) == [False, True, False]
+    assert double.status == ["ok", "ok", "diverged"]
+    assert list(double.float64_diverged) == [False, False, True]
+    assert not double.float32_faults.any()
+
+
 def test_all_models_diverging_ends_the_run_quietly(circles_small):
     arch = Architecture(depth=2, width=4, activation="relu")
     theta0 = init_params(Network(arch).layout, "he_normal", [0, 1]) * 1e200

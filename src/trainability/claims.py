@@ -24,6 +24,10 @@ score interval for a rate and Newcombe's hybrid score interval for a difference 
 rates. With few seeds (5 is common here) a bootstrap interval is narrower than a
 t-interval would be: a borderline verdict deserves more seeds before it is believed.
 
+A claim's **guards** are "no harm" checks: where the claim's effect cannot show (a network
+already at the ceiling cannot gain), a guard asks only that nothing got worse. They are
+shown apart and never count as support; a guard that fails counts against the claim.
+
 A **sanity check** is an identity the trainer must satisfy (zero-initialized units stay
 identical, say). It is shown, but never counted as support for a claim.
 
@@ -69,8 +73,11 @@ def verdict_rule(share: float = DEFAULT_SHARE) -> str:
         f"pass (all of them for fewer than {math.ceil(1 / (1 - share))} checks), **not "
         f"supported** when none passes and at least {share:.0%} fail, **partly** supported "
         "when some pass and some fail, **inconclusive** otherwise, and **not tested** when "
-        "the configuration has nothing to check. Sanity checks test the trainer, not the "
-        "lecture, and never count as support."
+        "the configuration has nothing to check. Only checks that can go either way count: "
+        "a *no-harm* check (asked where the claimed effect cannot show, e.g. a network "
+        "already at the ceiling) is shown apart, never counts as support, and counts "
+        "against the claim when it fails. Sanity checks test the trainer, not the lecture, "
+        "and never count as support."
     )
 
 
@@ -158,11 +165,17 @@ class Claim:
     checks: list[Check] = field(default_factory=list)
     note: str = ""  # why there is nothing to check
     share: float = DEFAULT_SHARE
+    guards: list[Check] = field(default_factory=list)  # "no harm" checks: never support
 
     @property
     def counts(self) -> dict[str, int]:
+        """Verdicts of the informative checks (the guards are counted apart)."""
         verdicts = [c.verdict for c in self.checks]
         return {v: verdicts.count(v) for v in (PASSES, FAILS, INCONCLUSIVE)}
+
+    @property
+    def guards_failed(self) -> int:
+        return sum(g.failed for g in self.guards)
 
     @property
     def verdict(self) -> str:
@@ -170,12 +183,13 @@ class Claim:
         if n == 0:
             return NOT_TESTED
         c = self.counts
+        fails = c[FAILS] + self.guards_failed
         needed = math.ceil(self.share * n - 1e-9)
-        if c[FAILS] == 0 and c[PASSES] >= needed:
+        if fails == 0 and c[PASSES] >= needed:
             return SUPPORTED
         if c[PASSES] == 0 and c[FAILS] >= needed:
             return NOT_SUPPORTED
-        if c[PASSES] and c[FAILS]:
+        if c[PASSES] and fails:
             return PARTLY
         return UNDECIDED
 
@@ -188,8 +202,12 @@ class Claim:
         if not self.checks:
             return self.note or "nothing to check in this configuration"
         c = self.counts
-        return (f"{c[PASSES]} of {len(self.checks)} checks pass, {c[FAILS]} fail, "
+        text = (f"{c[PASSES]} of {len(self.checks)} checks pass, {c[FAILS]} fail, "
                 f"{c[INCONCLUSIVE]} inconclusive")
+        if self.guards:
+            text += (f"; {len(self.guards)} no-harm checks apart, {self.guards_failed} of "
+                     "them fail")
+        return text
 
     def check(self, what: str) -> Check | None:
         return next((c for c in self.checks if c.what == what), None)
@@ -200,6 +218,7 @@ class Claim:
             "source": self.source, "rule": self.rule, "note": self.note,
             "share": self.share, "verdict": self.verdict, "counts": self.counts,
             "checks": [c.to_dict() for c in self.checks],
+            "guards": [c.to_dict() for c in self.guards],
         }
 
 

@@ -81,7 +81,7 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     return arrays
 
 
-RUN_KEYS = ("seeds", "status", "diverged_epoch", "theta0", "theta", "meta")
+RUN_KEYS = ("seeds", "status", "diverged_epoch", "float64_diverged", "theta0", "theta", "meta")
 
 
 def save_run(path, result, meta: dict, **extra: np.ndarray) -> None:
@@ -92,6 +92,7 @@ def save_run(path, result, meta: dict, **extra: np.ndarray) -> None:
         seeds=np.asarray(result.seeds),
         status=np.asarray(result.status),
         diverged_epoch=result.diverged_epoch,
+        float64_diverged=result.float64_diverged,
         theta0=result.theta0,
         theta=result.theta,
         meta=np.asarray(json.dumps(meta, sort_keys=True)),

@@ -21,6 +21,7 @@ import jinja2
 from trainability import study
 from trainability.claims import NOT_TESTED, VERDICTS, Check, Claim, Sanity, results
 from trainability.io import write_json, write_text
+from trainability.scoring import divergence_sanity
 from trainability.tables import read_study_tables
 
 
@@ -83,6 +84,9 @@ def claim_block(claim: Claim) -> str:
     ]
     if claim.checks:
         lines += ["", checks_table(claim.checks)]
+    if claim.guards:
+        lines += ["", "No-harm checks (not counted as support; a failure counts against):",
+                  "", checks_table(claim.guards)]
     lines += ["", f"Verdict: **{claim.verdict}** ({claim.tally})."]
     return "\n".join(lines)
 
@@ -142,6 +146,7 @@ def write_study_section(spec, root="results") -> list[Path]:
     claims_module = study.module(spec.study, "claims")
     claims = claims_module.evaluate(spec, tables)
     sanity = claims_module.sanity(spec, tables) if hasattr(claims_module, "sanity") else []
+    sanity = [*divergence_sanity(tables), *sanity]
     section = study.module(spec.study, "section")
     context = section.context(spec, tables, claims, sanity, f"figures/{spec.study}")
     write_text(where["section"], render(study.folder(spec.study) / "section.md.j2", context))

@@ -17,6 +17,7 @@ from trainability.claims import METHOD, VERDICTS, claim_metrics, verdict_rule
 from trainability.io import InputError, write_json, write_text
 from trainability.markdown import num, render, table, verdict_counts
 from trainability.provenance import collect_provenance
+from trainability.scoring import POLICY, Learns
 from trainability.study import single_precision
 
 DATA = ("report.md.j2",)
@@ -110,7 +111,7 @@ def render_report(params: dict, studies: list[dict], provenance: dict) -> str:
         "studies": studies,
         "glance": at_a_glance(studies),
         "rule": verdict_rule(),
-        "method": METHOD,
+        "method": f"{METHOD} {POLICY} Throughout, {Learns.from_params(params).sentence()}.",
         "setup": setup(params),
         "summary": summary(studies),
         "central": central,

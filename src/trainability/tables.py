@@ -8,7 +8,9 @@ From a run file of ``trainability train`` (``run_frames``):
 - layers: one row per model, diagnostic epoch and layer (gradient and activation
   statistics; layer ``depth + 1`` is the classifier, whose activation columns are empty).
 
-Diverged models keep their rows: status ``diverged``, the epoch, and NaN final metrics.
+Diverged models keep their rows: status ``diverged``, the epoch, NaN final metrics, and
+``float32_fault`` when the model diverged in float32 but not in float64 (a numerical fault
+of ours, which the sections' sanity checks report).
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def _run_rows(settings, models, hist, arrays) -> pd.DataFrame:
             **{name: hist[name][:, -1] for name in ("val_loss", "val_acc") if name in hist},
             "status": arrays["status"],
             "diverged_epoch": np.where(diverged >= 0, diverged, np.nan),
+            # diverged in float32 but not when trained again in float64: a numerical fault
+            "float32_fault": (diverged >= 0) & ~arrays["float64_diverged"],
             "best_test_epoch": test_loss.argmin(axis=1),
             # training accuracy as Keras reports it (every epoch; the whole training set's
             # may be evaluated at a few epochs only)

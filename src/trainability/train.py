@@ -32,7 +32,9 @@ the training set (batch norm with batch statistics):
 
 A model whose training loss (the whole training set's, or the running one where that is
 not evaluated) stops being finite is marked ``diverged`` at that epoch; its history is NaN
-from there on and the other models carry on.
+from there on and the other models carry on. A model that diverges in float32 is trained
+again alone in float64 (``float64_diverged``): divergence in float64 too is a result, in
+float32 only a numerical fault that the reports' sanity checks show.
 """
 
 from __future__ import annotations
@@ -77,10 +79,21 @@ class TrainResult:
     diverged_epoch: np.ndarray  # (K,) first epoch with non-finite loss, -1 if none
     bn: BatchNormState
     checkpoints: dict[int, np.ndarray] = field(default_factory=dict)
+    # (K,) whether the model diverges in float64 too (float64 runs: whether it diverged)
+    float64_diverged: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.float64_diverged is None:
+            self.float64_diverged = self.diverged_epoch >= 0
 
     @property
     def status(self) -> list[str]:
         return ["diverged" if e >= 0 else "ok" for e in self.diverged_epoch]
+
+    @property
+    def float32_faults(self) -> np.ndarray:
+        """(K,) diverged in float32 only: a fault of single precision, not a result."""
+        return (self.diverged_epoch >= 0) & ~self.float64_diverged
 
 
 def bce_from_logits(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -213,7 +226,15 @@ def train(
     for epoch in set(checkpoints) - set(kept):  # after every model diverged
         if epoch <= epochs:
             kept[epoch] = np.full_like(run.theta, np.nan)
-    return TrainResult(seeds, run.theta0, run.theta, history, diverged, run.bn, kept)
+    result = TrainResult(seeds, run.theta0, run.theta, history, diverged, run.bn, kept)
+    if np.dtype(dtype) != np.float64 and (diverged >= 0).any():
+        rows = np.flatnonzero(diverged >= 0)
+        again = train(arch, _rows(opt, rows), data, [seeds[m] for m in rows], epochs=epochs,
+                      batch_size=batch_size, theta0=run.theta0[rows].astype(np.float64),
+                      mask=_rows(mask, rows), diagnostics=False, train_metrics=train_metrics,
+                      after_step=after_step, dtype=np.float64)
+        result.float64_diverged[rows] = again.diverged_epoch >= 0
+    return result
 
 
 def models_per_call(arch: Architecture, batch_size: int, dtype) -> int:
@@ -226,13 +247,15 @@ def models_per_call(arch: Architecture, batch_size: int, dtype) -> int:
     return max(1, STEP_ARRAY_BYTES // per_model)
 
 
-def _rows(value, rows: slice):
+def _rows(value, rows: slice | np.ndarray):
     """The part of a per-model argument (a list, or a 2-d array) for the models ``rows``;
     an argument that all models share, as it is."""
     if value is None or isinstance(value, OptimizerConfig):
         return value
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return value
+    if isinstance(value, list):  # rows: a slice or an index array
+        return [value[i] for i in np.arange(len(value))[rows]]
     return value[rows]
 
 
@@ -251,6 +274,7 @@ def _joined(parts: list[TrainResult]) -> TrainResult:
         bn=BatchNormState({j: cat(p.bn.mean[j] for p in parts) for j in first.bn.mean},
                           {j: cat(p.bn.var[j] for p in parts) for j in first.bn.var}),
         checkpoints={e: cat(p.checkpoints[e] for p in parts) for e in first.checkpoints},
+        float64_diverged=cat(p.float64_diverged for p in parts),
     )
 
 

@@ -86,7 +86,8 @@ def structured_run(protocol: Protocol, split: Split, width: int, seeds: Sequence
         nan = np.full(len(s), np.nan)
         results = {"pruned": {"test_acc": acc, "test_loss": loss, "val_acc": val_acc,
                               "early_stop": nan, "censored": np.zeros(len(s), bool),
-                              "epochs_to_95": nan, "diverged": np.zeros(len(s), bool)}}
+                              "epochs_to_95": nan, "diverged": np.zeros(len(s), bool),
+                              "float32_fault": np.zeros(len(s), bool)}}
         results |= _retrain(protocol, split, k, s, cut, start, finetune_epochs)
         for target, _, want in (t for t in targets if t[1] == k):
             at = np.searchsorted(idx, want)

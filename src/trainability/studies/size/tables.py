@@ -92,7 +92,7 @@ def _rates(g) -> pd.DataFrame:
 # ---------------------------------------------------------------- width and dead units
 
 MODEL_COLUMNS = ("regularizer", "width", "seed", "test_acc", "val_acc", "train_acc",
-                 "early_stop", "censored", "epochs_to_95", "diverged")
+                 "early_stop", "censored", "epochs_to_95", "diverged", "float32_fault")
 
 
 def width_models(paths, thresholds) -> tuple[pd.DataFrame, dict]:
@@ -119,7 +119,7 @@ def width_models(paths, thresholds) -> tuple[pd.DataFrame, dict]:
     if not frames:
         raise InputError("no run files given")
     models = _success(pd.concat(frames, ignore_index=True), thresholds)
-    for c in ("diverged", "censored"):
+    for c in ("diverged", "float32_fault", "censored"):
         models[c] = models[c].astype(bool)
     return models.sort_values(["dataset", "regularizer", "width", "seed"],
                               ignore_index=True), units
@@ -195,7 +195,7 @@ def dead_summary(runs: pd.DataFrame, main_tau: float) -> pd.DataFrame:
 
 LOTTERY_COLUMNS = ("arm", "level", "draw", "seed", "width", "weights", "density",
                    "struct_dead", "test_acc", "val_acc", "early_stop", "censored",
-                   "epochs_to_95", "diverged")
+                   "epochs_to_95", "diverged", "float32_fault")
 
 
 def lottery_runs(paths) -> pd.DataFrame:
@@ -209,7 +209,7 @@ def lottery_runs(paths) -> pd.DataFrame:
     if not frames:
         raise InputError("no run files given")
     runs = pd.concat(frames, ignore_index=True)
-    for c in ("diverged", "censored"):
+    for c in ("diverged", "float32_fault", "censored"):
         runs[c] = runs[c].astype(bool)
     return runs.sort_values(["dataset", "arm", "level", "draw", "seed"], ignore_index=True)
 
@@ -233,7 +233,8 @@ def lottery_summary(runs: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- structured
 
 STRUCTURED_COLUMNS = ("arm", "target", "k", "seed", "test_acc", "val_acc", "early_stop",
-                      "censored", "epochs_to_95", "diverged", "source_live", "source_seed")
+                      "censored", "epochs_to_95", "diverged", "float32_fault", "source_live",
+                      "source_seed")
 
 
 def structured_runs(paths, thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -252,7 +253,7 @@ def structured_runs(paths, thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not frames:
         raise InputError("no run files given")
     runs = _success(pd.concat(frames, ignore_index=True), thresholds)
-    for c in ("diverged", "censored"):
+    for c in ("diverged", "float32_fault", "censored"):
         runs[c] = runs[c].astype(bool)
     runs = runs.sort_values(["dataset", "target", "arm", "k", "seed"], ignore_index=True)
     return runs, pd.concat(live, ignore_index=True)

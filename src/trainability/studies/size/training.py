@@ -112,6 +112,7 @@ class Trained:
     train_acc: np.ndarray  # (K, E+1) on all fit points, at the first and last epoch only
     running_acc: np.ndarray  # (K, E+1) as Keras reports it: the epoch's mean over batches
     diverged: np.ndarray  # (K,) bool
+    float32_fault: np.ndarray  # (K,) bool: diverged in float32 only (train.TrainResult)
     checkpoints: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -135,7 +136,7 @@ class Trained:
         """The models ``index`` (a slice or indices) of this batch."""
         return Trained(**{f: getattr(self, f)[index] for f in (
             "theta0", "theta", "test_acc", "test_loss", "val_acc", "val_loss", "train_acc",
-            "running_acc", "diverged")},
+            "running_acc", "diverged", "float32_fault")},
             checkpoints={e: c[index] for e, c in self.checkpoints.items()})
 
 
@@ -185,6 +186,7 @@ def fit(protocol: Protocol, width: int, split: Split, seeds: Sequence[int], *,
         train_acc=hist["train_acc"],
         running_acc=hist["running_acc"],
         diverged=result.diverged_epoch >= 0,
+        float32_fault=result.float32_faults,
         checkpoints=result.checkpoints,
     )
 
@@ -202,6 +204,7 @@ def model_rows(t: Trained, epoch_offset: int = 0) -> dict[str, np.ndarray]:
         "censored": stop == t.epochs,
         "epochs_to_95": t.epochs_to_95 + epoch_offset,
         "diverged": t.diverged,
+        "float32_fault": t.float32_fault,
     }
 
 

@@ -1,0 +1,116 @@
+"""What "learns" means and how a seed is scored: one definition and one policy for every
+check of every study.
+
+- A network **has learned** the data when its test accuracy is at least
+  ``learns.accuracy`` (params.yaml), and **has learned nothing** when it is at most
+  ``learns.chance_margin`` above a **constant guess** of the larger class.
+- A **diverged** seed (its loss left the finite numbers) has not learned: it scores what a
+  constant guess scores (the larger class's share as accuracy, the entropy of the class
+  shares as loss) and fails every success criterion. It is never dropped, so a setting that
+  diverges more cannot look better for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from trainability.claims import Sanity
+
+POLICY = (
+    "A seed that diverged has learned nothing: every check scores it as a constant guess of "
+    "the larger class (that class's share as its accuracy, the entropy of the class shares "
+    "as its loss) and as a failure of every success criterion; no seed is left out."
+)
+
+
+@dataclass(frozen=True)
+class Learns:
+    """params.yaml's ``learns``: the one meaning of "learns" every study uses."""
+
+    accuracy: float = 0.95  # learned: test accuracy at least this
+    chance_margin: float = 0.05  # learned nothing: accuracy at most this above chance
+
+    @classmethod
+    def from_params(cls, params: dict) -> Learns:
+        return cls(**params.get("learns", {}))
+
+    def nothing(self, chance: float) -> float:
+        """The accuracy at or below which a network has learned nothing."""
+        return chance + self.chance_margin
+
+    def sentence(self, chance: float | None = None) -> str:
+        """The definition in words, for a section's rule or the report's method."""
+        text = (f"a network *learns* the data when its test accuracy is at least "
+                f"{self.accuracy:g}, and *learns nothing* when it is at most "
+                f"{self.chance_margin:g} above a constant guess of the larger class")
+        return text + (f" ({chance:.3f} here)" if chance is not None else "")
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What a constant guess of the larger class scores on a set of labels."""
+
+    accuracy: float
+    loss: float  # the best constant prediction's cross-entropy: the entropy of the shares
+
+    @classmethod
+    def of(cls, y) -> Guess:
+        p = float(np.mean(np.asarray(y, dtype=float)))
+        entropy = -sum(q * math.log(q) for q in (p, 1.0 - p) if q > 0)
+        return cls(max(p, 1.0 - p), entropy)
+
+    def score(self, column: str) -> float:
+        """A diverged seed's value of a per-model ``column`` (an accuracy or a loss)."""
+        if column.endswith("acc"):
+            return self.accuracy
+        if column.endswith("loss"):
+            return self.loss
+        raise ValueError(f"no constant-guess score for column {column!r}")
+
+
+def per_seed(rows: pd.DataFrame, column: str, guess: Guess, index: str = "seed") -> pd.Series:
+    """``column`` of ``rows`` (one setting's models) indexed by ``index``, a diverged
+    model's value replaced by the constant guess's (the policy of the module docstring)."""
+    diverged = rows["status"].to_numpy() != "ok"
+    values = rows[column].to_numpy(dtype=float).copy()
+    values[diverged] = guess.score(column)
+    return pd.Series(values, index=rows[index].to_numpy(), name=column)
+
+
+def summary(values: pd.Series, diverged: int) -> str:
+    """``0.985 over 5 seeds (1 diverged, scored as chance)``: what a check's detail shows."""
+    v = values.dropna()
+    text = f"{v.mean():.3f} over {len(v)} seeds" if len(v) else "no seed"
+    return text + (f" ({diverged} diverged, scored as a constant guess)" if diverged else "")
+
+
+def divergence_sanity(tables: dict[str, pd.DataFrame]) -> list[Sanity]:
+    """Over every table of models (those with a ``float32_fault`` column): no model
+    diverged in float32 only (a fault of single precision, not of the network), and no
+    zero-initialized network diverged (its hidden units compute a constant)."""
+    models = [t for t in tables.values() if isinstance(t, pd.DataFrame)
+              and "float32_fault" in t.columns]
+    if not models:
+        return []
+    faults = sum(int(t.float32_fault.astype(bool).sum()) for t in models)
+    zeros = sum(int((_diverged(t) & (t["init"] == "zeros")).sum())
+                for t in models if "init" in t.columns)
+    diverged = sum(int(_diverged(t).sum()) for t in models)
+    return [
+        Sanity("every divergence persists in float64", faults, faults == 0,
+               f"{diverged} models diverged, {faults} of them in float32 only (trained "
+               "again alone in float64, they stayed finite)" if diverged else
+               "no model diverged"),
+        Sanity("no zero-initialized network diverges", zeros, zeros == 0,
+               f"{zeros} zero-initialized models diverged"),
+    ]
+
+
+def _diverged(models: pd.DataFrame) -> pd.Series:
+    if "status" in models.columns:
+        return models.status != "ok"
+    return models.diverged.astype(bool)

@@ -38,6 +38,12 @@ class Learns:
     def from_params(cls, params: dict) -> Learns:
         return cls(**params.get("learns", {}))
 
+    @classmethod
+    def of(cls, spec) -> Learns:
+        """From a study spec's ``learns`` field: a dict, as specs hold plain values (a spec
+        sets it with ``dataclasses.asdict(Learns.from_params(params))``)."""
+        return cls(**spec.learns)
+
     def nothing(self, chance: float) -> float:
         """The accuracy at or below which a network has learned nothing."""
         return chance + self.chance_margin

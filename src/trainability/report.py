@@ -102,6 +102,12 @@ def at_a_glance(studies: list[dict]) -> str:
     return table(rows, ["study", "#", "claim", "verdict"])
 
 
+def broken_sanity(studies: list[dict]) -> list[dict]:
+    """Every sanity check that fails, with its study's title: shown before any claim."""
+    return [{"study": s["title"], **check} for s in studies for check in s.get("sanity", [])
+            if not check["ok"]]
+
+
 def render_report(params: dict, studies: list[dict], provenance: dict) -> str:
     if not studies:
         raise InputError("no study sections given")
@@ -110,6 +116,7 @@ def render_report(params: dict, studies: list[dict], provenance: dict) -> str:
     return render(TEMPLATE, {
         "studies": studies,
         "glance": at_a_glance(studies),
+        "broken": broken_sanity(studies),
         "rule": verdict_rule(),
         "method": f"{METHOD} {POLICY} Throughout, {Learns.from_params(params).sentence()}.",
         "setup": setup(params),

@@ -42,6 +42,7 @@ from pipeline_helpers import (
     run,
     snakemake,
 )
+from trainability.study import STUDIES
 
 pytestmark = pytest.mark.slurm
 
@@ -326,10 +327,17 @@ def test_dvc_exp_run_with_the_cluster_profile_gives_the_local_metrics(
 
 
 def rules_that_run_a_job() -> dict[str, str]:
-    """Every rule of the workflow that runs a command, and its body."""
+    """Every rule of the workflow that runs a command, and its body. A rule made in a loop
+    over the studies (products.smk: ``rule:`` with ``name: f"{_study}_tables"``) stands for
+    one rule per study."""
     sources = [ROOT / "Snakefile", *sorted((ROOT / "src/workflow/rules").glob("*.smk"))]
-    parts = re.split(r"(?m)^\s*rule (\w+):", "\n".join(p.read_text() for p in sources))
-    bodies = dict(zip(parts[1::2], parts[2::2], strict=True))
+    text = "\n".join(p.read_text() for p in sources)
+    parts = re.split(r"(?m)^\s*rule (\w+):|^\s*rule:\s*\n(?:\s*#.*\n)*\s*name:\s*\n\s*(\S.*)\n",
+                     text)
+    bodies = {}
+    for named, made, body in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
+        names = [named] if named else [eval(made, {"_study": s}) for s in STUDIES]
+        bodies |= dict.fromkeys(names, body)
     return {name: body for name, body in bodies.items()
             if re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body)}
 

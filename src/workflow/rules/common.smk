@@ -55,8 +55,25 @@ def enabled(study):
 
 
 def spec_of(study, **extra):
-    """The study's spec from params.yaml (see trainability/studies/<study>/spec.py)."""
-    return studies.module(study, "spec").Spec.from_params(config, **extra)
+    """The study's spec from params.yaml (see trainability/studies/<study>/spec.py); a
+    value the schema lets through but the spec refuses is the same one-line error."""
+    try:
+        return studies.module(study, "spec").Spec.from_params(config, **extra)
+    except (ValueError, ConfigError) as e:
+        raise WorkflowError(f"params.yaml is invalid:\n  - {e}") from None
+
+
+PRODUCTS = {}  # study -> what its product rules need (products.smk makes them)
+
+
+def products(spec, reads=None, history=None):
+    """Register a study for products.smk: its tables, figures, section and alias rules.
+    `reads`: per stage, inputs beside the spec's run files, tables and code (e.g.
+    {"section": {"data": DATASET}}); `history`: per stage, False where it reads final values
+    only, not the per-epoch history (what product_resources estimates it by)."""
+    PRODUCTS[spec.study] = types.SimpleNamespace(
+        spec=spec, reads=reads or {},
+        history={stage: (history or {}).get(stage, True) for stage in studies.STAGES})
 
 
 # ---- what each job costs (trainability/cost.py): its rule's `resources:` (what Snakemake

@@ -8,8 +8,6 @@
 if enabled("gradients"):
 
     GRADIENTS = spec_of("gradients", dataset=DATASET, train_code=code_hash(TRAIN_CODE))
-    GRADIENTS_SPEC = studies.spec_json(GRADIENTS)
-    GRADIENTS_PATHS = studies.paths("gradients")
 
     rule gradients_train:
         input:
@@ -33,82 +31,4 @@ if enabled("gradients"):
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
 
-    rule gradients_tables:
-        input:
-            data=DATASET,
-            runs=GRADIENTS.run_files(),
-            code=stage_code("gradients", "tables"),
-        output:
-            tables=[f"{GRADIENTS_PATHS['tables']}/{f}" for f in GRADIENTS.tables().values()],
-            stamp=wf.stamp("gradients_tables"),
-        params:
-            spec=GRADIENTS_SPEC,
-        resources:
-            **product_resources(GRADIENTS, "tables"),
-        benchmark:
-            wf.benchmark("gradients_tables")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("gradients_tables"),
-        shell:
-            "trainability gradients tables --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule gradients_figures:
-        input:
-            tables=rules.gradients_tables.output.tables,
-            code=stage_code("gradients", "figures"),
-        output:
-            figures=[
-                report(f"{GRADIENTS_PATHS['figures']}/{name}",
-                       caption=f"../../trainability/studies/gradients/captions/{kind}.rst",
-                       category="Gradients study")
-                for name, kind in GRADIENTS.figures()
-            ],
-            stamp=wf.stamp("gradients_figures"),
-        params:
-            spec=GRADIENTS_SPEC,
-        resources:
-            **product_resources(GRADIENTS, "figures", history=False),
-        benchmark:
-            wf.benchmark("gradients_figures")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("gradients_figures"),
-        shell:
-            "trainability gradients figures --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule gradients_section:
-        input:
-            tables=rules.gradients_tables.output.tables,
-            figures=rules.gradients_figures.output.figures,
-            code=stage_code("gradients", "section"),
-        output:
-            section=GRADIENTS_PATHS["section"],
-            results=GRADIENTS_PATHS["results"],
-            stamp=wf.stamp("gradients_section"),
-        params:
-            spec=GRADIENTS_SPEC,
-        resources:
-            **product_resources(GRADIENTS, "section"),
-        benchmark:
-            wf.benchmark("gradients_section")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("gradients_section"),
-        shell:
-            "trainability gradients section --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule gradients:
-        # every product a reader sees (the default target asks for them: a deleted one is
-        # rebuilt even when the report is up to date)
-        input:
-            rules.gradients_tables.output,
-            rules.gradients_figures.output,
-            rules.gradients_section.output,
-
+    products(GRADIENTS, reads={"tables": {"data": DATASET}}, history={"figures": False})

@@ -12,8 +12,6 @@ if enabled("scaling"):
     SCALING = spec_of("scaling", dataset=DATASET, train_code=code_hash(TRAIN_CODE),
                       runs_code=code_hash(SCALING_INIT_CODE),
                       inputs_code=code_hash(SCALING_INPUTS_CODE))
-    SCALING_SPEC = studies.spec_json(SCALING)
-    SCALING_PATHS = studies.paths("scaling")
 
     rule scaling_inputs:
         input:
@@ -79,82 +77,5 @@ if enabled("scaling"):
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
 
-    rule scaling_tables:
-        input:
-            data=list(SCALING.input_files().values()),
-            runs=SCALING.run_files(),
-            code=stage_code("scaling", "tables"),
-        output:
-            tables=[f"{SCALING_PATHS['tables']}/{f}" for f in SCALING.tables().values()],
-            stamp=wf.stamp("scaling_tables"),
-        params:
-            spec=SCALING_SPEC,
-        resources:
-            **product_resources(SCALING, "tables"),
-        benchmark:
-            wf.benchmark("scaling_tables")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("scaling_tables"),
-        shell:
-            "trainability scaling tables --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule scaling_figures:
-        input:
-            tables=rules.scaling_tables.output.tables,
-            code=stage_code("scaling", "figures"),
-        output:
-            figures=[
-                report(f"{SCALING_PATHS['figures']}/{name}",
-                       caption=f"../../trainability/studies/scaling/captions/{kind}.rst",
-                       category="Scaling study")
-                for name, kind in SCALING.figures()
-            ],
-            stamp=wf.stamp("scaling_figures"),
-        params:
-            spec=SCALING_SPEC,
-        resources:
-            **product_resources(SCALING, "figures"),
-        benchmark:
-            wf.benchmark("scaling_figures")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("scaling_figures"),
-        shell:
-            "trainability scaling figures --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule scaling_section:
-        input:
-            data=DATASET,
-            tables=rules.scaling_tables.output.tables,
-            figures=rules.scaling_figures.output.figures,
-            code=stage_code("scaling", "section"),
-        output:
-            section=SCALING_PATHS["section"],
-            results=SCALING_PATHS["results"],
-            stamp=wf.stamp("scaling_section"),
-        params:
-            spec=SCALING_SPEC,
-        resources:
-            **product_resources(SCALING, "section"),
-        benchmark:
-            wf.benchmark("scaling_section")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("scaling_section"),
-        shell:
-            "trainability scaling section --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule scaling:
-        # every product a reader sees (the default target asks for them: a deleted one is
-        # rebuilt even when the report is up to date)
-        input:
-            rules.scaling_tables.output,
-            rules.scaling_figures.output,
-            rules.scaling_section.output,
+    products(SCALING, reads={"tables": {"data": list(SCALING.input_files().values())},
+                             "section": {"data": DATASET}})

@@ -9,8 +9,6 @@
 if enabled("size"):
     SIZE_CODE = code("trainability.studies.size.runs")
     SIZE = spec_of("size", data_code=code_hash(DATA_CODE), train_code=code_hash(SIZE_CODE))
-    SIZE_SPEC = studies.spec_json(SIZE)
-    SIZE_PATHS = studies.paths("size")
 
     rule size_dataset:
         input:
@@ -102,81 +100,4 @@ if enabled("size"):
             "trainability size-structured --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
 
-    rule size_tables:
-        input:
-            runs=SIZE.run_files(),
-            code=stage_code("size", "tables"),
-        output:
-            tables=[f"{SIZE_PATHS['tables']}/{f}" for f in SIZE.tables().values()],
-            stamp=wf.stamp("size_tables"),
-        params:
-            spec=SIZE_SPEC,
-        resources:
-            **product_resources(SIZE, "tables", history=False),
-        benchmark:
-            wf.benchmark("size_tables")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("size_tables"),
-        shell:
-            "trainability size tables --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule size_figures:
-        input:
-            tables=rules.size_tables.output.tables,
-            code=stage_code("size", "figures"),
-        output:
-            figures=[
-                report(f"{SIZE_PATHS['figures']}/{name}",
-                       caption=f"../../trainability/studies/size/captions/{kind}.rst",
-                       category="Size study")
-                for name, kind in SIZE.figures()
-            ],
-            stamp=wf.stamp("size_figures"),
-        params:
-            spec=SIZE_SPEC,
-        resources:
-            **product_resources(SIZE, "figures", history=False),
-        benchmark:
-            wf.benchmark("size_figures")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("size_figures"),
-        shell:
-            "trainability size figures --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule size_section:
-        input:
-            tables=rules.size_tables.output.tables,
-            figures=rules.size_figures.output.figures,
-            code=stage_code("size", "section"),
-        output:
-            section=SIZE_PATHS["section"],
-            results=SIZE_PATHS["results"],
-            stamp=wf.stamp("size_section"),
-        params:
-            spec=SIZE_SPEC,
-        resources:
-            **product_resources(SIZE, "section", history=False),
-        benchmark:
-            wf.benchmark("size_section")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            wf.log("size_section"),
-        shell:
-            "trainability size section --spec {params.spec:q} > {log:q} 2>&1"
-            " && printf '%s\\n' {input:q} > {output.stamp:q}"
-
-    rule size:
-        # every product a reader sees (the default target asks for them: a deleted one is
-        # rebuilt even when the report is up to date)
-        input:
-            rules.size_tables.output,
-            rules.size_figures.output,
-            rules.size_section.output,
-
+    products(SIZE, history={"tables": False, "figures": False, "section": False})

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipeline_helpers import GRID_ONLY, TINY, make_project, snakemake
-from trainability import budget, cli, cost
+from trainability import budget, cli, cost, jobusage
 from trainability.budget import Budget, BudgetError, Job, human_bytes, human_cpu
 from trainability.cli import job_calls, train_kwargs
 from trainability.studies.grid.spec import Spec
@@ -260,7 +260,7 @@ def test_benchmarks_rescale_cpu_both_ways_and_memory_only_up(tmp_path):
     assert mem == pytest.approx(0.5) and cpu == pytest.approx(3)
     adjusted = b.adjusted("grid_train", estimate)
     assert adjusted.memory == estimate.memory and adjusted.cpu == pytest.approx(3 * estimate.cpu)
-    assert budget.read_benchmark(tmp_path / "missing.tsv") is None
+    assert jobusage.read_benchmark(tmp_path / "missing.tsv") is None
 
 
 # ---------------------------------------------------------------- the command line
@@ -386,9 +386,9 @@ def test_calibration_takes_a_jobs_own_count_from_its_log_over_the_sampled_file(t
     bench.parent.mkdir(parents=True)
     bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load"
                      "\tcpu_time\n40\t0:00:40\t100\t0\t0\t0\t0\t0\t0\t15\n")
-    assert budget.read_benchmark(bench) == (100 * 2**20, 15 * 40 / 15)  # extrapolated
+    assert jobusage.read_benchmark(bench) == (100 * 2**20, 15 * 40 / 15)  # extrapolated
     log = tmp_path / "results/logs/grid_train/relu-w5-abc.log"
     log.parent.mkdir(parents=True)
     log.write_text("relu: 50 models\nusage: cpu_s=38.5 max_rss_mb=120.0\n")
-    assert budget.log_of(bench) == log
-    assert budget.read_benchmark(bench) == (120 * 2**20, 38.5)
+    assert jobusage.log_of(bench) == log
+    assert jobusage.read_benchmark(bench) == (120 * 2**20, 38.5)

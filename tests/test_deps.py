@@ -66,3 +66,30 @@ def test_training_code_is_the_trainer_and_not_the_command_line():
     assert {"train.py", "model.py", "optim.py", "activations.py", "initializers.py",
             "io.py", "data.py"} <= found
     assert not found & {"cli.py", "report.py", "plotting.py", "markdown.py", "claims.py"}
+
+
+def test_the_package_has_no_import_cycle():
+    """No module imports, directly or through others, a module that imports it (imports
+    inside functions count: they run too)."""
+    root = Path(deps.ROOT)
+    parts = [p.relative_to(root).with_suffix("").parts for p in root.rglob("*.py")]
+    names = sorted(".".join(("trainability", *(q[:-1] if q[-1] == "__init__" else q)))
+                   for q in parts)
+    graph = {n: deps.imported(n) - {n} for n in names}
+    state, path = {}, []
+
+    def visit(node):  # depth first: meeting a module still open closes a cycle
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt):]
+                                                                   + [nxt]))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = "done"
+
+    for name in names:
+        if name not in state:
+            visit(name)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from trainability.cli import USAGE_VARIABLE, main
+from trainability.cli import main
+from trainability.jobusage import USAGE_VARIABLE
 from trainability.usage import read, summarize
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"

@@ -21,7 +21,6 @@ log, or its ``benchmark:`` file.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import statistics
@@ -29,8 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainability.cli import read_usage
 from trainability.cost import Cost
+from trainability.jobusage import read_benchmark
 
 CPU_BUDGET = 48 * 3600  # CPU seconds of out-of-date work that run without asking
 SWITCH = "--config limits=off"
@@ -181,43 +180,6 @@ def _sets(v, value: int, counted: bool) -> bool:
     if isinstance(v, list):
         return value in v
     return not isinstance(v, bool) and v == value
-
-
-def log_of(benchmark: str | Path) -> Path | None:
-    """The log of the job whose benchmark file is ``benchmark`` (``workflow.log``:
-    ``results/benchmarks/<rule>/...tsv`` -> ``results/logs/<rule>/...log``); None for a
-    file outside a ``benchmarks`` folder."""
-    parts = list(Path(benchmark).parts)
-    if "benchmarks" not in parts:
-        return None
-    where = len(parts) - 1 - parts[::-1].index("benchmarks")
-    return Path(*parts[:where], "logs", *parts[where + 1:]).with_suffix(".log")
-
-
-def read_benchmark(path: str | Path) -> tuple[float, float] | None:
-    """``(max_rss bytes, cpu seconds)`` of the job whose Snakemake benchmark file is
-    ``path``: the job's own count at the end of its log (``results/logs/...``, named as
-    the benchmark file), else the benchmark file's last row; None if there is neither, or
-    the job was too short to be measured.
-
-    Snakemake samples a job every 0.5 s for 15 s, then every 30 s, and records the CPU time
-    of the last sample: a 23 s job reads 15 s. Its CPU time is scaled by wall time over the
-    last sample's time; its peak memory is a lower bound (``Budget.adjusted``)."""
-    log = log_of(path)
-    counted = read_usage(log) if log else None
-    if counted:
-        cpu, mib = counted
-        return mib * 2**20, cpu
-    try:
-        with open(path, newline="") as f:
-            row = list(csv.DictReader(f, delimiter="\t"))[-1]
-        wall, rss, cpu = float(row["s"]), float(row["max_rss"]), float(row["cpu_time"])
-    except (OSError, KeyError, IndexError, ValueError):
-        return None
-    sampled = wall // 0.5 * 0.5 if wall < 15 else 15 + (wall - 15) // 30 * 30
-    if sampled < 1 or cpu <= 0:
-        return None
-    return rss * 2**20, cpu * wall / sampled
 
 
 def machine_memory() -> float:

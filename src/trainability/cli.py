@@ -16,6 +16,7 @@ import re
 import sys
 
 from trainability.argtypes import optimizer_setting, positive_float, positive_int
+from trainability.jobusage import USAGE_VARIABLE, usage_line
 from trainability.study import STUDIES
 
 
@@ -267,32 +268,6 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get(USAGE_VARIABLE):
         print(usage_line(), file=sys.stderr)
     return 0
-
-
-# Set by the workflow: every job's log ends with its own count of what it used (Snakemake's
-# benchmark files sample a job's CPU time, every 30 s after its first 15 s, and miss the rest)
-USAGE_VARIABLE = "TRAINABILITY_USAGE"
-
-
-def usage_line() -> str:
-    """This process's CPU seconds and peak memory (MiB), as ``read_usage`` reads them."""
-    import resource
-
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    peak = used.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)  # bytes or KiB
-    return f"usage: cpu_s={used.ru_utime + used.ru_stime:.3f} max_rss_mb={peak:.1f}"
-
-
-def read_usage(log) -> tuple[float, float] | None:
-    """``(CPU seconds, peak memory MiB)`` from a job log's last line, if it is a usage line
-    (a failed job's, or one run outside the workflow, has none)."""
-    try:
-        with open(log, errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    found = re.fullmatch(r"usage: cpu_s=(\S+) max_rss_mb=(\S+)", lines[-1]) if lines else None
-    return (float(found[1]), float(found[2])) if found else None
 
 
 # what to lower when a dimension of a training job is too large (cost.Cost.culprit)

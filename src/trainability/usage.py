@@ -4,10 +4,8 @@ jobs' own counts at the end of their logs.
 Every rule that runs a job records its wall seconds in
 ``results/benchmarks/<rule>[/<wildcards>].tsv``, and its log
 ``results/logs/<rule>[/<wildcards>].log`` ends with the job's own count of its CPU seconds
-and peak memory (``trainability.cli.usage_line``). Snakemake's file has CPU and memory too,
-but sampled: every 0.5 s for a job's first 15 s, then every 30 s, keeping the last sample,
-so a long job's last stretch is missing (a size-study job of 80 CPU seconds showed 28).
-Where a log has no count (a job that failed, or ran without the workflow), the sampled
+and peak memory (``trainability.jobusage``: Snakemake's own samples miss a long job's last
+stretch). Where a log has no count (a job that failed, or ran without the workflow), the sampled
 values stand in, and the table says how many did.
 
 ``summarize`` adds the jobs up by rule and by study (the rule's prefix: ``grid_train`` ->
@@ -22,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from trainability.cli import read_usage
 from trainability.io import InputError
+from trainability.jobusage import read_usage
 from trainability.markdown import frame_table
 from trainability.study import STUDIES
 
@@ -55,8 +53,12 @@ def read(benchmarks_dir, logs_dir=None) -> pd.DataFrame:
 
 
 def study_of(rule: str) -> str:
-    prefix = rule.split("_")[0]
-    return prefix if prefix in STUDIES else "shared"
+    """The study whose rule ``rule`` is (``<study>_<stage>``, or the study's alias), the
+    longest name first, so a study may have an underscore in its name."""
+    for study in sorted(STUDIES, key=len, reverse=True):
+        if rule == study or rule.startswith(f"{study}_"):
+            return study
+    return "shared"
 
 
 def summarize(jobs: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -57,17 +57,6 @@ def stamp(job: str) -> str:
     return str(STAMPS / f"{job}.done")
 
 
-def benchmark(job: str, wildcards: str = "") -> str:
-    """Where Snakemake records a job's wall time (and samples its CPU time and memory)."""
-    return f"results/benchmarks/{job}{'/' + wildcards if wildcards else ''}.tsv"
-
-
-def log(job: str, wildcards: str = "") -> str:
-    """A job's log, named as its benchmark file: its last line is the job's own count of
-    its CPU time and peak memory (``trainability.usage``)."""
-    return f"results/logs/{job}{'/' + wildcards if wildcards else ''}.log"
-
-
 def repair(warn: Callable[[str], None], dry_run: bool = False) -> list[str]:
     """Check the archives the stamps list; move damaged ones aside and remove the stamps
     of the jobs that read a lost or damaged one (see the module docstring). Returns the

@@ -20,11 +20,11 @@ if enabled("batchnorm"):
         resources:
             **train_resources(BATCHNORM),
         benchmark:
-            wf.benchmark("batchnorm_train", "{activation}-{placement}-{tag}")
+            jobusage.benchmark("batchnorm_train", "{activation}-{placement}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("batchnorm_train", "{activation}-{placement}-{tag}"),
+            jobusage.log("batchnorm_train", "{activation}-{placement}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

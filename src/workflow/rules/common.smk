@@ -10,11 +10,12 @@ from snakemake.io import apply_wildcards
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # trainability, if not installed
 
-from trainability import cost
+from trainability import cost, jobusage
 from trainability import study as studies
 from trainability import workflow as wf
 from trainability.budget import Budget, BudgetError, Job, machine_memory
-from trainability.cli import USAGE_VARIABLE, job_calls
+from trainability.cli import job_calls
+from trainability.jobusage import USAGE_VARIABLE
 from trainability.config import ConfigError, code_hash, tag, validate
 
 try:

@@ -17,10 +17,10 @@ rule dataset:
     resources:
         **dataset_resources("dataset", [DATASET], config["data"]["n_samples"]),
     benchmark:
-        wf.benchmark("dataset", DATA_TAG)
+        jobusage.benchmark("dataset", DATA_TAG)
     conda:
         "../envs/trainability.yaml"
     log:
-        wf.log("dataset", DATA_TAG),
+        jobusage.log("dataset", DATA_TAG),
     shell:
         "trainability dataset {params.args:q} --out {output:q} > {log:q} 2>&1"

@@ -19,11 +19,11 @@ if enabled("epsilon"):
         resources:
             **train_resources(EPSILON),
         benchmark:
-            wf.benchmark("epsilon_train", "{activation}-w{width}-{tag}")
+            jobusage.benchmark("epsilon_train", "{activation}-w{width}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("epsilon_train", "{activation}-w{width}-{tag}"),
+            jobusage.log("epsilon_train", "{activation}-w{width}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

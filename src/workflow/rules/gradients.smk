@@ -22,11 +22,11 @@ if enabled("gradients"):
         resources:
             **train_resources(GRADIENTS),
         benchmark:
-            wf.benchmark("gradients_train", "{activation}-d{depth}-{tag}")
+            jobusage.benchmark("gradients_train", "{activation}-d{depth}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("gradients_train", "{activation}-d{depth}-{tag}"),
+            jobusage.log("gradients_train", "{activation}-d{depth}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

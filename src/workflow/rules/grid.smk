@@ -17,11 +17,11 @@ rule grid_train:
     resources:
         **train_resources(GRID),
     benchmark:
-        wf.benchmark("grid_train", "{activation}-w{width}-{tag}")
+        jobusage.benchmark("grid_train", "{activation}-w{width}-{tag}")
     conda:
         "../envs/trainability.yaml"
     log:
-        wf.log("grid_train", "{activation}-w{width}-{tag}"),
+        jobusage.log("grid_train", "{activation}-w{width}-{tag}"),
     shell:
         "trainability train --data {input.data:q} {params.args:q} --out {output:q} > {log:q} 2>&1"
 

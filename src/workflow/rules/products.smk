@@ -25,11 +25,11 @@ for _product in PRODUCTS.values():
         resources:
             **product_resources(_spec, "tables", _product.history["tables"]),
         benchmark:
-            wf.benchmark(f"{_study}_tables")
+            jobusage.benchmark(f"{_study}_tables")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log(f"{_study}_tables"),
+            jobusage.log(f"{_study}_tables"),
         shell:
             "trainability {params.study} tables --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -55,11 +55,11 @@ for _product in PRODUCTS.values():
         resources:
             **product_resources(_spec, "figures", _product.history["figures"]),
         benchmark:
-            wf.benchmark(f"{_study}_figures")
+            jobusage.benchmark(f"{_study}_figures")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log(f"{_study}_figures"),
+            jobusage.log(f"{_study}_figures"),
         shell:
             "trainability {params.study} figures --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"
@@ -82,11 +82,11 @@ for _product in PRODUCTS.values():
         resources:
             **product_resources(_spec, "section", _product.history["section"]),
         benchmark:
-            wf.benchmark(f"{_study}_section")
+            jobusage.benchmark(f"{_study}_section")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log(f"{_study}_section"),
+            jobusage.log(f"{_study}_section"),
         shell:
             "trainability {params.study} section --spec {params.spec:q} > {log:q} 2>&1"
             " && printf '%s\\n' {input:q} > {output.stamp:q}"

@@ -35,11 +35,11 @@ rule report:
     resources:
         **report_resources(),
     benchmark:
-        wf.benchmark("report")
+        jobusage.benchmark("report")
     conda:
         "../envs/trainability.yaml"
     log:
-        wf.log("report"),
+        jobusage.log("report"),
     shell:
         "trainability report --params {input.params:q} {params.studies:q}"
         " --metrics-out {output.metrics:q} --out {output.report:q} > {log:q} 2>&1"

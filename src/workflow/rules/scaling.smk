@@ -26,11 +26,11 @@ if enabled("scaling"):
             **command_resources("scaling_inputs", SCALING, [SCALING.input_file("scaled")],
                                   "scaling-inputs", SCALING.inputs_args()),
         benchmark:
-            wf.benchmark("scaling_inputs", SCALING.inputs_tag)
+            jobusage.benchmark("scaling_inputs", SCALING.inputs_tag)
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("scaling_inputs", SCALING.inputs_tag),
+            jobusage.log("scaling_inputs", SCALING.inputs_tag),
         shell:
             "trainability scaling-inputs {params.args:q} --scaled-out {output.scaled:q}"
             " --standardized-out {output.standardized:q} > {log:q} 2>&1"
@@ -47,11 +47,11 @@ if enabled("scaling"):
             **command_resources("scaling_init", SCALING, [SCALING.init_file()], "scaling-init",
                                   SCALING.init_args()),
         benchmark:
-            wf.benchmark("scaling_init", SCALING.init_tag)
+            jobusage.benchmark("scaling_init", SCALING.init_tag)
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("scaling_init", SCALING.init_tag),
+            jobusage.log("scaling_init", SCALING.init_tag),
         shell:
             "trainability scaling-init {params.args:q} --out {output:q} > {log:q} 2>&1"
 
@@ -68,11 +68,11 @@ if enabled("scaling"):
         resources:
             **train_resources(SCALING),
         benchmark:
-            wf.benchmark("scaling_train", "{variant}-{activation}-{tag}")
+            jobusage.benchmark("scaling_train", "{variant}-{activation}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("scaling_train", "{variant}-{activation}-{tag}"),
+            jobusage.log("scaling_train", "{variant}-{activation}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

@@ -23,11 +23,11 @@ if enabled("size"):
             **dataset_resources("size_dataset", [SIZE.dataset_file(n) for n in SIZE.names()],
                                   SIZE.data["n_samples"], study="size"),
         benchmark:
-            wf.benchmark("size_dataset", "{dataset}-{tag}")
+            jobusage.benchmark("size_dataset", "{dataset}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("size_dataset", "{dataset}-{tag}"),
+            jobusage.log("size_dataset", "{dataset}-{tag}"),
         shell:
             "trainability dataset {params.args:q} --out {output:q} > {log:q} 2>&1"
 
@@ -45,11 +45,11 @@ if enabled("size"):
             **command_resources("size_train", SIZE, SIZE.width_files(), "size-train",
                                   SIZE.train_args, data=SIZE.data),
         benchmark:
-            wf.benchmark("size_train", "{dataset}-{tag}")
+            jobusage.benchmark("size_train", "{dataset}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("size_train", "{dataset}-{tag}"),
+            jobusage.log("size_train", "{dataset}-{tag}"),
         shell:
             "trainability size-train --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
@@ -68,11 +68,11 @@ if enabled("size"):
             **command_resources("size_lottery", SIZE, SIZE.lottery_files(), "size-lottery",
                                   SIZE.lottery_args, data=SIZE.data),
         benchmark:
-            wf.benchmark("size_lottery", "{dataset}-{tag}")
+            jobusage.benchmark("size_lottery", "{dataset}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("size_lottery", "{dataset}-{tag}"),
+            jobusage.log("size_lottery", "{dataset}-{tag}"),
         shell:
             "trainability size-lottery --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
@@ -91,11 +91,11 @@ if enabled("size"):
             **command_resources("size_structured", SIZE, SIZE.structured_files(), "size-structured",
                                   SIZE.structured_args, data=SIZE.data),
         benchmark:
-            wf.benchmark("size_structured", "{dataset}-{tag}")
+            jobusage.benchmark("size_structured", "{dataset}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("size_structured", "{dataset}-{tag}"),
+            jobusage.log("size_structured", "{dataset}-{tag}"),
         shell:
             "trainability size-structured --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"

@@ -20,11 +20,11 @@ if enabled("tweaks"):
         resources:
             **train_resources(TWEAKS),
         benchmark:
-            wf.benchmark("tweaks_train", "{activation}-{tag}")
+            jobusage.benchmark("tweaks_train", "{activation}-{tag}")
         conda:
             "../envs/trainability.yaml"
         log:
-            wf.log("tweaks_train", "{activation}-{tag}"),
+            jobusage.log("tweaks_train", "{activation}-{tag}"),
         shell:
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"

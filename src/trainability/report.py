@@ -17,7 +17,7 @@ from trainability.claims import METHOD, VERDICTS, claim_metrics, verdict_rule
 from trainability.io import InputError, write_json, write_text
 from trainability.markdown import num, render, table, verdict_counts
 from trainability.provenance import collect_provenance
-from trainability.scoring import POLICY, Learns
+from trainability.learns import POLICY, Learns
 from trainability.study import single_precision
 
 DATA = ("report.md.j2",)

@@ -20,9 +20,10 @@ from matplotlib.figure import Figure
 
 from trainability.order import activation_order
 from trainability.plotting import LOSS_LABEL, ensure_span, figure, style
-from trainability.studies.tweaks.selection import LEARNED, chosen, label
+from trainability.scoring import Learns
+from trainability.studies.tweaks.selection import chosen, label
 from trainability.studies.tweaks.spec import BASE, LECTURE
-from trainability.studies.tweaks.tables import chance_levels
+from trainability.studies.tweaks.tables import guesses
 
 VAL_LABEL = "final validation accuracy"
 TEST_LABEL = "final test accuracy"
@@ -31,10 +32,11 @@ MIN_SPAN = {"loss": 0.1, "acc": 0.2}  # smallest y-range, so a flat curve looks 
 
 def make(spec, tables) -> dict[str, Callable[[], Figure]]:
     summary, choices, history = tables["summary"], tables["choices"], tables["history"]
-    chance = chance_levels(spec)
+    guess, learned = guesses(spec), Learns.of(spec).accuracy
     return {
-        "lr_sweep.png": lambda: sweep_figure(spec, summary, choices, chance["val"]),
-        "chosen.png": lambda: chosen_figure(spec, choices, chance["test"]),
+        "lr_sweep.png": lambda: sweep_figure(spec, summary, choices, guess["val"].accuracy,
+                                             learned),
+        "chosen.png": lambda: chosen_figure(spec, choices, guess["test"].accuracy, learned),
         "best_curves.png": lambda: curves_figure(spec, history, choices),
     }
 
@@ -74,7 +76,7 @@ def _sweep_line(ax, summary, choices, act, optimizer, variant, color, offset):
                         fontsize=6, color=color)
 
 
-def sweep_figure(spec, summary, choices, chance: float) -> Figure:
+def sweep_figure(spec, summary, choices, chance: float, learned: float) -> Figure:
     """Mean final validation accuracy (±1 sd over seeds) against the learning rate, one
     column per activation; a star marks each line's chosen rate, an open circle the
     lecture's setting."""
@@ -91,7 +93,7 @@ def sweep_figure(spec, summary, choices, chance: float) -> Figure:
             for j, act in enumerate(acts):
                 ax = axes[i, j]
                 ax.axhline(chance, color="0.6", lw=0.8, ls=":")
-                ax.axhline(LEARNED, color="0.6", lw=0.8, ls="--")
+                ax.axhline(learned, color="0.6", lw=0.8, ls="--")
                 for (o, v), offset in zip(pairs, spread, strict=True):
                     color = colors[o if v == BASE else v]
                     _sweep_line(ax, summary, choices, act, o, v, color, offset)
@@ -114,8 +116,8 @@ def sweep_figure(spec, summary, choices, chance: float) -> Figure:
         axes[0, 0].set_ylim(min(0.3, chance - 0.1), 1.04)
         fig.suptitle("Final validation accuracy against the learning rate\nmean ± 1 sd over "
                      "seeds; star: the rate chosen for each line\n"
-                     f"dashed: {LEARNED}; dotted: a constant guess; points of one rate are "
-                     "spread sideways")
+                     f"dashed: {learned:g} (learned); dotted: a constant guess; points of one "
+                     "rate are spread sideways")
     return fig
 
 
@@ -130,7 +132,7 @@ def _chosen_rows(spec) -> list[tuple[str, str, str | None, str | None]]:
     return rows + [("one setting for all", "one_setting", None, None)]
 
 
-def chosen_figure(spec, choices: pd.DataFrame, chance: float) -> Figure:
+def chosen_figure(spec, choices: pd.DataFrame, chance: float, learned: float) -> Figure:
     """Mean final test accuracy of each chosen setting with its 95% bootstrap interval over
     seeds, one panel per activation; each point is labelled with its learning rate."""
     acts = activation_order(spec.activations)
@@ -140,7 +142,7 @@ def chosen_figure(spec, choices: pd.DataFrame, chance: float) -> Figure:
         axes = np.asarray(fig.subplots(1, len(acts), sharey=True, sharex=True, squeeze=False))[0]
         for ax, act in zip(axes, acts, strict=True):
             ax.axvline(chance, color="0.6", lw=0.8, ls=":")
-            ax.axvline(LEARNED, color="0.6", lw=0.8, ls="--")
+            ax.axvline(learned, color="0.6", lw=0.8, ls="--")
             for y, (_, kind, o, v) in enumerate(rows):
                 row = chosen(choices, kind, act, o, v)
                 if row is None or not math.isfinite(row.test_acc_mean):
@@ -160,7 +162,7 @@ def chosen_figure(spec, choices: pd.DataFrame, chance: float) -> Figure:
         axes[0].set_ylim(len(rows) - 0.5, -0.7)
         axes[0].set_xlim(min(0.3, chance - 0.1), 1.02)
         fig.suptitle("Test accuracy of the settings chosen on validation: mean over seeds "
-                     f"and 95% interval\ndashed: {LEARNED}; dotted: a constant guess")
+                     f"and 95% interval\ndashed: {learned:g} (learned); dotted: a constant guess")
     return fig
 
 

@@ -11,22 +11,17 @@ from trainability.claims import Claim, Sanity
 from trainability.data import load_dataset, split_validation
 from trainability.markdown import caption, figure, table
 from trainability.order import activation_order
-from trainability.studies.tweaks.selection import chosen, label
+from trainability.studies.tweaks.claims import estimate
+from trainability.studies.tweaks.selection import chosen, edge, label
 from trainability.studies.tweaks.spec import BASE, LECTURE
-from trainability.studies.tweaks.tables import chance_levels
+from trainability.studies.tweaks.tables import guesses
 
 DATA = ("section.md.j2", "captions/*.rst")
 HERE = Path(__file__).parent
 LECTURE_SIGMOID = 0.7  # the lecture's sigmoid network: about 0.7 training accuracy
 
 
-def _interval(row) -> str:
-    """``0.985 [0.976, 0.990]`` of a choices row."""
-    if row is None or not math.isfinite(row.test_acc_mean):
-        return "n/a"
-    if not (math.isfinite(row.test_acc_lo) and math.isfinite(row.test_acc_hi)):
-        return f"{row.test_acc_mean:.3f} (no interval)"
-    return f"{row.test_acc_mean:.3f} [{row.test_acc_lo:.3f}, {row.test_acc_hi:.3f}]"
+EDGE = " (edge)"  # marks a rate chosen at an edge of the sweep
 
 
 def setting_rows(spec) -> list[tuple[str, str, str | None, str | None]]:
@@ -57,7 +52,9 @@ def chosen_table(spec, choices: pd.DataFrame) -> str:
                 continue
             which = (f"lr {row.lr:g}" if kind in ("best_lr", "lecture")
                      else label(row.optimizer, row.variant, row.lr))
-            cells.append(f"{which}: {_interval(row)}")
+            if kind != "lecture" and edge(spec.lrs, row.lr):
+                which += EDGE
+            cells.append(f"{which}: {estimate(row).shown}")
         rows.append([text, *cells])
     return table(rows, ["setting", *[f"{a}: test accuracy [95% interval]" for a in acts]])
 
@@ -79,9 +76,28 @@ def sweep_table(spec, summary: pd.DataFrame, choices: pd.DataFrame, activation: 
             text = f"{r.val_acc_mean:.3f} ± {r.val_acc_sd:.3f}"
             text += f" ({int(r.n_diverged)} div.)" if r.n_diverged else ""
             is_best = best is not None and abs(best.lr - lr) <= 1e-9 * lr
-            cells.append(f"**{text}**" if is_best else text)
+            if is_best:
+                text = f"**{text}**" + (EDGE if edge(spec.lrs, lr) else "")
+            cells.append(text)
         rows.append(cells)
     return table(rows, ["configuration \\ learning rate", *[f"{lr:g}" for lr in spec.lrs]])
+
+
+def edges(spec, choices: pd.DataFrame) -> list[str]:
+    """Every rate chosen on validation at an edge of the sweep, in words: each optimizer's
+    and variant's per activation, and the one setting's."""
+    out = []
+    for act in activation_order(spec.activations):
+        for o, v in spec.configurations():
+            row = chosen(choices, "best_lr", act, o, v)
+            if row is not None and edge(spec.lrs, row.lr):
+                out.append(f"{act}: {label(o, v, row.lr)} ({edge(spec.lrs, row.lr)})")
+    one = choices[choices.choice == "one_setting"]
+    if len(one) and edge(spec.lrs, one.iloc[0].lr):
+        row = one.iloc[0]
+        out.append(f"the one setting for all, {label(row.optimizer, row.variant, row.lr)} "
+                   f"({edge(spec.lrs, row.lr)})")
+    return out
 
 
 def split_sizes(spec) -> dict[str, int]:
@@ -113,7 +129,13 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "lecture": {**LECTURE, "sigmoid": LECTURE_SIGMOID},
         "one_setting": label(*one.iloc[0][["optimizer", "variant", "lr"]]) if len(one) else "",
         "base": spec.variant_settings(BASE),
-        "chance": chance_levels(spec),
+        "chance": {split: g.accuracy for split, g in guesses(spec).items()},
+        "rates": [f"{r:g}" for r in spec.lrs],
+        "edges": edges(spec, choices),
+        "lecture_rows": {act: estimate(row).shown for act in spec.activations
+                         if (row := chosen(choices, "lecture", act)) is not None},
+        "grid": {**spec.grid, "lecture": (spec.grid["optimizer"] == LECTURE["optimizer"]
+                                          and math.isclose(spec.grid["lr"], LECTURE["lr"]))},
         "sizes": split_sizes(spec),
         "mechanism": mechanism(spec),
         "n_models": len(runs),

@@ -59,6 +59,9 @@ class Spec:
     seeds: int
     validation_fraction: float
     dataset: str  # the dataset file
+    learns: dict  # params.yaml's learns, read by scoring.Learns.of ({}: its defaults); not
+    # Learns.from_params here: scoring imports pandas, and Snakemake imports this module
+    grid: dict  # how the grid trains the same network (seeds, optimizer, lr): for the report
     tag: str  # of every run file: a hash of what made it but the activation
 
     @classmethod
@@ -75,11 +78,15 @@ class Spec:
             variants={k: dict(tw["variants"][k]) for k in sorted(tw["variants"])},
             seeds=tw["seeds"],
             validation_fraction=tw["validation_fraction"], dataset=dataset,
+            learns=dict(params.get("learns", {})),
+            grid={"seeds": t["seeds"], "optimizer": t["optimizer"], "lr": t["lr"]},
         )
         # what every run file shares (the activation is in its path): each configuration's
-        # settings rather than the train section's schedule, warm-up and L2
+        # settings rather than the train section's schedule, warm-up and L2; nothing the
+        # models do not depend on (how they are judged, what the grid does)
         shared = {k: v for k, v in fields.items()
-                  if k not in ("activations", "optimizers", "variant_optimizer", "variants")}
+                  if k not in ("activations", "optimizers", "variant_optimizer", "variants",
+                               "learns", "grid")}
         shared["train"] = {k: v for k, v in t.items() if k in TRAIN_KEYS
                            and k not in VARIANT_KEYS}
         spec = cls(**fields, tag="")

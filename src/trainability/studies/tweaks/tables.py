@@ -2,12 +2,14 @@
 
 - runs: one row per model (activation, optimizer, variant, learning rate, seed), with its
   final validation and test accuracy and their scores (``val_score``, ``test_score``: the
-  accuracy, or for a diverged model a constant guess of the split's larger class);
+  accuracy, or for a diverged model a constant guess of the split's larger class, by
+  ``scoring.per_seed``);
 - history: one row per model and epoch (training loss and accuracy, validation loss and
   accuracy; the test set is evaluated after training only, so it is in runs alone);
 - summary: one row per configuration (``selection.summarize``);
 - choices: every choice made on validation (``selection.choices``) with the test score of
-  the chosen setting: mean over seeds and its 95% bootstrap interval;
+  the chosen setting: mean over seeds and its 95% bootstrap interval, computed here once
+  (the section's tables, its checks and the figures all read these values);
 - starts: per activation and seed, how far the initial weights of its models differ across
   configurations (0: every configuration starts from the same weights).
 """
@@ -20,25 +22,22 @@ import pandas as pd
 from trainability.claims import bootstrap_mean
 from trainability.data import load_dataset, split_validation
 from trainability.io import InputError, load_run
+from trainability.scoring import Guess, Learns, per_seed
 from trainability.studies.tweaks import selection
 from trainability.tables import run_frames
 
 KEYS = ["activation", "optimizer", "variant", "lr", "seed"]
 HISTORY = ["train_loss", "train_acc", "val_loss", "val_acc"]
 RUN_DROP = ["study", "best_test_epoch"]  # best_test_epoch: no test history to take it from
+SPLITS = ("val", "test")
 
 
-def chance_levels(spec) -> dict[str, float]:
-    """The accuracy of a constant guess of the larger class, on the validation and the test
-    points (what a diverged model scores here)."""
+def guesses(spec) -> dict[str, Guess]:
+    """A constant guess of the larger class on the validation and the test points (what a
+    diverged model scores there)."""
     data = load_dataset(spec.dataset)
     val = split_validation(data, spec.validation_fraction).y_test
-
-    def share(y):
-        p = float(np.mean(y))
-        return max(p, 1.0 - p)
-
-    return {"val": share(val), "test": share(data.y_test)}
+    return {"val": Guess.of(val), "test": Guess.of(data.y_test)}
 
 
 def load_runs(spec):
@@ -77,12 +76,11 @@ def _starts(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scored(runs: pd.DataFrame, chance: dict[str, float]) -> pd.DataFrame:
-    """``val_score`` and ``test_score``: the final accuracies, a diverged model scoring
-    ``chance``."""
-    ok = runs.status == "ok"
-    return runs.assign(val_score=runs.val_acc.where(ok, chance["val"]),
-                       test_score=runs.test_acc.where(ok, chance["test"]))
+def scored(runs: pd.DataFrame, guess: dict[str, Guess]) -> pd.DataFrame:
+    """``val_score`` and ``test_score``: the final accuracies, a diverged model scored as
+    the split's constant ``guess``."""
+    return runs.assign(**{f"{split}_score": per_seed(runs, f"{split}_acc", guess[split])
+                          .to_numpy() for split in SPLITS})
 
 
 def seed_scores(runs: pd.DataFrame, activation, optimizer, variant, lr,
@@ -108,9 +106,9 @@ def _front(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def build(spec) -> dict[str, pd.DataFrame]:
     runs, history, starts = load_runs(spec)
-    runs = _front(scored(runs.drop(columns=RUN_DROP), chance_levels(spec)), KEYS)
+    runs = _front(scored(runs.drop(columns=RUN_DROP), guesses(spec)), KEYS)
     history = _front(history, [*KEYS, "epoch"])[[*KEYS, "epoch", *HISTORY]]
-    summary = selection.summarize(runs)
+    summary = selection.summarize(runs, Learns.of(spec).accuracy)
     chosen = with_test_intervals(selection.choices(summary, spec), runs)
     return {"runs": runs, "history": history, "summary": summary, "choices": chosen,
             "starts": starts}

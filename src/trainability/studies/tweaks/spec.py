@@ -25,10 +25,11 @@ constant ``LECTURE``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.learns import Learns
 from trainability.study import training_args
 
 TITLE = "Improving trainability: optimizer, learning rate, schedule and L2"
@@ -59,8 +60,7 @@ class Spec:
     seeds: int
     validation_fraction: float
     dataset: str  # the dataset file
-    learns: dict  # params.yaml's learns, read by scoring.Learns.of ({}: its defaults); not
-    # Learns.from_params here: scoring imports pandas, and Snakemake imports this module
+    learns: dict  # params.yaml's learns (learns.Learns.of reads it)
     grid: dict  # how the grid trains the same network (seeds, optimizer, lr): for the report
     tag: str  # of every run file: a hash of what made it but the activation
 
@@ -78,7 +78,7 @@ class Spec:
             variants={k: dict(tw["variants"][k]) for k in sorted(tw["variants"])},
             seeds=tw["seeds"],
             validation_fraction=tw["validation_fraction"], dataset=dataset,
-            learns=dict(params.get("learns", {})),
+            learns=asdict(Learns.from_params(params)),
             grid={"seeds": t["seeds"], "optimizer": t["optimizer"], "lr": t["lr"]},
         )
         # what every run file shares (the activation is in its path): each configuration's

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from trainability.claims import METHOD, VERDICTS, claim_metrics, verdict_rule
 from trainability.io import InputError, write_json, write_text
+from trainability.learns import POLICY, Learns
 from trainability.markdown import num, render, table, verdict_counts
 from trainability.provenance import collect_provenance
-from trainability.learns import POLICY, Learns
 from trainability.study import single_precision
 
 DATA = ("report.md.j2",)

@@ -2,6 +2,7 @@
 (at the diagnostic epochs), and one row per cell.
 
 A cell's numbers are over the seeds that did not diverge; the diverged ones are counted.
+The section computes them from the runs table it reads, as the checks do.
 """
 
 from __future__ import annotations
@@ -38,15 +39,15 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
 
 REQUIRED = {  # the columns the figures and the section read
     "runs": ("activation", "init", "width", "seed", "train_loss", "train_acc", "test_loss",
-             "test_acc", "status", "diverged_epoch"),
+             "test_acc", "status", "diverged_epoch", "float32_fault"),
     "history": ("activation", "init", "width", "seed", "epoch", "train_loss", "train_acc",
                 "test_loss", "test_acc"),
-    "cells": ("cell", *CELL, *METRICS, "test_acc_sd", "n_ok", "n_diverged", "n"),
 }
 
 
 def read(spec, tables_dir) -> dict[str, pd.DataFrame]:
-    """The tables the figures and the section read (the layers table is for readers)."""
+    """The tables the figures and the section read (the cells and layers tables are for
+    readers: the section and the figures compute a cell's numbers from the runs)."""
     files = spec.tables()
     return {name: read_table(f"{tables_dir}/{files[name]}", columns)
             for name, columns in REQUIRED.items()}

@@ -361,6 +361,21 @@ def test_a_section_whose_divergences_all_persist_says_so(dataset):
     assert "stayed finite there" not in text
 
 
+def test_a_mean_halfway_between_two_printed_values_prints_one_way(dataset):
+    """pandas' grouped mean sums differently from a check's: these 10 seeds' mean is
+    0.9695 to one and 0.96949... to the other, so the table and the check would print
+    0.970 and 0.969."""
+    accs = [0.99, 0.97, 0.96, 0.99, 0.96, 0.97, 0.98, 0.975, 0.95, 0.95]
+    grouped = pd.Series(accs).groupby([0] * 10).mean().iloc[0]
+    assert f"{grouped:.3f}" != f"{np.mean(accs):.3f}"  # the case is one
+    runs = runs_table({**LECTURE, ("relu", RN): accs}, seeds=10)
+    text = rendered(runs, dataset)
+    check = gc.relu_tanh_learn(runs, 5, RN, BASE).check(f"relu/{RN}")
+    shown = check.fmt(check.effect)
+    assert f"| relu | 0.050 | {shown} | {shown} ± " in text  # train = test accuracy here
+    assert f"| relu/random_normal | mean test accuracy | {shown} [" in text
+
+
 # ---------------------------------------------------------------- the stages, from real runs
 
 

@@ -519,6 +519,17 @@ def test_wide_cells_train_in_single_precision_from_the_set_width(dataset):
     assert spec.run_file("relu", 4) != double.run_file("relu", 4)
 
 
+def test_learns_reaches_the_claims_without_renaming_a_run_file(dataset):
+    params = json.loads(json.dumps(PARAMS))
+    params["learns"] = {"accuracy": 0.9, "chance_margin": 0.1}
+    spec = Spec.from_params(params, dataset=dataset, train_code="x")
+    default = Spec.from_params(PARAMS, dataset=dataset, train_code="x")
+    assert spec.run_files() == default.run_files()  # it judges the models, not trains them
+    base = gc.Baseline.of(spec)
+    assert base.learns == Learns(0.9, 0.1) and base.nothing == pytest.approx(CHANCE + 0.1)
+    assert gc.Baseline.of(default).learns == Learns()  # params without learns: defaults
+
+
 def test_the_reports_setup_names_the_widths_trained_in_single_precision():
     from trainability.report import setup
 

@@ -12,10 +12,10 @@ from trainability import claims as C
 from trainability.cli import main
 from trainability.data import dataset_job
 from trainability.markdown import render
+from trainability.scoring import Guess, Learns, divergence_sanity
 from trainability.studies.grid import claims as gc
 from trainability.studies.grid import section
 from trainability.studies.grid.spec import Spec
-from trainability.studies.grid.tables import cells
 from trainability.study import folder, paths, spec_json
 
 LN2 = float(np.log(2))
@@ -37,21 +37,31 @@ PARAMS = {
 # ---------------------------------------------------------------- synthetic tables
 
 
-def runs_table(accs: dict, width: int = 5, seeds: int = 5, train_loss: dict | None = None):
+def runs_table(accs: dict, width: int = 5, seeds: int = 5, train_loss: dict | None = None,
+               train: dict | None = None, faults=()):
     """One row per seed: ``accs[(activation, init)]`` = a test accuracy or a list per seed
-    (None: diverged). Training accuracy = test accuracy."""
+    (None: diverged); ``train`` the same for the training accuracy (default: the test
+    accuracy); ``faults``: (activation, init, seed) that diverged in float32 only."""
+
+    def per_seed(value):
+        return value if isinstance(value, list) else [value + 0.002 * (s % 3 - 1)
+                                                      for s in range(seeds)]
+
     rows = []
     for (act, init), acc in accs.items():
-        values = acc if isinstance(acc, list) else [acc + 0.002 * (s % 3 - 1)
-                                                    for s in range(seeds)]
-        for seed, a in enumerate(values):
+        tr = per_seed((train or {}).get((act, init), acc))
+        for seed, a in enumerate(per_seed(acc)):
             loss = (train_loss or {}).get((act, init), LN2 if init == "zeros" else 0.05)
+            ok = a is not None
             rows.append({"activation": act, "init": init, "width": width, "seed": seed,
-                         "test_acc": a, "train_acc": a, "train_loss": loss,
-                         "test_loss": loss, "status": "ok" if a is not None else "diverged",
-                         "diverged_epoch": np.nan if a is not None else 7.0})
+                         "test_acc": a, "train_acc": tr[seed] if ok else None,
+                         "train_loss": loss if ok else None, "test_loss": loss if ok else None,
+                         "status": "ok" if ok else "diverged",
+                         "diverged_epoch": np.nan if ok else 7.0,
+                         "float32_fault": (act, init, seed) in faults})
     frame = pd.DataFrame(rows)
-    frame["test_acc"] = frame.test_acc.astype(float)
+    for column in ("test_acc", "train_acc", "train_loss", "test_loss"):
+        frame[column] = frame[column].astype(float)
     return frame
 
 
@@ -59,10 +69,12 @@ LECTURE = {("relu", "random_normal"): 0.985, ("tanh", "random_normal"): 0.99,
            ("sigmoid", "random_normal"): 0.57, ("relu", "zeros"): 0.5,
            ("tanh", "zeros"): 0.5, ("sigmoid", "zeros"): 0.5}
 CHANCE = 0.5
+BASE = gc.Baseline(Learns(), Guess(CHANCE, LN2), Guess(CHANCE, LN2))  # learns nothing: <= 0.55
+RN = "random_normal"
 
 
 def verdicts(runs, width=5):
-    return {c.key: c.verdict for c in gc.at_width(runs, width, "random_normal", CHANCE)}
+    return {c.key: c.verdict for c in gc.at_width(runs, width, RN, BASE)}
 
 
 def test_the_lecture_picture_supports_the_lecture_claims():
@@ -71,88 +83,201 @@ def test_the_lecture_picture_supports_the_lecture_claims():
     assert v["sigmoid-lags"] == C.SUPPORTED
     assert v["zeros-coin-flip"] == C.SUPPORTED  # sigmoid: f(0) = 0.5, so it is a claim
     assert v["normal-beats-zeros"] == C.SUPPORTED
-    # zero init is left out, and sigmoid's 0.57 is better than a constant guess (0.5 + 0.05)
+    # one non-zero initializer: only the activation pair (tanh learns, sigmoid), and
+    # sigmoid's 0.57 is better than a constant guess (0.5 + 0.05)
     assert v["minor-choices"] == C.PARTLY
-    at_chance = runs_table({**LECTURE, ("sigmoid", "random_normal"): 0.5})
+    at_chance = runs_table({**LECTURE, ("sigmoid", RN): 0.5})
     assert verdicts(at_chance)["minor-choices"] == C.SUPPORTED
 
 
+# Every check of every claim can pass and can fail: for each claim, a table where each of
+# its checks passes and one where the same checks (same names) all fail.
+
+def _two_widths(narrow: dict, wide: dict, train: dict | None = None):
+    return pd.concat([runs_table(narrow, train=train), runs_table(wide, width=64)])
+
+
+NARROW = {("sigmoid", RN): 0.6, ("relu", RN): 0.99}
+PAIRS = {("relu", RN): 0.99, ("sigmoid", RN): 0.5, ("relu", "he_normal"): 0.5}
+FLIPS = {  # claim: (its function, a table where every check passes, one where all fail)
+    "relu-tanh-learn": (
+        lambda r: gc.relu_tanh_learn(r, 5, RN, BASE),
+        runs_table(LECTURE),
+        runs_table({**LECTURE, ("relu", RN): 0.7, ("tanh", RN): 0.6})),
+    "sigmoid-lags": (
+        lambda r: gc.sigmoid_lags(r, 5, RN, BASE),
+        runs_table(LECTURE),
+        runs_table({**LECTURE, ("sigmoid", RN): 0.98})),
+    "zeros-coin-flip": (
+        lambda r: gc.zeros_stay_at_chance(r, 5, BASE),
+        runs_table(LECTURE),
+        runs_table({**LECTURE, ("sigmoid", "zeros"): 0.8},
+                   train_loss={("sigmoid", "zeros"): 0.4})),
+    "normal-beats-zeros": (
+        lambda r: gc.normal_beats_zeros(r, 5, RN, BASE),
+        runs_table(LECTURE),
+        runs_table({**LECTURE, ("relu", RN): 0.5, ("tanh", RN): 0.5, ("sigmoid", RN): 0.5})),
+    "scaled-inits": (
+        lambda r: gc.scaled_inits(r, 5, RN, BASE),
+        runs_table({**LECTURE, ("relu", "he_normal"): 0.985, ("tanh", "glorot_normal"): 0.99}),
+        runs_table({**LECTURE, ("relu", "he_normal"): 0.80, ("tanh", "glorot_normal"): 0.6})),
+    # chosen on training accuracy (the same pairs in both), judged on test
+    "minor-choices": (
+        lambda r: gc.minor_choices(r, 5, BASE),
+        runs_table(PAIRS),
+        runs_table({("relu", RN): 0.7, ("sigmoid", RN): 0.8, ("relu", "he_normal"): 0.8},
+                   train=PAIRS)),
+    "wider-easier": (
+        lambda r: gc.wider_easier(r, BASE),
+        _two_widths(NARROW, {("sigmoid", RN): 0.97, ("relu", RN): 0.985}),
+        _two_widths(NARROW, {("sigmoid", RN): 0.6, ("relu", RN): 0.9})),
+}
+
+
+@pytest.mark.parametrize("key", FLIPS)
+def test_every_check_of_the_claim_can_pass_and_can_fail(key):
+    claim_of, passing, failing = FLIPS[key]
+    good, bad = claim_of(passing), claim_of(failing)
+    assert good.key == key and good.checks
+    assert [c.what for c in good.checks] == [c.what for c in bad.checks]
+    assert [c.what for c in good.guards] == [c.what for c in bad.guards]
+    assert all(c.passed for c in good.checks + good.guards), good.to_dict()
+    assert all(c.failed for c in bad.checks + bad.guards), bad.to_dict()
+    assert good.verdict == C.SUPPORTED and bad.verdict == C.NOT_SUPPORTED
+
+
+def test_every_grid_claim_has_its_flip_test(dataset):
+    spec = _spec(runs_table(LECTURE), dataset)
+    claims = gc.evaluate(spec, {"runs": runs_table(LECTURE)})
+    assert {c.key for c in claims} == set(FLIPS)
+
+
 def test_normal_beats_zeros_by_the_gap_of_each_activation():
-    claim = gc.normal_beats_zeros(runs_table(LECTURE), 5, "random_normal")
+    claim = gc.normal_beats_zeros(runs_table(LECTURE), 5, RN, BASE)
     by = {c.what: c.verdict for c in claim.checks}
     assert by == {"relu": C.PASSES, "sigmoid": C.PASSES, "tanh": C.PASSES}
 
 
 def test_relu_that_does_not_learn_fails_the_first_claim():
-    runs = runs_table({**LECTURE, ("relu", "random_normal"): 0.7})
+    runs = runs_table({**LECTURE, ("relu", RN): 0.7})
     assert verdicts(runs)["relu-tanh-learn"] == C.PARTLY
-    runs = runs_table({**LECTURE, ("relu", "random_normal"): 0.7, ("tanh", "random_normal"): 0.6})
-    assert verdicts(runs)["relu-tanh-learn"] == C.NOT_SUPPORTED
 
 
-def test_a_diverged_seed_is_left_out_and_counted():
-    runs = runs_table({**LECTURE, ("relu", "random_normal"): [0.99, None, 0.98, 0.99, 0.97]})
-    check = gc.relu_tanh_learn(runs, 5, "random_normal").check("relu/random_normal")
-    assert check.n == 4 and check.effect == pytest.approx(0.9825)
-    assert "(1 diverged)" in check.detail
+def test_a_diverged_seed_is_scored_as_a_constant_guess_never_dropped():
+    runs = runs_table({**LECTURE, ("relu", RN): [0.99, None, 0.98, 0.99, 0.97]})
+    check = gc.relu_tanh_learn(runs, 5, RN, BASE).check(f"relu/{RN}")
+    assert check.n == 5 and check.effect == pytest.approx(np.mean([0.99, CHANCE, 0.98, 0.99,
+                                                                   0.97]))
+    assert "(1 diverged, scored as a constant guess)" in check.detail
+    assert not check.passed  # the seeds that did not diverge alone would pass:
+    assert C.mean_check("kept", [0.99, 0.98, 0.99, 0.97], 0.95, C.AT_LEAST, "").passed
+    paired = gc.normal_beats_zeros(runs, 5, RN, BASE).check("relu")
+    assert paired.n == 5  # the diverged seed keeps its pair
 
 
-def test_sigmoid_as_good_as_relu_makes_the_lag_claim_fail():
-    runs = runs_table({**LECTURE, ("sigmoid", "random_normal"): 0.98})
-    assert verdicts(runs)["sigmoid-lags"] == C.NOT_SUPPORTED
+def test_a_diverged_seed_scores_the_guess_of_its_split():
+    train = Guess(0.6, 0.67)
+    base = gc.Baseline(Learns(), Guess(CHANCE, LN2), train)
+    runs = runs_table({**LECTURE, ("sigmoid", "zeros"): [0.5, None, 0.5, 0.5, 0.5]})
+    loss = gc.zeros_stay_at_chance(runs, 5, base).check("sigmoid/zeros loss")
+    assert loss.n == 5 and loss.effect == pytest.approx((4 * LN2 + train.loss) / 5)
+    rows = gc.cell(runs, "sigmoid", "zeros", 5)
+    assert gc.scores(rows, base, "train_acc").iloc[1] == train.accuracy
+    assert gc.scores(rows, base).iloc[1] == CHANCE
+
+
+def test_learns_comes_from_the_spec_not_from_the_code():
+    strict = gc.Baseline(Learns(accuracy=0.99), Guess(CHANCE, LN2), Guess(CHANCE, LN2))
+    claim = gc.relu_tanh_learn(runs_table(LECTURE), 5, RN, strict)
+    assert claim.check(f"relu/{RN}").threshold == 0.99 and "at least 0.99" in claim.rule
+    loose = gc.Baseline(Learns(chance_margin=0.1), Guess(CHANCE, LN2), Guess(CHANCE, LN2))
+    zeros = gc.zeros_stay_at_chance(runs_table(LECTURE), 5, loose)
+    assert zeros.check("sigmoid/zeros accuracy").threshold == pytest.approx(0.6)
 
 
 def test_a_missing_sigmoid_cell_leaves_the_lag_claim_untested():
     runs = runs_table({k: v for k, v in LECTURE.items() if k[0] != "sigmoid"})
-    claim = gc.sigmoid_lags(runs, 5, "random_normal")
+    claim = gc.sigmoid_lags(runs, 5, RN, BASE)
     assert claim.verdict == C.NOT_TESTED and "no sigmoid network" in claim.note
 
 
 def test_zero_init_claim_checks_only_activations_not_zero_at_zero():
-    claim = gc.zeros_stay_at_chance(runs_table(LECTURE), 5, CHANCE)
+    claim = gc.zeros_stay_at_chance(runs_table(LECTURE), 5, BASE)
     assert {c.what.split("/")[0] for c in claim.checks} == {"sigmoid"}
-    only_relu = runs_table({("relu", "zeros"): 0.5, ("relu", "random_normal"): 0.99})
-    assert gc.zeros_stay_at_chance(only_relu, 5, CHANCE).verdict == C.NOT_TESTED
+    only_relu = runs_table({("relu", "zeros"): 0.5, ("relu", RN): 0.99})
+    assert gc.zeros_stay_at_chance(only_relu, 5, BASE).verdict == C.NOT_TESTED
 
 
-def test_a_zero_initialized_sigmoid_net_that_learns_fails_the_zero_claim():
-    runs = runs_table({**LECTURE, ("sigmoid", "zeros"): 0.8},
-                      train_loss={("sigmoid", "zeros"): 0.4})
-    assert verdicts(runs)["zeros-coin-flip"] == C.NOT_SUPPORTED
+def test_the_zero_loss_check_prints_its_mean_as_its_detail_does():
+    check = gc.zeros_stay_at_chance(runs_table(LECTURE), 5, BASE).check("sigmoid/zeros loss")
+    assert check.detail.startswith(check.fmt(check.effect) + " over")
+    assert check.criterion == f">= {gc.LN2 - gc.LN2_TOL:.3f}"  # as the rule prints it
 
 
-def test_a_scaled_initializer_far_below_random_normal_fails_its_check():
-    good = runs_table({**LECTURE, ("relu", "he_normal"): 0.985})
-    assert verdicts(good)["scaled-inits"] == C.SUPPORTED
-    bad = runs_table({**LECTURE, ("relu", "he_normal"): 0.80})
-    assert verdicts(bad)["scaled-inits"] == C.NOT_SUPPORTED
-
-
-def test_minor_choices_picks_cells_by_training_accuracy_and_judges_them_on_test():
-    runs = runs_table(LECTURE)
-    runs.loc[runs.activation == "tanh", "train_acc"] = 0.4  # worst by training accuracy
-    claim = gc.minor_choices(runs, 5, CHANCE)
-    assert [c.what for c in claim.checks] == ["best: relu/random_normal",
-                                              "worst: tanh/random_normal"]
-    assert claim.checks[1].failed  # tanh's test accuracy is 0.99, far above chance
-
-
-def test_minor_choices_leaves_zero_initialized_cells_out():
-    claim = gc.minor_choices(runs_table(LECTURE), 5, CHANCE)
+def test_minor_choices_takes_the_widest_pair_of_each_kind_on_training_accuracy():
+    runs = runs_table({("relu", RN): 0.99, ("tanh", RN): 0.99, ("sigmoid", RN): 0.6,
+                       ("relu", "he_normal"): 0.99, ("sigmoid", "he_normal"): 0.5,
+                       ("sigmoid", "zeros"): 0.5, ("relu", "zeros"): 0.5},
+                      train={("sigmoid", "he_normal"): 0.7, ("sigmoid", RN): 0.52})
+    claim = gc.minor_choices(runs, 5, BASE)
+    assert [c.what for c in claim.checks] == [
+        f"activation alone: relu/{RN} learns", f"activation alone: sigmoid/{RN} learns nothing",
+        "initializer alone: sigmoid/he_normal learns",
+        f"initializer alone: sigmoid/{RN} learns nothing"]
+    # sigmoid/he_normal is the better of its pair on training accuracy, so it is asked to
+    # learn on test, where it scores 0.5: the selection did not see the test set
+    assert claim.check("initializer alone: sigmoid/he_normal learns").failed
     assert all("zeros" not in c.what for c in claim.checks)
-    all_learn = runs_table({k: 0.98 for k in LECTURE})
-    assert gc.minor_choices(all_learn, 5, CHANCE).verdict == C.PARTLY
+    pairs = gc.choice_pairs(claim)
+    assert [p["kind"] for p in pairs] == ["activation", "initializer"]
+    assert pairs[1]["cells"] == ["sigmoid/he_normal", f"sigmoid/{RN}"]
 
 
-def test_wider_networks_that_learn_support_the_size_claim():
-    narrow = runs_table({("sigmoid", "random_normal"): 0.6, ("relu", "random_normal"): 0.99})
-    wide = runs_table({("sigmoid", "random_normal"): 0.97, ("relu", "random_normal"): 0.985},
-                      width=16)
-    assert gc.wider_easier(pd.concat([narrow, wide])).verdict == C.SUPPORTED
-    worse = runs_table({("sigmoid", "random_normal"): 0.6, ("relu", "random_normal"): 0.9},
-                       width=16)
-    assert gc.wider_easier(pd.concat([narrow, worse])).verdict == C.NOT_SUPPORTED
-    assert gc.wider_easier(narrow).verdict == C.NOT_TESTED
+def test_minor_choices_asks_only_the_kinds_of_choice_the_grid_varies():
+    one_init = gc.minor_choices(runs_table(LECTURE), 5, BASE)
+    assert {p["kind"] for p in gc.choice_pairs(one_init)} == {"activation"}
+    one_cell = runs_table({("relu", RN): 0.99, ("relu", "zeros"): 0.5})
+    claim = gc.minor_choices(one_cell, 5, BASE)
+    assert claim.verdict == C.NOT_TESTED and "differ in one choice" in claim.note
+
+
+def test_minor_choices_scores_a_diverged_seed_as_a_guess_when_choosing():
+    runs = runs_table({("relu", RN): 0.9, ("tanh", RN): [0.99, None, None, None, None]})
+    claim = gc.minor_choices(runs, 5, BASE)  # tanh: 0.99 if its diverged seeds were dropped
+    assert [c.what for c in claim.checks] == [f"activation alone: relu/{RN} learns",
+                                              f"activation alone: tanh/{RN} learns nothing"]
+
+
+def test_wider_easier_counts_only_the_narrow_networks_that_had_not_learned():
+    runs = _two_widths(NARROW, {("sigmoid", RN): 0.97, ("relu", RN): 0.985})
+    claim = gc.wider_easier(runs, BASE)
+    assert [c.what for c in claim.checks] == [f"sigmoid/{RN}"]
+    assert [g.what for g in claim.guards] == [f"relu/{RN}"]
+    assert claim.counts == {C.PASSES: 1, C.FAILS: 0, C.INCONCLUSIVE: 0}  # guards apart
+    assert "1 no-harm checks apart" in claim.tally
+
+
+def test_wider_easier_decides_learned_on_training_accuracy():
+    runs = _two_widths(NARROW, {("sigmoid", RN): 0.97, ("relu", RN): 0.985},
+                       train={("relu", RN): 0.9})  # 0.99 on test, but not on training
+    claim = gc.wider_easier(runs, BASE)
+    assert [c.what for c in claim.checks] == [f"relu/{RN}", f"sigmoid/{RN}"]
+    assert claim.guards == []
+
+
+def test_passing_no_harm_checks_alone_are_no_support():
+    learned = {("relu", RN): 0.99, ("tanh", RN): 0.99}
+    claim = gc.wider_easier(_two_widths(learned, learned), BASE)
+    assert claim.checks == [] and all(g.passed for g in claim.guards)
+    assert claim.verdict == C.NOT_TESTED and "already learned" in claim.note
+
+
+def test_a_failing_no_harm_check_counts_against_wider_easier():
+    runs = _two_widths(NARROW, {("sigmoid", RN): 0.97, ("relu", RN): 0.9})
+    claim = gc.wider_easier(runs, BASE)
+    assert claim.checks[0].passed and claim.guards[0].failed
+    assert claim.verdict == C.PARTLY
+    assert gc.wider_easier(runs_table(NARROW), BASE).verdict == C.NOT_TESTED  # one width
 
 
 # ---------------------------------------------------------------- prose follows the verdicts
@@ -168,43 +293,87 @@ NOT_CENTRAL = "The lecture's central point does not hold in this configuration"
 def dataset(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "data.npz"
     dataset_job(path, **{k: v for k, v in PARAMS["data"].items()})
-    return str(path)
+    return str(path)  # 30 test points, 15 of each class: a constant guess scores 0.5
+
+
+def _spec(runs, dataset) -> Spec:
+    return Spec(activations=sorted(set(runs.activation)), inits=sorted(set(runs["init"])),
+                widths=sorted(set(runs.width)), width=5, depth=4, init_scale=1.0,
+                classifier_init="glorot_uniform", batch_norm=[], train=PARAMS["train"],
+                seeds=5, data=PARAMS["data"], dataset=dataset, diagnostic_epochs=[0],
+                float32_from=None, animate={"activations": [], "inits": [], "every": 5},
+                learns={"accuracy": 0.95, "chance_margin": 0.05}, tag="0" * 10)
 
 
 def rendered(runs, dataset) -> str:
-    acts = sorted(set(runs.activation))
-    inits = sorted(set(runs["init"]))
-    spec = Spec(activations=acts, inits=inits, widths=[5], width=5, depth=4, init_scale=1.0,
-                classifier_init="glorot_uniform", batch_norm=[], train=PARAMS["train"],
-                seeds=5, data=PARAMS["data"], dataset=dataset, diagnostic_epochs=[0],
-                float32_from=None,
-                animate={"activations": [], "inits": [], "every": 5}, tag="0" * 10)
-    tables = {"runs": runs, "cells": cells(runs)}
+    """The section as ``write_study_section`` renders it (the divergence sanity checks
+    first), without the files."""
+    spec = _spec(runs, dataset)
+    tables = {"runs": runs}
     claims = gc.evaluate(spec, tables)
-    context = section.context(spec, tables, claims, gc.sanity(spec, tables), "figures/grid")
+    sanity = [*divergence_sanity(tables), *gc.sanity(spec, tables)]
+    context = section.context(spec, tables, claims, sanity, "figures/grid")
     return render(folder("grid") / "section.md.j2", context)
 
 
 def test_the_lag_sentences_follow_the_sigmoid_verdict(dataset):
     text = rendered(runs_table(LECTURE), dataset)
     assert LAG in text and NO_LAG not in text
-    text = rendered(runs_table({**LECTURE, ("sigmoid", "random_normal"): 0.98}), dataset)
+    text = rendered(runs_table({**LECTURE, ("sigmoid", RN): 0.98}), dataset)
     assert NO_LAG in text and LAG not in text
 
 
-def test_the_central_sentence_follows_the_minor_choices_verdict(dataset):
-    text = rendered(runs_table({**LECTURE, ("sigmoid", "random_normal"): 0.5}), dataset)
+def test_the_central_sentences_follow_the_minor_choices_checks(dataset):
+    text = rendered(runs_table({**LECTURE, **PAIRS}), dataset)
     assert CENTRAL in text and NOT_CENTRAL not in text
+    assert "Changing only the activation takes this network" in text
+    assert "Changing only the initializer takes this network" in text
     text = rendered(runs_table({k: 0.57 for k in LECTURE}), dataset)
     assert NOT_CENTRAL in text and CENTRAL not in text
+    assert "even the better one (`relu/random_normal`) does not learn the data" in text
+    assert "the worse one (`sigmoid/random_normal`) still learns more than nothing" in text
+    text = rendered(runs_table({**LECTURE, **PAIRS, ("relu", "he_normal"): 0.9},
+                               train=PAIRS), dataset)
+    assert "Changing only the activation takes this network" in text
+    assert "the worse one (`relu/he_normal`) still learns more than nothing" in text
+    assert CENTRAL not in text and NOT_CENTRAL not in text  # partly
 
 
-def test_a_section_with_diverged_models_lists_them(dataset):
-    runs = runs_table({**LECTURE, ("relu", "random_normal"): [0.99, None, 0.98, 0.99, 0.97]})
+def test_a_section_with_diverged_models_lists_them_and_their_float64_outcome(dataset):
+    runs = runs_table({**LECTURE, ("relu", RN): [0.99, None, 0.98, None, 0.97]},
+                      faults={("relu", RN, 3)})
     text = rendered(runs, dataset)
-    assert "| relu/random_normal | 5 | 1 of 5 | 1 | 7 |" in text
-    finite = [0.99, 0.98, 0.99, 0.97]
-    assert f"{np.mean(finite):.3f} ± {np.std(finite, ddof=1):.3f} (n = 4; 1 diverged)" in text
+    assert "| relu/random_normal | 5 | 1 of 5 | 1 | 7 | yes |" in text
+    assert "| relu/random_normal | 5 | 1 of 5 | 3 | 7 | no: a float32 fault |" in text
+    assert "**1 of them stayed finite there**" in text
+    assert "| every divergence persists in float64 |" in text and "**broken**" in text
+    finite = [0.99, 0.98, 0.97]
+    assert f"{np.mean(finite):.3f} ± {np.std(finite, ddof=1):.3f} (n = 3; 2 diverged)" in text
+    assert "every check scores a diverged seed as a constant guess" in text
+
+
+def test_a_section_whose_divergences_all_persist_says_so(dataset):
+    runs = runs_table({**LECTURE, ("relu", RN): [0.99, None, 0.98, 0.99, 0.97]})
+    text = rendered(runs, dataset)
+    assert "| every divergence persists in float64 | 1 models diverged, 0 of them in float32 " \
+        "only (trained again alone in float64, they stayed finite) | holds |" in text
+    assert "every divergence persists in float64: it is the network's" in text
+    assert "stayed finite there" not in text
+
+
+def test_a_mean_halfway_between_two_printed_values_prints_one_way(dataset):
+    """pandas' grouped mean sums differently from a check's: these 10 seeds' mean is
+    0.9695 to one and 0.96949... to the other, so the table and the check would print
+    0.970 and 0.969."""
+    accs = [0.99, 0.97, 0.96, 0.99, 0.96, 0.97, 0.98, 0.975, 0.95, 0.95]
+    grouped = pd.Series(accs).groupby([0] * 10).mean().iloc[0]
+    assert f"{grouped:.3f}" != f"{np.mean(accs):.3f}"  # the case is one
+    runs = runs_table({**LECTURE, ("relu", RN): accs}, seeds=10)
+    text = rendered(runs, dataset)
+    check = gc.relu_tanh_learn(runs, 5, RN, BASE).check(f"relu/{RN}")
+    shown = check.fmt(check.effect)
+    assert f"| relu | 0.050 | {shown} | {shown} ± " in text  # train = test accuracy here
+    assert f"| relu/random_normal | mean test accuracy | {shown} [" in text
 
 
 # ---------------------------------------------------------------- the stages, from real runs
@@ -348,6 +517,17 @@ def test_wide_cells_train_in_single_precision_from_the_set_width(dataset):
     double = Spec.from_params(PARAMS, dataset=dataset, train_code="x")
     assert spec.run_file("relu", 3) == double.run_file("relu", 3)  # kept: not retrained
     assert spec.run_file("relu", 4) != double.run_file("relu", 4)
+
+
+def test_learns_reaches_the_claims_without_renaming_a_run_file(dataset):
+    params = json.loads(json.dumps(PARAMS))
+    params["learns"] = {"accuracy": 0.9, "chance_margin": 0.1}
+    spec = Spec.from_params(params, dataset=dataset, train_code="x")
+    default = Spec.from_params(PARAMS, dataset=dataset, train_code="x")
+    assert spec.run_files() == default.run_files()  # it judges the models, not trains them
+    base = gc.Baseline.of(spec)
+    assert base.learns == Learns(0.9, 0.1) and base.nothing == pytest.approx(CHANCE + 0.1)
+    assert gc.Baseline.of(default).learns == Learns()  # params without learns: defaults
 
 
 def test_the_reports_setup_names_the_widths_trained_in_single_precision():

@@ -32,7 +32,7 @@ from trainability.plotting import (
     style,
 )
 from trainability.studies.grid import boundaries
-from trainability.studies.grid.tables import CELL
+from trainability.studies.grid.tables import cells
 
 MIN_SPAN = {"loss": 0.1, "acc": 0.2}  # smallest y-range, so a flat curve looks flat
 CURVE_LABELS = {
@@ -58,15 +58,6 @@ def make(spec, tables) -> dict[str, Callable[[], Figure]]:
     if spec.animation_cells():
         out["boundary_animation.gif"] = lambda: boundaries.animation(spec, data)
     return out
-
-
-def _cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Final test accuracy per cell: mean, sd, counts (ok, diverged)."""
-    ok = runs.status == "ok"
-    frame = runs.assign(acc_ok=runs.test_acc.where(ok), is_ok=ok, is_div=runs.status == "diverged")
-    g = frame.groupby(CELL)
-    return pd.DataFrame({"mean": g.acc_ok.mean(), "sd": g.acc_ok.std(ddof=1),
-                         "n_ok": g.is_ok.sum(), "n_diverged": g.is_div.sum(), "n": g.size()})
 
 
 def data_figure(data: Dataset, name: str = "") -> Figure:
@@ -163,9 +154,9 @@ def heatmap_figure(runs: pd.DataFrame, width: int) -> Figure:
     at = runs[runs.width == width]
     if at.empty:
         raise InputError(f"no runs at width {width}")
-    summary = _cell_summary(at).droplevel("width")
+    summary = cells(at).set_index(["activation", "init"])
     acts, inits = activation_order(at.activation), init_order(at.init)
-    mean = summary["mean"].unstack("init").reindex(index=acts, columns=inits)
+    mean = summary.test_acc.unstack("init").reindex(index=acts, columns=inits)
     text = np.full(mean.shape, "", dtype=object)
     for i, act in enumerate(acts):
         for j, init in enumerate(inits):
@@ -176,8 +167,8 @@ def heatmap_figure(runs: pd.DataFrame, width: int) -> Figure:
             n_ok, n_div = int(s.n_ok), int(s.n_diverged)
             lines = []
             if n_ok:
-                lines.append(f"{s['mean']:.3f}")
-                lines.append(f"±{s.sd:.3f}" if n_ok > 1 else "(1 seed)")
+                lines.append(f"{s.test_acc:.3f}")
+                lines.append(f"±{s.test_acc_sd:.3f}" if n_ok > 1 else "(1 seed)")
             if n_div:
                 lines.append(f"all {n_div}\ndiverged" if not n_ok else f"{n_div} diverged")
             text[i, j] = "\n".join(lines)
@@ -209,7 +200,7 @@ def heatmap_figure(runs: pd.DataFrame, width: int) -> Figure:
 
 def accuracy_vs_width_figure(runs: pd.DataFrame) -> Figure:
     """Final test accuracy vs width (log2 axis): a panel per init, a line per activation."""
-    summary = _cell_summary(runs).reset_index()
+    summary = cells(runs)
     acts, inits = activation_order(runs.activation), init_order(runs.init)
     widths = sorted(runs.width.unique())
     ncols = min(len(inits), 5)
@@ -218,8 +209,8 @@ def accuracy_vs_width_figure(runs: pd.DataFrame) -> Figure:
     palette = dict(zip(acts, colors, strict=True))
     spread = 0.12 if len(acts) > 1 else 0.0
     offsets = dict(zip(acts, np.linspace(-spread, spread, len(acts)), strict=True))
-    lo = min(0.4, float(np.nanmin((summary["mean"] - summary.sd.fillna(0)).to_numpy()))
-             if summary["mean"].notna().any() else 0.4)
+    lo = min(0.4, float(np.nanmin((summary.test_acc - summary.test_acc_sd.fillna(0))
+                                  .to_numpy())) if summary.test_acc.notna().any() else 0.4)
     with style():
         fig = figure(3.0 * ncols + 1.6, 2.7 * nrows + 0.8)
         axes = np.asarray(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False))
@@ -232,8 +223,8 @@ def accuracy_vs_width_figure(runs: pd.DataFrame) -> Figure:
                 if s.empty:
                     continue
                 x = s.width.to_numpy(float) * 2.0 ** offsets[act]
-                ax.errorbar(x, s["mean"], yerr=s.sd.fillna(0), color=palette[act], marker="o",
-                            ms=3.5, lw=1.2, capsize=2, label=act)
+                ax.errorbar(x, s.test_acc, yerr=s.test_acc_sd.fillna(0), color=palette[act],
+                            marker="o", ms=3.5, lw=1.2, capsize=2, label=act)
                 for _, r in s[s.n_diverged > 0].iterrows():
                     notes.append(f"{act} w{r.width}: {r.n_diverged}/{r.n}")
             ax.axhline(0.5, color="0.6", lw=0.8, ls=":")

@@ -40,6 +40,8 @@ class Spec:
     diagnostic_epochs: list[int]
     float32_from: int | None  # widths from which to train in single precision
     animate: dict  # {"activations", "inits", "every"}: the boundary animation
+    learns: dict  # params.yaml's learns, as given: scoring.Learns.of reads it (and fills
+    # in its defaults); scoring itself imports pandas, too heavy for Snakemake to import
     tag: str  # what every run file shares; each file's name adds its own settings
 
     @classmethod
@@ -55,11 +57,13 @@ class Spec:
             classifier_init=m["classifier_init"], batch_norm=list(m["batch_norm"]),
             train=train, seeds=t["seeds"], data=dict(params["data"]), dataset=dataset,
             diagnostic_epochs=epochs, float32_from=g["float32_from"], animate=animate,
+            learns=dict(params.get("learns", {})),
         )
         # not in the shared tag: what only names files (activations, widths), the data
-        # section (the dataset file's name is in it), the animation and precision (per file)
+        # section (the dataset file's name is in it), the animation and precision (per file),
+        # and what only judges the models (learns)
         shared = {k: v for k, v in fields.items() if k not in (
-            "activations", "widths", "width", "data", "animate", "float32_from")}
+            "activations", "widths", "width", "data", "animate", "float32_from", "learns")}
         fields["tag"] = tag("grid", shared, train_code)
         return cls(**fields)
 

@@ -118,6 +118,7 @@ class Check:
     def fmt(self, value: float) -> str:
         if not math.isfinite(value):
             return "n/a"
+        value = round(value, self.digits) + 0.0  # float noise would print as -0.000
         return f"{value:+.{self.digits}f}" if self.signed else f"{value:.{self.digits}f}"
 
     @property

@@ -4,6 +4,7 @@ divergence."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trainability.claims import Sanity
@@ -23,8 +24,8 @@ def per_seed(rows: pd.DataFrame, column: str, guess: Guess, index: str = "seed")
 
 def summary(values: pd.Series, diverged: int) -> str:
     """``0.985 over 5 seeds (1 diverged, scored as chance)``: what a check's detail shows."""
-    v = values.dropna()
-    text = f"{v.mean():.3f} over {len(v)} seeds" if len(v) else "no seed"
+    v = values.dropna().to_numpy()
+    text = f"{np.mean(v):.3f} over {len(v)} seeds" if len(v) else "no seed"
     return text + (f" ({diverged} diverged, scored as a constant guess)" if diverged else "")
 
 

@@ -8,10 +8,11 @@ width trains only that width, adding an initializer retrains every file (it is i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.learns import Learns
 from trainability.study import single_precision, training_args
 
 TITLE = "The grid: activation, initialization and width"
@@ -40,8 +41,7 @@ class Spec:
     diagnostic_epochs: list[int]
     float32_from: int | None  # widths from which to train in single precision
     animate: dict  # {"activations", "inits", "every"}: the boundary animation
-    learns: dict  # params.yaml's learns, as given: scoring.Learns.of reads it (and fills
-    # in its defaults); scoring itself imports pandas, too heavy for Snakemake to import
+    learns: dict  # params.yaml's learns (learns.Learns.of reads it)
     tag: str  # what every run file shares; each file's name adds its own settings
 
     @classmethod
@@ -57,7 +57,7 @@ class Spec:
             classifier_init=m["classifier_init"], batch_norm=list(m["batch_norm"]),
             train=train, seeds=t["seeds"], data=dict(params["data"]), dataset=dataset,
             diagnostic_epochs=epochs, float32_from=g["float32_from"], animate=animate,
-            learns=dict(params.get("learns", {})),
+            learns=asdict(Learns.from_params(params)),
         )
         # not in the shared tag: what only names files (activations, widths), the data
         # section (the dataset file's name is in it), the animation and precision (per file),

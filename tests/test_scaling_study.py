@@ -284,6 +284,7 @@ def test_input_claims_pass_when_scaling_hurts_and_standardizing_restores():
     hurt, restores = _input_claims(synthetic_runs(_accs(0.6, 0.98)))
     assert hurt.verdict == restores.verdict == "supported"
     assert len(hurt.checks) == len(restores.checks) == 2 and not restores.guards
+    assert all(c.passed for c in hurt.checks + restores.checks)
 
 
 def test_input_claims_fail_when_scaling_is_harmless_or_standardizing_does_not_restore():
@@ -291,6 +292,8 @@ def test_input_claims_fail_when_scaling_is_harmless_or_standardizing_does_not_re
     assert hurt.verdict == "not supported" and all(c.failed for c in hurt.checks)
     _, restores = _input_claims(synthetic_runs(_accs(0.6, 0.7)))
     assert restores.verdict == "not supported" and all(c.failed for c in restores.checks)
+    assert [c.what for c in hurt.checks] == [c.what for c in restores.checks] == [
+        "relu/random_normal", "tanh/random_normal"]  # the same checks as in the passing table
 
 
 def test_standardizing_without_damage_to_remove_is_only_a_no_harm_check():
@@ -325,6 +328,17 @@ def test_a_diverged_seed_scores_a_constant_guess_and_idle_networks_are_not_compa
     compared, skipped = sc.learners(idle, Learns(), GUESS["train"])
     assert compared == [("tanh", "random_normal")] and skipped == {"relu/random_normal": 0.55}
     assert [c.what for c in _input_claims(idle)[0].checks] == ["tanh/random_normal"]
+
+
+def test_which_networks_are_compared_follows_params_learns():
+    """The one meaning of "learns nothing" (params.yaml ``learns``) picks S4's and S5's
+    networks: a wider margin leaves out a network 0.08 above a constant guess."""
+    runs = synthetic_runs(_accs(0.6, 0.98), train_acc={("relu", "random_normal"): 0.58})
+    for margin, compared in ((0.05, ["relu", "tanh"]), (0.1, ["tanh"])):
+        params = copy.deepcopy(TINY) | {"learns": {"accuracy": 0.95, "chance_margin": margin}}
+        learns = Learns.of(_spec(params))
+        assert learns.chance_margin == margin
+        assert [a for a, _ in sc.learners(runs, learns, GUESS["train"])[0]] == compared
 
 
 # ---------------------------------------------------------------- the section follows

@@ -21,6 +21,7 @@ from trainability.optim import OptimizerConfig
 from trainability.studies.gradients import claims as g_claims
 from trainability.studies.gradients import section, stats
 from trainability.studies.gradients.spec import Spec
+from trainability.studies.gradients.tables import summarize
 from trainability.train import train
 
 TRAIN = {"optimizer": "rmsprop", "lr": 0.01, "momentum": 0.9, "eps": 1e-7,
@@ -52,10 +53,11 @@ def test_log10_ratio_counts_orders_of_magnitude_and_marks_missing_gradients():
     assert out[2] == -np.inf and np.isnan(out[3]) and out[4] == np.inf
 
 
-def test_no_gradient_at_layer_one_counts_as_the_floor_not_as_missing():
-    out = stats.counted([-2.0, -np.inf, np.nan, -40.0, np.inf])
-    np.testing.assert_array_equal(out, [-2.0, stats.FLOOR, stats.FLOOR, stats.FLOOR,
-                                        -stats.FLOOR])
+def test_no_gradient_at_layer_one_is_vanished_past_every_threshold_and_never_held():
+    v = [-2.0, -np.inf, np.nan, -73.9, np.inf, 0.5, -0.99]
+    np.testing.assert_array_equal(stats.no_gradient(v), [0, 1, 1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(stats.vanished(v), [1, 1, 1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(stats.held(v, 1.0), [0, 0, 0, 0, 0, 1, 1])
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -65,10 +67,16 @@ def test_regime_thresholds_are_one_order_of_magnitude(value, expected):
     assert stats.regime(value) == expected
 
 
-def test_slope_is_the_orders_lost_per_layer():
+def test_depth_slope_is_the_orders_lost_per_layer_and_no_gradient_lies_below_every_ratio():
     depths = [1, 2, 4, 8, 16]
-    assert stats.slope(depths, [0.5 - 0.4 * d for d in depths]) == pytest.approx(-0.4)
-    assert np.isnan(stats.slope([4, 4], [1.0, 2.0]))
+    assert stats.depth_slope(depths, [0.5 - 0.4 * d for d in depths]) == pytest.approx(-0.4)
+    # one outlier does not move a median of pairwise slopes
+    assert stats.depth_slope(depths, [-0.4, -0.8, 5.0, -3.2, -6.4]) == pytest.approx(-0.4)
+    # losing the gradient deeper down widens the gap; at every depth, it says nothing
+    assert stats.depth_slope(depths, [-1.0, -2.0, -np.inf, -np.inf, np.nan]) == -np.inf
+    assert stats.depth_slope(depths, [-np.inf, np.nan, 0.0, 0.0, 0.0]) > 0
+    assert np.isnan(stats.depth_slope(depths, [-np.inf] * 5))
+    assert np.isnan(stats.depth_slope([4], [1.0]))
 
 
 def test_unit_spread_is_zero_exactly_when_all_units_agree():
@@ -127,7 +135,7 @@ def test_sigmoid_chain_loses_the_same_factor_per_layer(circles_small):
                                                  circles_small.y_train))
         logs.append(np.mean(stats.log10_ratio(norm[:, 0], norm[:, -1])))
     # per layer: x 1/4 (sigmoid') x 0.05 sqrt(8) (weights) = 0.035, i.e. -1.45 orders
-    assert stats.slope([2, 4, 6, 8], logs) == pytest.approx(np.log10(0.25 * 0.05 * 8**0.5),
+    assert stats.depth_slope([2, 4, 6, 8], logs) == pytest.approx(np.log10(0.25 * 0.05 * 8**0.5),
                                                              abs=0.15)
 
 
@@ -164,19 +172,23 @@ def test_adding_a_depth_keeps_the_other_run_files_and_a_setting_renames_them():
 # ---------------------------------------------------------------- claims, synthetic
 
 
-def ratios_table(cells: dict) -> pd.DataFrame:
+def ratios_table(cells: dict, diverged: dict | None = None) -> pd.DataFrame:
     """``{(activation, init, depth): per-seed log10 ratios}`` as the ratios table (the same
-    values at both moments); -inf: no gradient at layer 1, NaN: none at all."""
+    values at both moments); -inf: no gradient at layer 1, NaN: none at all. ``diverged``:
+    ``{(activation, init, depth): seeds whose training diverged}``."""
     rows = []
     for (act, init, depth), values in cells.items():
         for seed, v in enumerate(values):
             first = 0.0 if v == -np.inf or np.isnan(v) else 10.0 ** v
             classifier = 0.0 if np.isnan(v) else 1.0
+            bad = seed in (diverged or {}).get((act, init, depth), ())
             for moment in ("init", "final"):
                 rows.append(dict(activation=act, init=init, depth=depth, seed=seed,
                                  moment=moment, grad_norm_first=first,
                                  grad_norm_classifier=classifier, log10_ratio=v,
-                                 regime=stats.regime(v), test_acc=0.5, status="ok"))
+                                 regime="diverged" if bad and moment == "final"
+                                 else stats.regime(v),
+                                 status="diverged" if bad else "ok"))
     return pd.DataFrame(rows)
 
 
@@ -193,32 +205,44 @@ def cells(sigmoid, relu, tanh) -> dict:
     return out
 
 
-def synthetic_spec() -> Spec:
-    return Spec.from_params(params(depths=list(DEPTHS), seeds=5), "unused.npz", "code")
+def synthetic_spec(dataset: str = "unused.npz") -> Spec:
+    return Spec.from_params(params(depths=list(DEPTHS), seeds=5), dataset, "code")
 
 
 def synthetic_tables(ratios: pd.DataFrame) -> dict:
+    models = ratios[ratios.moment == "final"][["activation", "init", "depth", "seed",
+                                               "status"]].assign(
+        diverged_epoch=np.nan, float32_fault=False, train_loss=0.3,
+        test_acc=lambda f: np.where(f.status == "ok", 0.9, np.nan))
     layers = pd.DataFrame(columns=["activation", "init", "depth", "seed", "moment", "layer",
                                    "classifier", "grad_norm", "unit_spread"])
     epochs = pd.DataFrame(columns=["activation", "init", "depth", "seed", "epoch", "layer",
                                    "grad_mean", "grad_std", "grad_norm"])
-    return {"ratios": ratios, "layers": layers, "epochs": epochs}
+    return {"models": models, "ratios": ratios, "layers": layers, "epochs": epochs}
 
 
 VANISHING = dict(sigmoid=lambda d: -0.5 - 0.6 * d, relu=lambda d: 0.0 * d - 0.2,
                  tanh=lambda d: 0.0 * d + 0.1)
 FLAT_SIGMOID = {**VANISHING, "sigmoid": lambda d: 0.0 * d - 0.3}
 TANH_VANISHES = {**VANISHING, "tanh": lambda d: 0.0 * d - 3.0}
+EXPLODING = {**VANISHING, "relu": lambda d: 0.0 * d + 2.0, "tanh": lambda d: 0.0 * d + 2.0}
 
 
-def judged(kind: dict) -> dict:
-    spec = synthetic_spec()
-    tables = synthetic_tables(ratios_table(cells(**kind)))
-    return {c.key: c for c in g_claims.evaluate(spec, tables)}
+def judged(kind: dict, diverged: dict | None = None) -> dict:
+    tables = synthetic_tables(ratios_table(cells(**kind), diverged))
+    return {c.key: c for c in g_claims.evaluate(synthetic_spec(), tables)}
 
 
-def rendered(kind: dict) -> str:
-    spec = synthetic_spec()
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> str:
+    """A dataset file for the section (its test split's constant guess)."""
+    path = tmp_path_factory.mktemp("gradients-data") / "d.npz"
+    assert cli.main(["dataset", "--n-samples", "120", "--out", str(path)]) == 0
+    return str(path)
+
+
+def rendered(kind: dict, dataset: str) -> str:
+    spec = synthetic_spec(dataset)
     tables = synthetic_tables(ratios_table(cells(**kind)))
     claims = g_claims.evaluate(spec, tables)
     context = section.context(spec, tables, claims, [], "figures/gradients")
@@ -232,50 +256,101 @@ HOLD_PASS = "keep layer 1's gradient within an order of magnitude of the classif
 HOLD_FAIL = "Not every ReLU or tanh network keeps"
 
 
-def test_sigmoid_claim_passes_when_the_gradient_vanishes_with_depth():
+def test_sigmoid_claim_passes_when_the_gradient_vanishes_with_depth(dataset):
     claim = judged(VANISHING)["sigmoid-vanishes"]
     assert claim.id == "G1" and claim.verdict == "supported"
     assert [c.verdict for c in claim.checks] == ["passes", "passes"]
-    text = rendered(VANISHING)
+    text = rendered(VANISHING, dataset)
     assert SIGMOID_PASS in text and SIGMOID_FAIL not in text
 
 
-def test_sigmoid_claim_fails_when_the_gradient_neither_vanishes_nor_shrinks_with_depth():
+def test_sigmoid_claim_fails_when_the_gradient_neither_vanishes_nor_shrinks_with_depth(dataset):
     claim = judged(FLAT_SIGMOID)["sigmoid-vanishes"]
     assert claim.verdict == "not supported"
     assert [c.verdict for c in claim.checks] == ["fails", "fails"]
-    text = rendered(FLAT_SIGMOID)
+    text = rendered(FLAT_SIGMOID, dataset)
     assert SIGMOID_FAIL in text and SIGMOID_PASS not in text
 
 
-def test_relu_tanh_claim_passes_when_layer_one_keeps_its_gradient():
+def test_relu_tanh_claim_passes_when_layer_one_keeps_its_gradient(dataset):
     claim = judged(VANISHING)["relu-tanh-hold"]
     assert claim.id == "G2" and claim.verdict == "supported"
     assert len(claim.checks) == 2 * len(DEPTHS)
-    text = rendered(VANISHING)
+    text = rendered(VANISHING, dataset)
     assert HOLD_PASS in text and HOLD_FAIL not in text
 
 
-def test_relu_tanh_claim_fails_when_a_gradient_vanishes():
+def test_relu_tanh_claim_fails_when_a_gradient_vanishes(dataset):
     claim = judged(TANH_VANISHES)["relu-tanh-hold"]
     assert claim.verdict == "partly"
     assert {c.what for c in claim.checks if c.failed} == {
         f"tanh/random_normal, depth {d}" for d in DEPTHS}
-    text = rendered(TANH_VANISHES)
+    text = rendered(TANH_VANISHES, dataset)
     assert HOLD_FAIL in text and HOLD_PASS not in text
 
 
-def test_seeds_without_a_gradient_at_layer_one_count_as_failures_not_as_missing():
-    """Three of five seeds of a cell get no gradient at layer 1 (one: none anywhere); the
-    two others are fine. Leaving the three out would pass the cell; counted, it fails."""
-    dead = np.array([-np.inf, np.nan, -np.inf, 0.1, -0.1])
-    table = ratios_table({**cells(**VANISHING), ("relu", "random_normal", 4): dead})
-    claim = {c.key: c for c in g_claims.evaluate(synthetic_spec(), synthetic_tables(table))}
-    check = claim["relu-tanh-hold"].check("relu/random_normal, depth 4")
-    assert check.n == 5 and check.failed
-    assert "3 seeds with no gradient at layer 1" in check.detail
-    text = section.no_gradient(synthetic_spec(), table)
-    assert text == ["relu/random_normal, depth 4: 3 of 5 seeds"]
+@pytest.mark.parametrize("key", ["sigmoid-vanishes", "relu-tanh-hold"])
+def test_every_check_passes_on_one_table_and_fails_on_another(key):
+    """No check is decided by construction: each one's verdict follows the data."""
+    verdicts = {}
+    for kind in (VANISHING, FLAT_SIGMOID, TANH_VANISHES, EXPLODING):
+        for check in judged(kind)[key].checks:
+            verdicts.setdefault(check.what, set()).add(check.verdict)
+    assert verdicts and all({"passes", "fails"} <= v for v in verdicts.values()), verdicts
+
+
+def test_a_seed_without_a_gradient_at_layer_one_counts_as_vanished_not_as_a_made_up_number():
+    """A seed with no gradient at layer 1 is as vanished as a measured -73.9 (the old -16
+    stand-in made it less): G1 counts both as vanished, G2 both as outside."""
+    dead = np.array([-73.9, -np.inf, np.nan, -2.0, -3.0])
+    table = ratios_table({**cells(**VANISHING), ("sigmoid", "random_normal", 2): dead,
+                          ("relu", "random_normal", 4): dead})
+    claims = {c.key: c for c in g_claims.evaluate(synthetic_spec(), synthetic_tables(table))}
+    # the running depth of synthetic_spec is 2
+    vanish = claims["sigmoid-vanishes"].check("sigmoid/random_normal, depth 2")
+    assert (vanish.effect, vanish.n) == (1.0, 5) and vanish.passed
+    assert "2 with no gradient at layer 1" in vanish.detail
+    hold = claims["relu-tanh-hold"].check("relu/random_normal, depth 4")
+    assert (hold.effect, hold.n) == (0.0, 5) and hold.failed
+
+
+def test_one_dead_seed_of_five_leaves_the_share_undecided_whatever_the_others_say():
+    """4 of 5 seeds within an order of magnitude: a share of 0.8 whose interval reaches
+    below one half; a mean of clipped logs would have sat near 3.2 orders."""
+    cell = np.array([0.1, -0.1, -np.inf, 0.2, 0.0])
+    table = ratios_table({**cells(**VANISHING), ("relu", "random_normal", 4): cell})
+    claims = {c.key: c for c in g_claims.evaluate(synthetic_spec(), synthetic_tables(table))}
+    check = claims["relu-tanh-hold"].check("relu/random_normal, depth 4")
+    assert check.effect == pytest.approx(0.8) and check.verdict == "inconclusive"
+    assert "1 with no gradient at layer 1" in check.detail
+    assert section.no_gradient(synthetic_spec(), table) == [
+        "relu/random_normal, depth 4: 1 of 5 seeds"]
+
+
+def test_a_diverged_seed_counts_against_the_claim_in_every_check():
+    diverged = {("sigmoid", "random_normal", 2): [0], ("relu", "random_normal", 1): [3]}
+    claims = judged(VANISHING, diverged)
+    for key, what in (("sigmoid-vanishes", "sigmoid/random_normal, depth 2"),
+                      ("sigmoid-vanishes", "sigmoid/random_normal, slope"),
+                      ("relu-tanh-hold", "relu/random_normal, depth 1")):
+        check = claims[key].check(what)
+        assert check.effect == pytest.approx(0.8) and not check.passed, what
+        assert "1 diverged in training, counted against" in check.detail
+    assert "counts against the claim in every check" in claims["relu-tanh-hold"].rule
+
+
+def test_the_running_table_scores_a_diverged_seed_as_the_constant_guess(dataset):
+    from trainability.data import load_dataset
+    from trainability.scoring import Guess
+
+    ratios = ratios_table(cells(**VANISHING), {("tanh", "random_normal", 2): [1]})
+    tables = synthetic_tables(ratios)
+    guess = Guess.of(load_dataset(dataset).y_test)
+    rows = {r["activation"]: r for r in section.running(
+        synthetic_spec(dataset), summarize(ratios), tables["models"], guess)}
+    assert rows["relu"]["test_acc"] == "0.900 over 5 seeds"
+    assert rows["tanh"]["test_acc"] == (f"{(4 * 0.9 + guess.accuracy) / 5:.3f} over 5 seeds "
+                                        "(1 diverged, scored as a constant guess)")
 
 
 def test_claims_are_not_tested_without_their_networks():

@@ -18,6 +18,7 @@ from pipeline_helpers import TINY
 from trainability import cli, study
 from trainability.markdown import render
 from trainability.model import Architecture, Layout, init_params
+from trainability.scoring import Guess, Learns
 from trainability.studies.scaling import claims as sc
 from trainability.studies.scaling import inputs as si
 from trainability.studies.scaling import runs as sr
@@ -176,7 +177,10 @@ SETTINGS = {"std 1": ("random_normal", 1.0), "std 0.01": ("random_normal", 0.01)
             "glorot_normal": ("glorot_normal", 1.0), "he_normal": ("he_normal", 1.0)}
 
 
-def synthetic_layers(signal, saturated, seeds=5, depth=4) -> pd.DataFrame:
+WIDTH = 12  # the running example's width in the synthetic tables (and the histograms')
+
+
+def synthetic_layers(signal, saturated, seeds=5, depth=4, width=WIDTH) -> pd.DataFrame:
     """Layers table: ``signal[(act, setting)]`` = factor per layer, ``saturated[...]`` =
     share; a little seed-to-seed noise so the intervals have a width."""
     rows = []
@@ -186,7 +190,7 @@ def synthetic_layers(signal, saturated, seeds=5, depth=4) -> pd.DataFrame:
             jitter = 1 + 0.02 * (seed - 2)
             for layer in range(1, depth + 1):
                 rows.append({"activation": act, "setting": setting, "init": init,
-                             "init_scale": scale, "width": 12, "seed": seed, "layer": layer,
+                             "init_scale": scale, "width": width, "seed": seed, "layer": layer,
                              "preact_std": scale, "mean": 0.0, "std": 1.0, "rms": 1.0,
                              "signal": 0.5 * (factor * jitter) ** (layer - 1),
                              "saturated": saturated.get((act, setting), 0.0) * jitter,
@@ -199,77 +203,142 @@ GOOD_INIT = {("relu", "std 1"): 10.0, ("relu", "std 0.01"): 0.05, ("relu", "he_n
              ("sigmoid", "glorot_normal"): 1.0, ("tanh", "std 1"): 1.0,
              ("tanh", "std 0.01"): 0.05, ("tanh", "glorot_normal"): 1.0}
 GOOD_SATURATED = {("sigmoid", "std 1"): 0.4, ("tanh", "std 1"): 0.6}
+BAD_INIT = {k: 1.0 for k in GOOD_INIT} | {("relu", "he_normal"): 0.2,
+                                          ("sigmoid", "glorot_normal"): 0.25,
+                                          ("tanh", "glorot_normal"): 3.0}
+BAD_SATURATED = {("sigmoid", "std 1"): 0.01, ("tanh", "std 1"): 0.02}
+INIT_CLAIMS = (sc.large_std_saturates, sc.small_std_vanishes, sc.scaled_inits_keep)
 
 
 def test_init_claims_pass_on_the_lectures_picture():
     layers = synthetic_layers(GOOD_INIT, GOOD_SATURATED)
-    assert sc.large_std_saturates(layers, 4).verdict == "supported"
-    assert sc.small_std_vanishes(layers, 4).verdict == "supported"
-    assert sc.scaled_inits_keep(layers, 4).verdict == "supported"
+    for claim in INIT_CLAIMS:
+        assert claim(layers, 4, WIDTH).verdict == "supported"
 
 
 def test_init_claims_fail_when_nothing_saturates_vanishes_or_keeps():
-    signal = {k: 1.0 for k in GOOD_INIT} | {("relu", "he_normal"): 0.2,
-                                            ("sigmoid", "glorot_normal"): 0.25,
-                                            ("tanh", "glorot_normal"): 3.0}
-    layers = synthetic_layers(signal, {("sigmoid", "std 1"): 0.01, ("tanh", "std 1"): 0.02})
-    assert sc.large_std_saturates(layers, 4).verdict == "not supported"
-    assert sc.small_std_vanishes(layers, 4).verdict == "not supported"
-    assert sc.scaled_inits_keep(layers, 4).verdict == "not supported"
+    layers = synthetic_layers(BAD_INIT, BAD_SATURATED)
+    for claim in INIT_CLAIMS:
+        assert claim(layers, 4, WIDTH).verdict == "not supported"
 
 
-def test_a_layer_without_signal_counts_as_lost_not_dropped():
-    layers = synthetic_layers({("tanh", "std 0.01"): 1.0}, {})
+@pytest.mark.parametrize("claim", INIT_CLAIMS, ids=lambda f: f.__name__)
+def test_every_init_check_passes_on_one_table_and_fails_on_another(claim):
+    good = claim(synthetic_layers(GOOD_INIT, GOOD_SATURATED), 4, WIDTH).checks
+    bad = claim(synthetic_layers(BAD_INIT, BAD_SATURATED), 4, WIDTH).checks
+    assert [c.what for c in good] == [c.what for c in bad] and good
+    assert all(c.passed for c in good) and all(c.failed for c in bad)
+
+
+def test_init_claims_judge_the_running_examples_width_only():
+    """The histograms' wider networks saturate where the running example's do not: only
+    the running example's rows decide."""
+    narrow = synthetic_layers(GOOD_INIT, BAD_SATURATED, width=5)
+    wide = synthetic_layers(GOOD_INIT, GOOD_SATURATED, width=100)
+    layers = pd.concat([narrow, wide], ignore_index=True)
+    assert sc.large_std_saturates(layers, 4, 5).verdict == "not supported"
+    assert sc.large_std_saturates(layers, 4, 100).verdict == "supported"
+
+
+def test_a_layer_without_signal_has_lost_it_all_and_gets_no_made_up_number():
+    layers = synthetic_layers({("tanh", "std 0.01"): 1.0, ("tanh", "glorot_normal"): 1.0}, {})
     layers.loc[layers.layer == 4, "signal"] = 0.0
     change = sc.signal_change(layers, "tanh", "std 0.01", 4)
-    assert (change == sc.FLOOR).all()
-    assert sc.small_std_vanishes(layers, 4).verdict == "supported"
+    assert (change == -np.inf).all()
+    lost = sc.small_std_vanishes(layers, 4, WIDTH).check("tanh/std 0.01")
+    assert lost.effect == 1.0 and lost.passed and "5 with no signal left" in lost.detail
+    kept = sc.scaled_inits_keep(layers, 4, WIDTH).check("tanh/glorot_normal")
+    assert kept.effect == 0.0 and kept.failed
+    assert "no signal left" in section.signal_table(layers, 4)
 
 
-def synthetic_runs(acc, seeds=5, train_acc=0.95) -> pd.DataFrame:
-    """Runs table: ``acc[(act, init, variant)]`` = mean final test accuracy."""
+GUESS = {"train": Guess(0.5, np.log(2)), "test": Guess(0.5, np.log(2))}
+
+
+def synthetic_runs(acc, seeds=5, train_acc=None) -> pd.DataFrame:
+    """Runs table: ``acc[(act, init, variant)]`` = mean final test accuracy; the training
+    accuracy the same unless ``train_acc[(act, init)]`` says otherwise."""
     rows = []
     for (act, init, variant), mean in acc.items():
         for seed in range(seeds):
             rows.append({"variant": variant, "activation": act, "init": init, "seed": seed,
                          "status": "ok", "test_acc": mean + 0.004 * (seed - 2),
-                         "train_acc": train_acc.get((act, init), 0.95)
-                         if isinstance(train_acc, dict) else train_acc,
+                         "train_acc": (train_acc or {}).get((act, init), mean),
                          "train_loss": 0.1, "train_loss_init": 0.7,
                          "preact_std_1": 100.0 if variant == "scaled" else 1.0,
                          "saturated_1": np.nan if act == "relu" else 0.1, "zero_1": 0.5})
     return pd.DataFrame(rows)
 
 
-def _accs(scaled, standardized):
-    return {(a, "random_normal", v): m for a in ("relu", "tanh")
+def _accs(scaled, standardized, acts=("relu", "tanh")):
+    return {(a, "random_normal", v): m for a in acts
             for v, m in (("raw", 0.97), ("scaled", scaled), ("standardized", standardized))}
 
 
+def _input_claims(runs):
+    return (sc.scaled_inputs_hurt(runs, 100.0, Learns(), GUESS),
+            sc.standardizing_restores(runs, Learns(), GUESS))
+
+
 def test_input_claims_pass_when_scaling_hurts_and_standardizing_restores():
-    runs = synthetic_runs(_accs(0.6, 0.98))
-    assert sc.scaled_inputs_hurt(runs, 100.0, (0.5, 0.5)).verdict == "supported"
-    assert sc.standardizing_restores(runs, (0.5, 0.5)).verdict == "supported"
+    hurt, restores = _input_claims(synthetic_runs(_accs(0.6, 0.98)))
+    assert hurt.verdict == restores.verdict == "supported"
+    assert len(hurt.checks) == len(restores.checks) == 2 and not restores.guards
+    assert all(c.passed for c in hurt.checks + restores.checks)
 
 
-def test_input_claims_fail_when_scaling_is_harmless_and_standardizing_hurts():
-    runs = synthetic_runs(_accs(0.98, 0.7))
-    assert sc.scaled_inputs_hurt(runs, 100.0, (0.5, 0.5)).verdict == "not supported"
-    assert sc.standardizing_restores(runs, (0.5, 0.5)).verdict == "not supported"
+def test_input_claims_fail_when_scaling_is_harmless_or_standardizing_does_not_restore():
+    hurt, _ = _input_claims(synthetic_runs(_accs(0.98, 0.98)))
+    assert hurt.verdict == "not supported" and all(c.failed for c in hurt.checks)
+    _, restores = _input_claims(synthetic_runs(_accs(0.6, 0.7)))
+    assert restores.verdict == "not supported" and all(c.failed for c in restores.checks)
+    assert [c.what for c in hurt.checks] == [c.what for c in restores.checks] == [
+        "relu/random_normal", "tanh/random_normal"]  # the same checks as in the passing table
+
+
+def test_standardizing_without_damage_to_remove_is_only_a_no_harm_check():
+    """Where the scaled inputs did not hurt (on the training set), 'removes the damage'
+    cannot show: the comparison is a guard, never support, and a failing one counts
+    against."""
+    runs = synthetic_runs(_accs(0.98, 0.98, ("relu",)) | _accs(0.6, 0.98, ("tanh",)))
+    _, restores = _input_claims(runs)
+    assert [c.what for c in restores.checks] == ["tanh/random_normal"]
+    assert [c.what for c in restores.guards] == ["relu/random_normal"]
+    assert restores.verdict == "supported"
+    runs = synthetic_runs(_accs(0.98, 0.7, ("relu",)) | _accs(0.6, 0.98, ("tanh",)))
+    _, restores = _input_claims(runs)
+    assert restores.guards[0].failed and restores.verdict == "partly"
+    _, none = _input_claims(synthetic_runs(_accs(0.98, 0.98)))
+    assert none.verdict == "not tested" and len(none.guards) == 2
+    assert "no damage to remove" in none.note
 
 
 def test_a_diverged_seed_scores_a_constant_guess_and_idle_networks_are_not_compared():
     runs = synthetic_runs(_accs(0.98, 0.98))
     scaled = (runs.variant == "scaled") & (runs.activation == "tanh")
     runs.loc[scaled, "status"] = "diverged"
-    runs.loc[scaled, "test_acc"] = np.nan
-    claim = sc.scaled_inputs_hurt(runs, 100.0, (0.5, 0.5))
-    assert claim.check("tanh/random_normal").effect == pytest.approx(0.5 - 0.97)
-    idle = synthetic_runs(_accs(0.5, 0.5), train_acc={("relu", "random_normal"): 0.52})
-    learn, skipped = sc.learners(idle, 0.5)
-    assert learn == [("tanh", "random_normal")] and list(skipped) == ["relu/random_normal"]
-    assert [c.what for c in sc.scaled_inputs_hurt(idle, 100.0, (0.5, 0.5)).checks] == [
-        "tanh/random_normal"]
+    runs.loc[scaled, ["test_acc", "train_acc"]] = np.nan
+    hurt, restores = _input_claims(runs)
+    check = hurt.check("tanh/random_normal")
+    assert check.effect == pytest.approx(0.5 - 0.97) and check.n == 5
+    assert "5 diverged, scored as a constant guess" in check.detail
+    # diverged on the scaled inputs: damaged, so standardizing has something to remove
+    assert [c.what for c in restores.checks] == ["tanh/random_normal"]
+    idle = synthetic_runs(_accs(0.5, 0.5), train_acc={("relu", "random_normal"): 0.55})
+    compared, skipped = sc.learners(idle, Learns(), GUESS["train"])
+    assert compared == [("tanh", "random_normal")] and skipped == {"relu/random_normal": 0.55}
+    assert [c.what for c in _input_claims(idle)[0].checks] == ["tanh/random_normal"]
+
+
+def test_which_networks_are_compared_follows_params_learns():
+    """The one meaning of "learns nothing" (params.yaml ``learns``) picks S4's and S5's
+    networks: a wider margin leaves out a network 0.08 above a constant guess."""
+    runs = synthetic_runs(_accs(0.6, 0.98), train_acc={("relu", "random_normal"): 0.58})
+    for margin, compared in ((0.05, ["relu", "tanh"]), (0.1, ["tanh"])):
+        params = copy.deepcopy(TINY) | {"learns": {"accuracy": 0.95, "chance_margin": margin}}
+        learns = Learns.of(_spec(params))
+        assert learns.chance_margin == margin
+        assert [a for a, _ in sc.learners(runs, learns, GUESS["train"])[0]] == compared
 
 
 # ---------------------------------------------------------------- the section follows
@@ -304,7 +373,8 @@ def tiny(tmp_path_factory):
 
 
 def _render(tiny, layers, runs):
-    spec = dataclasses.replace(tiny.spec, dataset=tiny.dataset, depth=4)  # as synthesized
+    spec = dataclasses.replace(tiny.spec, dataset=tiny.dataset, depth=4, width=WIDTH,
+                               init_width=WIDTH)  # as synthesized
     tables = dict(tiny.tables, layers=layers, runs=runs)
     claims = sc.evaluate(spec, tables)
     ctx = section.context(spec, tables, claims, sc.sanity(spec, tables), "figures/scaling")
@@ -332,14 +402,18 @@ def test_section_sentences_follow_passing_claims(tiny):
 def test_section_sentences_follow_failing_claims(tiny):
     signal = GOOD_INIT | {("sigmoid", "glorot_normal"): 0.25, ("relu", "he_normal"): 0.2,
                           ("tanh", "glorot_normal"): 3.0}
-    runs = synthetic_runs(_accs(0.98, 0.7) | {("sigmoid", "random_normal", v): 0.5
-                                             for v in VARIANTS},
-                          train_acc={("sigmoid", "random_normal"): 0.5})
+    # relu: the scaled inputs do no harm (S4 fails, S5 only a no-harm check); tanh: they
+    # hurt and standardizing does not restore (S4 passes, S5 fails); sigmoid: learns nothing
+    runs = synthetic_runs(_accs(0.98, 0.7, ("relu",)) | _accs(0.6, 0.7, ("tanh",))
+                          | {("sigmoid", "random_normal", v): 0.5 for v in VARIANTS})
     verdicts, text = _render(tiny, synthetic_layers(signal, GOOD_SATURATED), runs)
     assert verdicts["scaled-inits-keep"] == "not supported"
-    assert verdicts["scaled-inputs-hurt"] == verdicts["standardizing-restores"] == "not supported"
-    assert SIGMOID_WHY in text and NOT_HURT in text and NOT_RESTORED in text
-    assert HURT not in text and RESTORED not in text
+    assert verdicts["scaled-inputs-hurt"] == "partly"
+    assert verdicts["standardizing-restores"] == "not supported"
+    assert SIGMOID_WHY in text and NOT_HURT in text and NOT_RESTORED in text and HURT in text
+    assert RESTORED not in text
+    assert "their comparisons are the no-harm checks: relu/random_normal" in " ".join(
+        text.split())
     assert "Not compared in S4 and S5" in text and "sigmoid/random_normal (0.500)" in text
 
 
@@ -350,7 +424,10 @@ def test_tiny_tables_have_the_declared_shape_and_known_answers(tiny):
     spec, t = tiny.spec, tiny.tables
     n_layers = max(spec.depth, spec.profile_depth)
     settings = len(spec.init_stds) + len(spec.inits)
-    assert len(t["layers"]) == len(spec.activations) * settings * spec.seeds * n_layers
+    widths = {spec.init_width, spec.width}  # the histograms' and the running example's
+    assert set(t["layers"].width) == widths
+    assert len(t["layers"]) == (len(widths) * len(spec.activations) * settings * spec.seeds
+                                * n_layers)
     per_panel = t["histograms"].groupby(["activation", "setting", "layer"])
     total = per_panel["count"].sum() + per_panel.zero.first()
     assert (total == spec.init_width * 90 * spec.seeds).all()  # 90 training points
@@ -373,6 +450,22 @@ def test_tiny_stages_write_every_declared_figure_and_link_it(tiny):
     assert [c["id"] for c in written["claims"]] == ["S1", "S2", "S3", "S4", "S5"]
     assert all(s["ok"] for s in written["sanity"])
     assert "signal_log10_change" in written["metrics"]
+
+
+def test_one_quantity_prints_one_way_in_the_bullets_and_the_table(tiny):
+    """With one initializer trained, a bullet's mean over seeds and initializers is the
+    table's mean over seeds: the same number, so the same string."""
+    runs = tiny.tables["runs"]
+    assert runs["init"].nunique() == 1
+    table = section.standardization_table(runs, sc.guesses(dataclasses.replace(
+        tiny.spec, dataset=tiny.dataset)))
+    for f in section.first_layer(runs):
+        for variant in VARIANTS:
+            row = next(line for line in table.splitlines()
+                       if line.startswith(f"| {f['activation']}/") and f"| {variant} |" in line)
+            cells = [c.strip() for c in row.split("|")[1:-1]]
+            assert cells[2] == f["preact"][variant]
+            assert cells[5].split(" ± ")[0] == f["loss"][variant]
 
 
 def test_init_command_errors_are_one_line(tmp_path, capsys):

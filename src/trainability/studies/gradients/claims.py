@@ -1,10 +1,14 @@
 """The gradient study's claims, one function each, and the trainer's sanity checks.
 
-Every check is over seeds: a seed's number is the log10 ratio of layer 1's gradient norm to
-the classifier's at initialization, as ``stats.counted`` counts it (a seed where no
-gradient reaches layer 1 is -16 orders of magnitude, not left out). The depths of one seed
-share its random stream, so a depth trend is measured per seed (the slope of its ratios
-against depth) and then averaged over seeds.
+A seed's number is the log10 ratio of layer 1's gradient norm to the classifier's at
+initialization. Each check is the share of seeds on the claimed side of a threshold, with
+its Wilson interval, claimed above one half (``MOST``: the claims are about the networks
+of a setting, so most of them). A seed where no gradient reaches layer 1 is past every
+threshold towards vanishing (it has vanished completely); no value stands in for it and it
+is not left out. A seed whose training diverged counts against the claim in every check:
+the checks read the gradient before any update, but a divergence is never evidence for a
+claim. The depths of one seed share its random stream, so a depth trend is a per-seed
+slope (``stats.depth_slope``).
 """
 
 from __future__ import annotations
@@ -12,33 +16,60 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trainability.claims import AT_MOST, Claim, Sanity, mean_check, number
+from trainability.claims import AT_LEAST, Check, Claim, Sanity, number, rate_check
 from trainability.order import init_order
 from trainability.studies.gradients import stats
 from trainability.studies.gradients.spec import PREFIX
 
+MOST = 0.5  # a check passes when the share's whole interval lies above one half
 SLOPE = -0.1  # "the gap widens with depth": at most -0.1 orders of magnitude per layer
 HOLD = 1.0  # "within one order of magnitude": |log10 ratio| at most 1
 RATIO = "log10(‖g1‖/‖gC‖)"
+DIVERGED = ("A seed whose training diverged counts against the claim in every check (the "
+            "checks read the gradient before any update, but a divergence is never "
+            "evidence for a claim); no seed is left out.")
 
 
-def at_init(ratios: pd.DataFrame, activation: str, init: str) -> pd.DataFrame:
-    """Depth (rows) x seed (columns) of the counted log10 ratios at initialization."""
+def at_init(ratios: pd.DataFrame, activation: str, init: str,
+            column: str = "log10_ratio") -> pd.DataFrame:
+    """Depth (rows) x seed (columns) of ``column`` at initialization: the log10 ratios, or
+    ``status``."""
     rows = ratios[(ratios.activation == activation) & (ratios["init"] == init)
                   & (ratios.moment == "init")]
-    wide = rows.pivot(index="depth", columns="seed", values="log10_ratio")
-    return pd.DataFrame(stats.counted(wide.to_numpy()), index=wide.index, columns=wide.columns)
+    return rows.pivot(index="depth", columns="seed", values=column)
 
 
-def _detail(raw: pd.DataFrame) -> str:
-    """What stands behind counted values: seeds, and how many networks (seed x depth) got
-    no gradient at layer 1."""
-    values = raw.log10_ratio.to_numpy(float)
-    none = int((np.isnan(values) | (values == -np.inf)).sum())
-    text = f"{raw.seed.nunique()} seeds"
-    what = "network" if raw.depth.nunique() > 1 else "seed"
-    return text + (f", {none} {what}{'s' if none > 1 else ''} with no gradient at layer 1 "
-                   f"(log10 ratio counted as {stats.FLOOR:g})" if none else "")
+def _rate(what: str, ok, diverged, measure: str, values: str) -> Check:
+    """The share of seeds with ``ok`` and no divergence, against ``MOST``."""
+    ok, diverged = np.asarray(ok, bool), np.asarray(diverged, bool)
+    k, n = int((ok & ~diverged).sum()), len(ok)
+    detail = f"{k} of {n} seeds; {values}"
+    if diverged.any():
+        detail += f"; {int(diverged.sum())} diverged in training, counted against"
+    return rate_check(what, k, n, MOST, AT_LEAST, measure, detail=detail)
+
+
+def _median(values, unit: str = "") -> str:
+    """``median -2.95``: the median over seeds, where no gradient (``-inf``) lies below
+    every value and so may be the median itself."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return "no value"
+    m = float(np.median(v))
+    return f"median {m:+.2f}{unit}" if np.isfinite(m) else f"median {m:+}"
+
+
+def _values(log_ratio) -> str:
+    """The per-seed log10 ratios behind a share, as the detail prints them."""
+    v = np.asarray(log_ratio, dtype=float)
+    none = stats.no_gradient(v)
+    text = f"{RATIO} {_median(np.where(none, -np.inf, v))}"
+    if none.any():
+        text += f", {int(none.sum())} with no gradient at layer 1"
+    if (v == np.inf).any():
+        text += f", {int((v == np.inf).sum())} with no gradient at the classifier"
+    return text
 
 
 def _nonzero(ratios: pd.DataFrame) -> list[str]:
@@ -54,30 +85,35 @@ def sigmoid_vanishes(spec, ratios: pd.DataFrame) -> Claim:
         "classifier's gradient, and the gap widens with depth.",
         "it names gradients that become zero as the first of the problems that make "
         "training difficult; its sigmoid network is the one that barely learns.",
-        f"two checks per non-zero initializer of the sigmoid network, at initialization: "
-        f"(a) at the running depth {d}, the mean over seeds of {RATIO} is at most "
-        f"{stats.VANISH:g}; (b) the mean over seeds of each seed's least-squares slope of "
-        f"{RATIO} against depth is at most {SLOPE:g} orders of magnitude per hidden layer.",
+        f"two checks per non-zero initializer of the sigmoid network, at initialization, "
+        f"each the share of seeds that show it (Wilson interval), claimed above "
+        f"{MOST:g}: (a) at the running depth {d}, {RATIO} is at most {stats.VANISH:g} (a "
+        f"seed where no gradient reaches layer 1 has vanished); (b) the seed's slope of "
+        f"{RATIO} against depth (Theil-Sen: the median of the slopes between every two "
+        f"depths; no gradient at a depth counts as below any ratio) is at most {SLOPE:g} "
+        f"orders of magnitude per hidden layer. {DIVERGED}",
     )
     if "sigmoid" not in set(ratios.activation):
         claim.note = "no sigmoid network trained"
         return claim
     for init in _nonzero(ratios):
         wide = at_init(ratios, "sigmoid", init)
-        raw = ratios[(ratios.activation == "sigmoid") & (ratios["init"] == init)
-                     & (ratios.moment == "init")]
+        diverged = at_init(ratios, "sigmoid", init, "status") != "ok"
         if d in wide.index:
-            claim.checks.append(mean_check(
-                f"sigmoid/{init}, depth {d}", wide.loc[d].to_numpy(), stats.VANISH, AT_MOST,
-                f"mean {RATIO}", detail=_detail(raw[raw.depth == d]),
-                digits=2, signed=True))
+            claim.checks.append(_rate(
+                f"sigmoid/{init}, depth {d}", stats.vanished(wide.loc[d]), diverged.loc[d],
+                f"share of seeds with {RATIO} <= {stats.VANISH:g}", _values(wide.loc[d])))
         if len(wide.index) >= 2:
-            slopes = [stats.slope(wide.index, wide[s]) for s in wide.columns]
-            claim.checks.append(mean_check(
-                f"sigmoid/{init}, slope", slopes, SLOPE, AT_MOST,
-                "mean slope (orders of magnitude per hidden layer)",
-                detail=f"depths {', '.join(map(str, wide.index))}; "
-                + _detail(raw), digits=3, signed=True))
+            slopes = np.array([stats.depth_slope(wide.index, wide[s]) for s in wide.columns])
+            with np.errstate(invalid="ignore"):
+                widens = slopes <= SLOPE
+            text = f"slope {_median(slopes, ' orders per layer')}"
+            if np.isnan(slopes).any():
+                text += f", {int(np.isnan(slopes).sum())} seeds without a slope"
+            claim.checks.append(_rate(
+                f"sigmoid/{init}, slope", widens, diverged.any(axis=0).to_numpy(),
+                f"share of seeds with a slope <= {SLOPE:g}",
+                f"depths {', '.join(map(str, wide.index))}; {text}"))
     claim.note = "no sigmoid network with a non-zero initializer"
     return claim
 
@@ -88,24 +124,23 @@ def relu_tanh_hold(spec, ratios: pd.DataFrame) -> Claim:
         "With ReLU or tanh hidden layers, the gradient reaching layer 1 at initialization "
         "stays within one order of magnitude of the classifier's, at every depth.",
         "ReLU and tanh are the activations that learn in its running example.",
-        f"one check per activation (relu, tanh) x non-zero initializer x depth: the mean "
-        f"over seeds of |{RATIO}| at initialization is at most {HOLD:g}. A seed where no "
-        f"gradient reaches layer 1 (a layer of ReLUs dead on every training point blocks "
-        f"every path) counts as {abs(stats.FLOOR):g} orders of magnitude: a failure, not "
-        "left out.",
+        f"one check per activation (relu, tanh) x non-zero initializer x depth: the share "
+        f"of seeds whose |{RATIO}| at initialization is at most {HOLD:g} (Wilson "
+        f"interval), claimed above {MOST:g}. A seed where no gradient reaches layer 1 (a "
+        f"layer of ReLUs dead on every training point blocks every path) is outside: it "
+        f"has vanished completely. {DIVERGED}",
     )
     for act in ("relu", "tanh"):
         if act not in set(ratios.activation):
             continue
         for init in _nonzero(ratios):
             wide = at_init(ratios, act, init)
-            raw = ratios[(ratios.activation == act) & (ratios["init"] == init)
-                         & (ratios.moment == "init")]
+            diverged = at_init(ratios, act, init, "status") != "ok"
             for depth in wide.index:
-                claim.checks.append(mean_check(
-                    f"{act}/{init}, depth {depth}", np.abs(wide.loc[depth].to_numpy()), HOLD,
-                    AT_MOST, f"mean |{RATIO}|",
-                    detail=_detail(raw[raw.depth == depth]), digits=2))
+                claim.checks.append(_rate(
+                    f"{act}/{init}, depth {depth}", stats.held(wide.loc[depth], HOLD),
+                    diverged.loc[depth], f"share of seeds with |{RATIO}| <= {HOLD:g}",
+                    _values(wide.loc[depth])))
     claim.note = "no relu or tanh network with a non-zero initializer"
     return claim
 

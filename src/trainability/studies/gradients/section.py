@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 
 from trainability.claims import Claim, Sanity
-from trainability.markdown import caption, figure, num, table
+from trainability.data import load_dataset
+from trainability.markdown import caption, figure, table
 from trainability.order import activation_order, init_order
+from trainability.scoring import Guess, per_seed, summary
+from trainability.studies.gradients import claims as g_claims
 from trainability.studies.gradients import stats
 from trainability.studies.gradients.claims import at_init
 from trainability.studies.gradients.tables import summarize
@@ -35,9 +38,9 @@ def fmt(cell) -> str:
     return text + (f" (n = {n_finite} of {n})" if 0 < n_finite < n else "")
 
 
-def ratio_table(summary: pd.DataFrame, moment: str) -> str:
+def ratio_table(cells: pd.DataFrame, moment: str) -> str:
     """Rows activation/init, columns depths: log10 ratio, mean ± sd over seeds."""
-    s = summary.xs(moment, level="moment")
+    s = cells.xs(moment, level="moment")
     depths = sorted(int(d) for d in s.index.get_level_values("depth").unique())
     rows = []
     for act in activation_order(s.index.get_level_values("activation")):
@@ -49,27 +52,38 @@ def ratio_table(summary: pd.DataFrame, moment: str) -> str:
     return table(rows, ["activation/init", *[f"depth {d}" for d in depths]])
 
 
-def running(spec, summary: pd.DataFrame) -> list[dict]:
-    """The running example per activation: its log10 ratio at initialization and after
-    training (mean over the seeds where it is finite), their regimes, its test accuracy."""
-    out = []
+def _running_cells(spec, ratios_summary: pd.DataFrame):
+    """``(activation, at init, after training)`` rows of ``summarize`` for the running
+    example of each activation trained."""
     for act in activation_order(spec.activations):
-        keys = {m: (act, spec.running_init, spec.depth, m) for m in ("init", "final")}
-        if not all(k in summary.index for k in keys.values()):
-            continue
-        start, end = (summary.loc[keys[m]] for m in ("init", "final"))
+        keys = [(act, spec.running_init, spec.depth, m) for m in ("init", "final")]
+        if all(k in ratios_summary.index for k in keys):
+            yield act, ratios_summary.loc[keys[0]], ratios_summary.loc[keys[1]]
+
+
+def running(spec, ratios_summary: pd.DataFrame, models: pd.DataFrame,
+            guess: Guess) -> list[dict]:
+    """The running example per activation: its log10 ratio at initialization and after
+    training (mean over the seeds where it is finite), their regimes, its final test
+    accuracy over every seed (a diverged one scored as ``guess``, the test split's
+    constant guess)."""
+    out = []
+    for act, start, end in _running_cells(spec, ratios_summary):
+        rows = models[(models.activation == act) & (models["init"] == spec.running_init)
+                      & (models.depth == spec.depth)]
+        acc = per_seed(rows, "test_acc", guess)
         out.append({
             "activation": act, "start": fmt(start), "end": fmt(end),
             "start_mean": start["mean"], "end_mean": end["mean"],
             "start_regime": stats.regime(start["mean"]), "end_regime": stats.regime(end["mean"]),
-            "test_acc": end.test_acc,
+            "test_acc": summary(acc, int((rows.status != "ok").sum())),
         })
     return out
 
 
 def running_table(rows: list[dict]) -> str:
     return table([[r["activation"], f"{r['start']} ({r['start_regime']})",
-                   f"{r['end']} ({r['end_regime']})", num(r["test_acc"])] for r in rows],
+                   f"{r['end']} ({r['end_regime']})", r["test_acc"]] for r in rows],
                  ["activation", "log10 ratio at initialization", "log10 ratio after training",
                   "final test accuracy (mean)"])
 
@@ -127,7 +141,7 @@ def no_gradient(spec, ratios: pd.DataFrame) -> list[str]:
                 continue
             wide = at_init(ratios, act, init)
             for depth, row in wide.iterrows():
-                n = int((row.to_numpy() <= stats.FLOOR).sum())
+                n = int(stats.no_gradient(row.to_numpy()).sum())
                 if n:
                     out.append(f"{act}/{init}, depth {depth}: {n} of {len(row)} seeds")
     return out
@@ -141,7 +155,8 @@ def families(inits) -> list[list[str]]:
 
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
     ratios, epochs = tables["ratios"], tables["epochs"]
-    summary = summarize(ratios)
+    cells = summarize(ratios)
+    rows = running(spec, cells, tables["models"], Guess.of(load_dataset(spec.dataset).y_test))
     return {
         "spec": spec,
         "claims": {c.key: c for c in claims},
@@ -149,36 +164,27 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "sanity": sanity,
         "figures": {name: figure(rel, name, caption(HERE, kind)) for name, kind in spec.figures()},
         "n_models": int((ratios.moment == "init").sum()),
-        "running": running(spec, summary),
-        "running_table": running_table(running(spec, summary)),
-        "ratio_init": ratio_table(summary, "init"),
-        "ratio_final": ratio_table(summary, "final"),
+        "running": rows,
+        "running_table": running_table(rows),
+        "ratio_init": ratio_table(cells, "init"),
+        "ratio_final": ratio_table(cells, "final"),
         "change_table": change_table(ratios),
         "steps": step_sizes(spec, epochs),
         "no_gradient": no_gradient(spec, ratios),
         "families": families(spec.inits),
-        "floor": stats.FLOOR,
         "vanish": stats.VANISH,
         "explode": stats.EXPLODE,
+        "most": g_claims.MOST,
     }
 
 
 def metrics(spec, tables) -> dict:
     """Headline numbers for ``dvc exp show``: the running example's mean log10 ratio at
-    initialization and after training, and the sigmoid's mean per-seed slope per init."""
-    ratios = tables["ratios"]
-    summary = summarize(ratios)
-    out = {"running_example": {r["activation"]: {"log10_ratio_init": _round(r["start_mean"]),
-                                                 "log10_ratio_final": _round(r["end_mean"])}
-                               for r in running(spec, summary)}}
-    if "sigmoid" in set(ratios.activation) and len(spec.depths) > 1:
-        slopes = {}
-        for init in [i for i in init_order(ratios["init"]) if i != "zeros"]:
-            wide = at_init(ratios, "sigmoid", init)
-            slopes[init] = _round(np.mean([stats.slope(wide.index, wide[s])
-                                           for s in wide.columns]))
-        out["sigmoid_orders_per_layer"] = slopes
-    return out
+    initialization and after training (over the seeds where it is finite; the claims'
+    shares are in the claims' metrics)."""
+    return {"running_example": {
+        act: {"log10_ratio_init": _round(start["mean"]), "log10_ratio_final": _round(end["mean"])}
+        for act, start, end in _running_cells(spec, summarize(tables["ratios"]))}}
 
 
 def _round(x):

@@ -103,7 +103,8 @@ class Spec:
     # ------------------------------------------------------------ what it writes
 
     def tables(self) -> dict[str, str]:
-        return {"ratios": "ratios.csv", "layers": "layers.csv.gz", "epochs": "epochs.csv.gz"}
+        return {"models": "models.csv", "ratios": "ratios.csv", "layers": "layers.csv.gz",
+                "epochs": "epochs.csv.gz"}
 
     def figures(self) -> list[tuple[str, str]]:
         """``(file name, caption kind)`` of every figure, in report order."""

@@ -9,9 +9,9 @@ the gradient norm of the first weight matrix lies above (+) or below (-) the cla
 
 Where no gradient reaches layer 1 the ratio is 0 (``log10 = -inf``), or undefined (NaN)
 when no layer gets any (zero weights with relu or tanh; a layer of ReLUs dead on every
-training point). The claims do not leave such a network out: ``counted`` gives it the
-floor ``FLOOR`` = -16 orders of magnitude, the most vanished a gradient can be in float64
-(whose relative precision is about 2e-16), and clips every ratio to [FLOOR, -FLOOR].
+training point). Such a network is not left out and gets no made-up number: the claims
+judge each seed by whether its ratio lies past a threshold (``vanished``, ``held``), and a
+seed without a gradient at layer 1 has vanished completely, past every threshold.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from trainability.model import Architecture, Network
 
 VANISH = -1.0  # log10 ratio <= -1: layer 1 gets at most a tenth of the classifier's gradient
 EXPLODE = 1.0  # log10 ratio >= +1: at least ten times
-FLOOR = -16.0  # no gradient at layer 1, as the claims count it (float64: eps ~ 2.2e-16)
 SYMMETRY_TOL = 1e-9  # units "identical": spread <= 1e-9 of the layer's largest entry
 
 
@@ -38,11 +37,39 @@ def log10_ratio(first, last) -> np.ndarray:
     return np.where((first == 0) & (last == 0), np.nan, out)
 
 
-def counted(log_ratio) -> np.ndarray:
-    """The log10 ratio as the claims count it: no gradient at layer 1 (``-inf``, or NaN: no
-    gradient anywhere) is ``FLOOR``; every value is clipped to ``[FLOOR, -FLOOR]``."""
+def no_gradient(log_ratio) -> np.ndarray:
+    """Where no gradient reaches layer 1: ``-inf``, or NaN (no layer gets any)."""
     v = np.asarray(log_ratio, dtype=float)
-    return np.clip(np.where(np.isnan(v), FLOOR, v), FLOOR, -FLOOR)
+    return np.isnan(v) | (v == -np.inf)
+
+
+def vanished(log_ratio) -> np.ndarray:
+    """Layer 1 gets at most a tenth of the classifier's gradient (``<= VANISH``), or none."""
+    v = np.asarray(log_ratio, dtype=float)
+    return no_gradient(v) | (v <= VANISH)
+
+
+def held(log_ratio, orders: float) -> np.ndarray:
+    """Layer 1's gradient within ``orders`` orders of magnitude of the classifier's (both
+    nonzero)."""
+    v = np.asarray(log_ratio, dtype=float)
+    return np.isfinite(v) & (np.abs(v) <= orders)
+
+
+def depth_slope(depths: Sequence[float], log_ratio: Sequence[float]) -> float:
+    """Theil-Sen slope of one seed's log10 ratios against depth, in orders of magnitude
+    per hidden layer: the median of the slopes between every two depths. A depth where
+    layer 1 gets no gradient counts as lower than any ratio (``-inf``), so a pair with it
+    deeper has slope ``-inf`` and one with it shallower ``+inf``; a pair with no gradient
+    at both says nothing and is left out. NaN with no pair left (or when the two middle
+    slopes are ``-inf`` and ``+inf``)."""
+    d = np.asarray(depths, dtype=float)
+    v = np.where(no_gradient(log_ratio), -np.inf, np.asarray(log_ratio, dtype=float))
+    i, j = np.triu_indices(len(d), k=1)
+    with np.errstate(invalid="ignore"):
+        pairs = (v[j] - v[i]) / (d[j] - d[i])
+    pairs = pairs[~np.isnan(pairs) & (d[j] != d[i])]
+    return float(np.median(pairs)) if len(pairs) else float("nan")
 
 
 def regime(log_ratio: float) -> str:
@@ -55,17 +82,6 @@ def regime(log_ratio: float) -> str:
     if log_ratio >= EXPLODE:
         return "exploding"
     return "stable"
-
-
-def slope(depths: Sequence[float], values: Sequence[float]) -> float:
-    """Least-squares slope of ``values`` against ``depths`` over the finite values (orders
-    of magnitude per hidden layer for log10 ratios); NaN with fewer than two depths."""
-    d, v = np.asarray(depths, dtype=float), np.asarray(values, dtype=float)
-    keep = np.isfinite(d) & np.isfinite(v)
-    d, v = d[keep], v[keep]
-    if len(np.unique(d)) < 2:
-        return float("nan")
-    return float(np.polyfit(d, v, 1)[0])
 
 
 def unit_spread(grad_w: np.ndarray) -> np.ndarray:

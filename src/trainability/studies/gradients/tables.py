@@ -1,8 +1,12 @@
 """The gradient study's tables, from its run files and the dataset they were trained on.
 
+- ``models``: per model, its status (``ok`` or ``diverged``), the epoch it diverged,
+  ``float32_fault`` (diverged in float32 only: these networks train in float64, so the
+  divergence sanity check should find none) and its final training loss and test
+  accuracy (NaN when diverged: the claims and the section score it);
 - ``ratios``: per model and moment (``init``: the initial parameters, ``final``: after the
   last epoch), the gradient norms of layer 1 and of the classifier, their log10 ratio and
-  its regime, the training loss and test accuracy at that moment, and the model's status;
+  its regime, and the model's status;
 - ``layers``: per model, moment and weight matrix (the classifier is layer depth + 1), the
   gradient norm and, for hidden layers, how different its units' gradients are;
 - ``epochs``: the running example (running depth and initializer), per model, epoch and
@@ -31,9 +35,10 @@ MOMENTS = {"init": "theta0", "final": "theta"}  # moment -> the parameters it re
 def build(spec) -> dict[str, pd.DataFrame]:
     data = load_dataset(spec.dataset)
     parts = [run_tables(path, data) for path in spec.run_files()]
-    ratios = pd.concat([p[0] for p in parts], ignore_index=True)
-    layers = pd.concat([p[1] for p in parts], ignore_index=True)
+    models, ratios, layers = (pd.concat([p[i] for p in parts], ignore_index=True)
+                              for i in range(3))
     return {
+        "models": models.sort_values(KEYS, kind="stable", ignore_index=True),
         "ratios": ratios.sort_values(KEYS + ["moment"], kind="stable", ignore_index=True),
         "layers": layers.sort_values(KEYS + ["moment", "layer"], kind="stable",
                                      ignore_index=True),
@@ -41,8 +46,8 @@ def build(spec) -> dict[str, pd.DataFrame]:
     }
 
 
-def run_tables(path, data) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(ratios, layers)`` rows of one run file."""
+def run_tables(path, data) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(models, ratios, layers)`` rows of one run file."""
     meta, hist, arrays = load_run(path)
     if meta.get("batch_norm"):
         raise InputError(f"{path}: trained with batch norm; the gradient study needs plain "
@@ -58,6 +63,13 @@ def run_tables(path, data) -> tuple[pd.DataFrame, pd.DataFrame]:
     }
     last = hist["train_loss"].shape[1] - 1
     n_layers = depth + 1
+    diverged_epoch = np.asarray(arrays["diverged_epoch"])
+    summary = pd.DataFrame({
+        **models, "status": arrays["status"],
+        "diverged_epoch": np.where(diverged_epoch >= 0, diverged_epoch, np.nan),
+        "float32_fault": (diverged_epoch >= 0) & ~np.asarray(arrays["float64_diverged"]),
+        "train_loss": hist["train_loss"][:, last], "test_acc": hist["test_acc"][:, last],
+    })
     ratios, layers = [], []
     for moment, epoch in (("init", 0), ("final", last)):
         grads = stats.layer_gradients(arch, arrays[MOMENTS[moment]], data.X_train,
@@ -72,7 +84,6 @@ def run_tables(path, data) -> tuple[pd.DataFrame, pd.DataFrame]:
             "grad_norm_first": norm[:, 0], "grad_norm_classifier": norm[:, -1],
             "log10_ratio": log_ratio,
             "regime": np.where(diverged, "diverged", [stats.regime(v) for v in log_ratio]),
-            "train_loss": hist["train_loss"][:, epoch], "test_acc": hist["test_acc"][:, epoch],
             "status": arrays["status"],
         }))
         layers.append(pd.DataFrame({
@@ -82,7 +93,8 @@ def run_tables(path, data) -> tuple[pd.DataFrame, pd.DataFrame]:
             "classifier": np.tile(np.arange(1, n_layers + 1) == n_layers, len(norm)),
             "grad_norm": norm.ravel(), "unit_spread": spread.ravel(),
         }))
-    return pd.concat(ratios, ignore_index=True), pd.concat(layers, ignore_index=True)
+    return (summary, pd.concat(ratios, ignore_index=True),
+            pd.concat(layers, ignore_index=True))
 
 
 def epochs_table(spec) -> pd.DataFrame:
@@ -104,7 +116,7 @@ def summarize(ratios: pd.DataFrame) -> pd.DataFrame:
     """Per activation x init x depth x moment: mean and sample sd (ddof 1) of the log10
     ratio over the seeds where it is finite, and the counts of the others: ``n_zero``
     (layer 1 gets no gradient, the classifier does), ``n_none`` (no layer gets any),
-    ``n_inf`` (the classifier gets none), ``n_diverged``; ``test_acc``: its mean."""
+    ``n_inf`` (the classifier gets none), ``n_diverged``."""
     lr = ratios.log10_ratio.astype(float)
     diverged = ratios.regime == "diverged"
     frame = ratios.assign(
@@ -118,5 +130,5 @@ def summarize(ratios: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "mean": g.finite.mean(), "sd": g.finite.std(ddof=1), "n_finite": g.finite.count(),
         "n_zero": g.is_zero.sum(), "n_none": g.is_none.sum(), "n_inf": g.is_inf.sum(),
-        "n_diverged": g.is_diverged.sum(), "n": g.size(), "test_acc": g.test_acc.mean(),
+        "n_diverged": g.is_diverged.sum(), "n": g.size(),
     })

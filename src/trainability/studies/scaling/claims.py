@@ -1,13 +1,25 @@
 """The scaling study's claims, one function each, and its sanity checks.
 
-Every check is over seeds, with the engine's 95% interval. Pairing: the initializations of
-one activation draw the same standard normals per seed (``model.init_params``: random_normal
-at std 0.01 is exactly 0.01 times the std-1 weights, glorot_normal the same normals scaled
-by its own std), and the three versions of the inputs share each seed's initial weights and
-batch order; so comparisons between settings are paired by seed. A training run that
-diverged scores as a constant guess of the larger test class (it predicts nothing). The
-input-scaling claims compare only networks that learn on the raw inputs, chosen by their
-training accuracy.
+Every check is over seeds, with the engine's 95% interval. The claims at initialization
+(S1-S3) are judged on the running example's networks (``model.width`` units per layer,
+the network the lecture draws); the wider networks of ``scaling.init_width`` are for the
+histograms only. Whether std 1 saturates a layer depends on its fan-in: at 100 units a
+sigmoid layer's pre-activations spread ~5 wide whatever the data, so there the check
+could not fail.
+
+The signal ratios of S2 and S3 span decades and reach zero (a layer with no signal left:
+all ReLUs dead, or variations below float64's resolution), so those checks are the share
+of seeds past the threshold (Wilson interval, claimed above ``MOST``): a layer with no
+signal left has lost it all, and gets no made-up number.
+
+Pairing: the initializations of one activation draw the same standard normals per seed
+(``model.init_params``), and the three versions of the inputs share each seed's initial
+weights and batch order; so comparisons between settings are paired by seed. A diverged
+seed scores a constant guess (``scoring.per_seed``). S4 and S5 compare only networks that
+learn something on the raw inputs (more than ``scoring.Learns.nothing``), chosen by their *training*
+accuracy so that the test accuracies compared do not choose what is compared; S5's
+informative checks are the networks the scaled inputs damaged (on the training set), the
+others being only asked not to get worse.
 """
 
 from __future__ import annotations
@@ -19,24 +31,26 @@ from trainability.activations import get_activation
 from trainability.claims import (
     AT_LEAST,
     AT_MOST,
+    Check,
     Claim,
     Sanity,
     mean_check,
     number,
     paired_check,
+    rate_check,
 )
 from trainability.data import load_dataset
 from trainability.order import activation_order, init_order
+from trainability.scoring import Guess, Learns, per_seed, summary
 from trainability.studies.scaling.spec import PREFIX
+from trainability.studies.scaling.tables import at_width
 
 SATURATES = 0.10  # "a large share saturates": at least 10% of the outputs
 MORE_SATURATED = 0.05  # and at least 5 points more than under a matched scaled initializer
 COLLAPSE = -2.0  # "the signal dies out": >= 2 orders of magnitude lost from layer 1
 KEEPS = 0.5  # "keeps the scale": within half an order of magnitude (a factor 3.2)
-FLOOR = -16.0  # a layer with no signal left counts as 16 orders lost (float64's digits)
-LEARNS = 0.05  # a network that learns on the raw inputs: training accuracy >= 0.05 above
-# a constant guess; one that does not has nothing for the scaled inputs to take away
-HURTS = 0.05  # "trains worse": at least 0.05 lower test accuracy
+MOST = 0.5  # a share of seeds passes when its whole interval lies above one half
+HURTS = 0.05  # "trains worse": at least 0.05 lower accuracy
 RESTORES = 0.02  # "at least as well": no more than 0.02 lower
 EXACT = 1e-9  # relative tolerance of the sanity checks (float64 rounding)
 
@@ -81,40 +95,42 @@ def saturation(layers, activation: str, setting: str, depth: int) -> pd.Series:
 
 
 def signal_change(layers, activation: str, setting: str, last: int) -> pd.Series:
-    """Per seed: log10(signal of layer ``last`` / signal of layer 1), no lower than FLOOR
-    (a layer with no signal at all is -inf: counted as FLOOR, not dropped)."""
+    """Per seed: log10(signal of layer ``last`` / signal of layer 1); ``-inf`` where layer
+    ``last`` has no signal left, NaN where layer 1 has none either."""
     rows = _cell(layers, activation, setting).pivot(index="seed", columns="layer",
                                                      values="signal")
     if not {1, last} <= set(rows.columns):
         return pd.Series(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        change = np.log10(rows[last]) - np.log10(rows[1])
-    return change.clip(lower=FLOOR)
+        return np.log10(rows[last]) - np.log10(rows[1])
 
 
-def chance_level(spec, split: str = "test") -> float:
-    """The accuracy of a constant guess of the larger class of a split (``train``, ``test``)."""
-    share = float(np.mean(getattr(load_dataset(spec.dataset), f"y_{split}")))
-    return max(share, 1.0 - share)
+def no_signal(change: pd.Series) -> pd.Series:
+    """Seeds whose layer has no signal left (``signal_change`` ``-inf`` or NaN)."""
+    return change.isna() | (change == -np.inf)
 
 
-def final_acc(runs, variant: str, activation: str, init: str, chance: float,
-              column: str = "test_acc") -> pd.Series:
-    """Per seed: final test (or ``column``) accuracy; a diverged model scores ``chance``."""
-    rows = runs[(runs.variant == variant) & (runs.activation == activation)
-                & (runs["init"] == init)].set_index("seed")
-    return rows[column].where(rows.status == "ok", chance)
+def _share_check(what: str, ok: pd.Series, change: pd.Series, measure: str) -> Check:
+    """The share of seeds with ``ok`` against ``MOST``; the detail gives the median log10
+    ratio (no signal left lying below every value) and how many seeds have no signal."""
+    lost = no_signal(change)
+    median = float(np.median(np.where(lost, -np.inf, change))) if len(change) else np.nan
+    detail = (f"{int(ok.sum())} of {len(ok)} seeds; log10 ratio median "
+              + (f"{median:+.2f}" if np.isfinite(median) else "-inf"))
+    if lost.any():
+        detail += f", {int(lost.sum())} with no signal left"
+    return rate_check(what, int(ok.sum()), len(ok), MOST, AT_LEAST, measure, detail=detail)
 
 
-def _summary(values: pd.Series, digits: int = 3) -> str:
-    v = values.dropna()
-    return f"{v.mean():.{digits}f} over {len(v)} seeds" if len(v) else "no value"
+def _mean(values: pd.Series) -> str:
+    return f"{values.mean():.3f} over {len(values)} seeds"
 
 
 # ---------------------------------------------------------------- at initialization
 
 
-def large_std_saturates(layers, depth: int) -> Claim:
+def large_std_saturates(layers, depth: int, width: int) -> Claim:
+    layers = at_width(layers, width)
     big, _ = std_settings(layers)
     claim = Claim(
         "", "large-std-saturates",
@@ -122,11 +138,12 @@ def large_std_saturates(layers, depth: int) -> Claim:
         "saturate: a large share of their outputs sits where the derivative is nearly zero.",
         "lists weight initialization among the broad causes of failed training; its scaling "
         "notebook draws each layer's outputs at initialization for std 1 and std 0.01.",
-        f"per saturating activation at {big or 'std 1'}, in hidden layers 1-{depth} at "
-        f"initialization: the share of outputs whose derivative is below 10% of its peak "
-        f"(mean over the layers, per seed) is at least {SATURATES:.0%}; and, for each matched "
-        f"variance-scaled initializer present, it exceeds that initializer's share, paired by "
-        f"seed, by at least {MORE_SATURATED}.",
+        f"per saturating activation at {big or 'std 1'}, in the running example's networks "
+        f"({width} units per layer), in hidden layers 1-{depth} at initialization: the share "
+        f"of outputs whose derivative is below 10% of its peak (mean over the layers, per "
+        f"seed) is at least {SATURATES:.0%}; and, for each matched variance-scaled "
+        f"initializer present, it exceeds that initializer's share, paired by seed, by at "
+        f"least {MORE_SATURATED}.",
         note="no sigmoid or tanh network with a random_normal std",
     )
     if big is None:
@@ -136,17 +153,18 @@ def large_std_saturates(layers, depth: int) -> Claim:
             continue
         share = saturation(layers, act, big, depth)
         claim.checks.append(mean_check(f"{act}/{big}", share.to_numpy(), SATURATES, AT_LEAST,
-                                       "share of outputs saturated", detail=_summary(share)))
+                                       "share of outputs saturated", detail=_mean(share)))
         for init in matched(layers, act):
             other = saturation(layers, act, init, depth)
             claim.checks.append(paired_check(
                 f"{act}: {big} - {init}", share, other, MORE_SATURATED, AT_LEAST,
                 "difference in share saturated",
-                detail=f"{big} {_summary(share)}; {init} {_summary(other)}"))
+                detail=f"{big} {_mean(share)}; {init} {_mean(other)}"))
     return claim
 
 
-def small_std_vanishes(layers, depth: int) -> Claim:
+def small_std_vanishes(layers, depth: int, width: int) -> Claim:
+    layers = at_width(layers, width)
     _, small = std_settings(layers)
     claim = Claim(
         "", "small-std-vanishes",
@@ -155,9 +173,11 @@ def small_std_vanishes(layers, depth: int) -> Claim:
         "the last layer sees almost nothing of the input.",
         "asks that a workable scale hold for the inputs of every layer, not only for the "
         "network's own input.",
-        f"per activation at {small or 'std 0.01'}: log10(signal of layer {depth} / signal of "
-        f"layer 1), per seed, is at most {COLLAPSE:g} ({-COLLAPSE:g} orders of magnitude "
-        f"lost; a layer with no signal left counts as {-FLOOR:g} orders).",
+        f"per activation at {small or 'std 0.01'}, in the running example's networks "
+        f"({width} units per layer): the share of seeds whose log10(signal of layer {depth} "
+        f"/ signal of layer 1) is at most {COLLAPSE:g} ({-COLLAPSE:g} orders of magnitude "
+        f"lost; a layer with no signal left has lost it all), claimed above {MOST:g} "
+        "(Wilson interval).",
         note="no random_normal std in the settings",
     )
     if small is None:
@@ -166,13 +186,15 @@ def small_std_vanishes(layers, depth: int) -> Claim:
         if _cell(layers, act, small).empty:
             continue
         change = signal_change(layers, act, small, depth)
-        claim.checks.append(mean_check(f"{act}/{small}", change.to_numpy(), COLLAPSE, AT_MOST,
-                                       "log10 signal ratio", detail=_summary(change, 2),
-                                       digits=2, signed=True))
+        with np.errstate(invalid="ignore"):
+            lost = no_signal(change) | (change <= COLLAPSE)
+        claim.checks.append(_share_check(f"{act}/{small}", lost, change,
+                                         f"share of seeds with log10 ratio <= {COLLAPSE:g}"))
     return claim
 
 
-def scaled_inits_keep(layers, depth: int) -> Claim:
+def scaled_inits_keep(layers, depth: int, width: int) -> Claim:
+    layers = at_width(layers, width)
     claim = Claim(
         "", "scaled-inits-keep",
         "An initializer scaled to the layer's fan-in (and fan-out) and matched to the "
@@ -180,106 +202,153 @@ def scaled_inits_keep(layers, depth: int) -> Claim:
         "Glorot or LeCun for tanh, Glorot for sigmoid.",
         "points to initializing the weights so that every layer's inputs keep a workable "
         "scale.",
-        f"per activation and matched initializer present: |log10(signal of layer {depth} / "
-        f"signal of layer 1)|, per seed, is at most {KEEPS:g} on average (within a factor "
-        f"{10 ** KEEPS:.1f}).",
+        f"per activation and matched initializer present, in the running example's networks "
+        f"({width} units per layer): the share of seeds whose |log10(signal of layer {depth} "
+        f"/ signal of layer 1)| is at most {KEEPS:g} (within a factor {10 ** KEEPS:.1f}; a "
+        f"layer with no signal left is outside), claimed above {MOST:g} (Wilson interval).",
         note="no activation with a matched initializer",
     )
     for act in activation_order(layers.activation):
         for init in matched(layers, act):
             change = signal_change(layers, act, init, depth)
-            claim.checks.append(mean_check(
-                f"{act}/{init}", change.abs().to_numpy(), KEEPS, AT_MOST,
-                "mean |log10 signal ratio|", detail=f"log10 ratio {_summary(change, 2)}",
-                digits=2))
+            with np.errstate(invalid="ignore"):
+                kept = np.isfinite(change) & (change.abs() <= KEEPS)
+            claim.checks.append(_share_check(f"{act}/{init}", kept, change,
+                                             f"share of seeds with |log10 ratio| <= {KEEPS:g}"))
     return claim
 
 
 # ---------------------------------------------------------------- input scaling
 
 
-def learners(runs, train_chance: float) -> tuple[list, dict]:
-    """``(learn, idle)``: the activation x initializer pairs whose mean final *training*
-    accuracy on the raw inputs is at least LEARNS above a constant guess of the training
-    set, and the others with that accuracy. Chosen on the training set, so the test
-    accuracies the claims compare are not used to choose which to compare."""
-    learn, idle = [], {}
-    for a in activation_order(runs.activation):
-        for i in init_order(runs["init"]):
-            if not ((runs.activation == a) & (runs["init"] == i)).any():
-                continue
-            acc = final_acc(runs, "raw", a, i, train_chance, "train_acc").mean()
-            if acc >= train_chance + LEARNS:
-                learn.append((a, i))
-            else:
-                idle[f"{a}/{i}"] = float(acc)
-    return learn, idle
+def guesses(spec) -> dict[str, Guess]:
+    """A constant guess on the training and on the test split (the same labels and split
+    in every version of the inputs)."""
+    data = load_dataset(spec.dataset)
+    return {"train": Guess.of(data.y_train), "test": Guess.of(data.y_test)}
 
 
-def _variant_check(runs, chance, act, init, variant, threshold, side):
-    ours, raw = (final_acc(runs, v, act, init, chance) for v in (variant, "raw"))
+def accuracy(runs, variant: str, activation: str, init: str, guess: Guess,
+             column: str = "test_acc") -> pd.Series:
+    """Per seed: the final ``column`` accuracy, a diverged model scoring ``guess``."""
+    rows = runs[(runs.variant == variant) & (runs.activation == activation)
+                & (runs["init"] == init)]
+    return per_seed(rows, column, guess).sort_index()
+
+
+def _detail(runs, variant, activation, init, values: pd.Series) -> str:
+    rows = runs[(runs.variant == variant) & (runs.activation == activation)
+                & (runs["init"] == init)]
+    return f"{variant} {summary(values, int((rows.status != 'ok').sum()))}"
+
+
+def pairs(runs) -> list[tuple[str, str]]:
+    """The activation x initializer pairs trained, in report order."""
+    return [(a, i) for a in activation_order(runs.activation) for i in init_order(runs["init"])
+            if ((runs.activation == a) & (runs["init"] == i)).any()]
+
+
+def learners(runs, learns: Learns, train: Guess) -> tuple[list, dict]:
+    """``(compared, idle)``: the activation x initializer pairs whose mean final *training*
+    accuracy on the raw inputs lies above ``learns.nothing`` of a constant guess of the
+    training set, and the others (they learn nothing) with that accuracy. Chosen on the
+    training set, so the test accuracies the claims compare do not choose what is
+    compared."""
+    compared, idle = [], {}
+    for a, i in pairs(runs):
+        acc = float(accuracy(runs, "raw", a, i, train, "train_acc").mean())
+        if acc > learns.nothing(train.accuracy):
+            compared.append((a, i))
+        else:
+            idle[f"{a}/{i}"] = acc
+    return compared, idle
+
+
+def damaged(runs, among, train: Guess) -> list[tuple[str, str]]:
+    """The pairs of ``among`` whose mean final *training* accuracy on the scaled inputs is
+    at least ``HURTS`` below that on the raw ones: where standardizing has damage to
+    remove."""
+    return [(a, i) for a, i in among
+            if accuracy(runs, "scaled", a, i, train, "train_acc").mean()
+            <= accuracy(runs, "raw", a, i, train, "train_acc").mean() - HURTS]
+
+
+def _variant_check(runs, test: Guess, act, init, variant, threshold, side) -> Check | None:
+    ours, raw = (accuracy(runs, v, act, init, test) for v in (variant, "raw"))
     if ours.empty or raw.empty:
         return None
     return paired_check(f"{act}/{init}", ours, raw, threshold, side,
                         f"{variant} minus raw test accuracy",
-                        detail=f"{variant} {_summary(ours)}; raw {_summary(raw)}")
+                        detail=f"{_detail(runs, variant, act, init, ours)}; "
+                        f"{_detail(runs, 'raw', act, init, raw)}")
 
 
-def _learners_rule(chances) -> str:
-    train, test = chances
-    return (f"per activation x initializer that learns on the raw features (mean final "
-            f"training accuracy at least {LEARNS} above a constant guess, {train:.3f}; a "
-            f"network that learns nothing there has nothing to lose or regain)")
+def _compared_rule(learns: Learns, train: Guess) -> str:
+    return (f"per activation x initializer that learns something on the raw features (it "
+            f"does not *learn nothing*: its mean final training accuracy lies above "
+            f"{learns.nothing(train.accuracy):.3f}, a constant guess's {train.accuracy:.3f} "
+            f"plus {learns.chance_margin:g}; a network that learns nothing there has nothing "
+            f"to lose or regain)")
 
 
-def _variant_claim(claim: Claim, runs, chances, variant, threshold, side) -> Claim:
-    learn, _ = learners(runs, chances[0])
-    for act, init in learn:
-        check = _variant_check(runs, chances[1], act, init, variant, threshold, side)
-        if check is not None:
-            claim.checks.append(check)
-    return claim
-
-
-def scaled_inputs_hurt(runs, input_scale: float, chances: tuple[float, float]) -> Claim:
-    """``chances``: a constant guess's accuracy on the training and the test set."""
+def scaled_inputs_hurt(runs, input_scale: float, learns: Learns,
+                       guess: dict[str, Guess]) -> Claim:
+    """``guess``: a constant guess on the ``train`` and on the ``test`` split."""
     claim = Claim(
         "", "scaled-inputs-hurt",
         f"The scale of the inputs matters: multiplying the raw features by {input_scale:g} "
         "makes the same network train worse.",
         "says networks are sensitive to the scale of their layer inputs and counts input "
         "scaling among the broad causes of failed training.",
-        f"{_learners_rule(chances)}: the final test accuracy on the scaled features minus "
-        f"that on the raw features, paired by seed, is at most -{HURTS} (a diverged model "
-        f"scores {chances[1]:.3f}, a constant guess).",
-        note="no network that learns on the raw features was also trained on the scaled ones",
+        f"{_compared_rule(learns, guess['train'])}: the final test accuracy on the scaled "
+        f"features minus that on the raw features, paired by seed, is at most -{HURTS} (a "
+        f"diverged model scores a constant guess, {guess['test'].accuracy:.3f}).",
+        note="no network that learns something on the raw features was also trained on the "
+        "scaled ones",
     )
-    return _variant_claim(claim, runs, chances, "scaled", -HURTS, AT_MOST)
+    for act, init in learners(runs, learns, guess["train"])[0]:
+        check = _variant_check(runs, guess["test"], act, init, "scaled", -HURTS, AT_MOST)
+        if check is not None:
+            claim.checks.append(check)
+    return claim
 
 
-def standardizing_restores(runs, chances: tuple[float, float]) -> Claim:
+def standardizing_restores(runs, learns: Learns, guess: dict[str, Guess]) -> Claim:
     claim = Claim(
         "", "standardizing-restores",
         "Standardizing the scaled inputs (each feature to mean 0 and std 1) removes the "
         "damage: the network trains at least as well as on the raw features.",
         "treats well-scaled inputs as a precondition for training.",
-        f"{_learners_rule(chances)}: the final test accuracy on the standardized features "
-        f"minus that on the raw features, paired by seed, is at least -{RESTORES} (a "
-        f"diverged model scores {chances[1]:.3f}, a constant guess).",
-        note="no network that learns on the raw features was also trained on the "
-        "standardized ones",
+        f"{_compared_rule(learns, guess['train'])} and that the scaled features damaged "
+        f"(mean final training accuracy at least {HURTS} below that on the raw ones): the "
+        f"final test accuracy on the standardized features minus that on the raw features, "
+        f"paired by seed, is at least -{RESTORES} (a diverged model scores a constant guess, "
+        f"{guess['test'].accuracy:.3f}). For the networks the scaled features did not "
+        f"damage there is no damage to remove: the same comparison is a no-harm check.",
     )
-    return _variant_claim(claim, runs, chances, "standardized", -RESTORES, AT_LEAST)
+    compared = learners(runs, learns, guess["train"])[0]
+    hurt = damaged(runs, compared, guess["train"])
+    for act, init in compared:
+        check = _variant_check(runs, guess["test"], act, init, "standardized", -RESTORES,
+                               AT_LEAST)
+        if check is not None:
+            (claim.checks if (act, init) in hurt else claim.guards).append(check)
+    claim.note = ("the scaled features damaged no network that learns something on the raw "
+                  "ones: no damage to remove (see the no-harm checks)" if claim.guards else
+                  "no network that learns something on the raw features was also trained on "
+                  "the standardized ones")
+    return claim
 
 
 def evaluate(spec, tables) -> list[Claim]:
     layers, runs = tables["layers"], tables["runs"]
-    chances = (chance_level(spec, "train"), chance_level(spec, "test"))
+    learns, guess = Learns.of(spec), guesses(spec)
     return number([
-        large_std_saturates(layers, spec.depth), small_std_vanishes(layers, spec.depth),
-        scaled_inits_keep(layers, spec.depth),
-        scaled_inputs_hurt(runs, spec.input_scale, chances),
-        standardizing_restores(runs, chances),
+        large_std_saturates(layers, spec.depth, spec.width),
+        small_std_vanishes(layers, spec.depth, spec.width),
+        scaled_inits_keep(layers, spec.depth, spec.width),
+        scaled_inputs_hurt(runs, spec.input_scale, learns, guess),
+        standardizing_restores(runs, learns, guess),
     ], PREFIX)
 
 
@@ -318,7 +387,7 @@ def sanity(spec, tables) -> list[Sanity]:
         "largest relative gap over the models"))
     big, small = std_settings(layers)
     if big is not None and big != small:
-        first = layers[layers.layer == 1].set_index(["setting", "activation", "seed"])
+        first = layers[layers.layer == 1].set_index(["setting", "width", "activation", "seed"])
         ratio = (first.loc[small].preact_std / first.loc[big].preact_std).dropna()
         target = _std_of(layers, small) / _std_of(layers, big)
         out.append(_sanity(f"{small} weights are {big} weights times {target:g} (the same "

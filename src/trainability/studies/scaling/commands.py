@@ -13,8 +13,9 @@ def add_commands(sub) -> None:
         "scaling-init",
         help="scaling study: every hidden layer's outputs at initialization (forward only)",
         description="Write (atomically) one .npz with the statistics of every hidden layer's "
-        "outputs per activation, initialization and seed, and the histograms of the first "
-        "--depth layers (units, points and seeds pooled; one x-range per activation).",
+        "outputs per width, activation, initialization and seed, and the histograms of the "
+        "first --depth layers at the first width (units, points and seeds pooled; one "
+        "x-range per activation).",
     )
     p.add_argument("--data", required=True, help="dataset .npz (its training points are used)")
     p.add_argument("--activations", nargs="+", required=True)
@@ -26,7 +27,9 @@ def add_commands(sub) -> None:
                    help="hidden layers shown as histograms (the running example's depth)")
     p.add_argument("--profile-depth", type=positive_int, required=True,
                    help="hidden layers of the signal profile")
-    p.add_argument("--width", type=positive_int, required=True, help="units per hidden layer")
+    p.add_argument("--widths", type=positive_int, nargs="+", required=True,
+                   help="units per hidden layer: the histograms' width first, then any "
+                   "other width whose layer statistics to write")
     p.add_argument("--seeds", type=int, nargs="+", required=True)
     p.add_argument("--bins", type=positive_int, default=40)
     p.add_argument("--out", required=True, help="output .npz")
@@ -53,7 +56,7 @@ def _run_init(args) -> None:
         raise ValueError("give at least one of --stds and --inits")
     print(runs.init_outputs(
         args.data, args.out, activations=args.activations, stds=args.stds, inits=args.inits,
-        depth=args.depth, profile_depth=args.profile_depth, width=args.width,
+        depth=args.depth, profile_depth=args.profile_depth, widths=args.widths,
         seeds=args.seeds, bins=args.bins))
 
 
@@ -61,9 +64,10 @@ def _init_calls(args) -> list[dict]:
     """For the cost model (``cli.job_calls``): per activation and initialization, its
     networks' forward pass over the training points, as a ``jobs.train_job`` of 0 epochs."""
     depth = max(args.depth, args.profile_depth)
-    return [dict(activation=activation, inits=[init], init_scale=scale, width=args.width,
+    return [dict(activation=activation, inits=[init], init_scale=scale, width=width,
                  depth=depth, seeds=args.seeds, epochs=0, batch_size=32, diagnostics=False,
                  n_test=0)
+            for width in dict.fromkeys(args.widths)
             for activation in args.activations
             for _, init, scale in runs.init_settings(args.stds, args.inits)]
 

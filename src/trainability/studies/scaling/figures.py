@@ -20,7 +20,13 @@ from trainability.io import InputError
 from trainability.order import activation_order, init_order
 from trainability.plotting import ACC_LABEL, SPLIT_COLORS, figure, style
 from trainability.studies.scaling.spec import VARIANTS
-from trainability.studies.scaling.tables import pooled, settings_of
+from trainability.studies.scaling.tables import (
+    at_width,
+    pooled,
+    settings_of,
+    share_text,
+    stat_text,
+)
 
 ROUNDING = 1e-13  # signal below 1e-13 of the outputs' size: float64 rounding, not signal
 BAR_COLOR = "#4c72b0"
@@ -32,24 +38,21 @@ def make(spec, tables) -> dict[str, Callable[[], Figure]]:
     layers, hists = tables["layers"], tables["histograms"]
     out = {f"histograms_{a}.png": (lambda a=a: histograms_figure(hists, layers, a))
            for a in spec.activations}
-    out["layer_scale.png"] = lambda: layer_scale_figure(layers)
+    out["layer_scale.png"] = lambda: layer_scale_figure(at_width(layers, spec.width))
     out["standardization.png"] = lambda: standardization_figure(tables["history"],
                                                                 spec.input_scale)
     return out
 
 
-def _share(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.01 or x == 0 else "<1%"
-
-
 def _panel_note(s: pd.Series, zero: float, beyond: float) -> str:
-    lines = [f"mean {s['mean']:.2g}, std {s['std']:.2g}", f"signal {s.signal:.2g}"]
+    lines = [f"mean {stat_text(s['mean'])}, std {stat_text(s['std'])}",
+             f"signal {stat_text(s.signal)}"]
     if zero > 0:
-        lines[1] += f", {_share(zero)} = 0"
-    if np.isfinite(s.saturated) and s.saturated > 0.005:
-        lines[1] += f", {_share(s.saturated)} saturated"
+        lines[1] += f", {share_text(zero)} = 0"
+    if np.isfinite(s.saturated) and s.saturated > 0:
+        lines[1] += f", {share_text(s.saturated)} saturated"
     if beyond > 0:
-        lines.append(f"{_share(beyond)} beyond the x-range")
+        lines.append(f"{share_text(beyond)} beyond the x-range")
     return "\n".join(lines)
 
 
@@ -63,10 +66,11 @@ def histograms_figure(hists: pd.DataFrame, layers: pd.DataFrame, activation: str
         raise InputError(f"no histogram rows for activation {activation!r}")
     settings = [s for s in settings_of(layers) if s in set(h.setting)]
     n_layers = int(h.layer.max())
-    stats = layers[(layers.activation == activation) & (layers.layer <= n_layers)].groupby(
+    n = pooled(h)
+    shown = at_width(layers, n["units"])
+    stats = shown[(shown.activation == activation) & (shown.layer <= n_layers)].groupby(
         ["setting", "layer"])[["mean", "std", "signal", "zero", "saturated"]].mean()
     lo, hi = float(h.left.min()), float(h.right.max())
-    n = pooled(h)
     with style():
         fig = figure(2.6 * n_layers + 1.3, 1.7 * len(settings) + 1.6)
         axes = np.asarray(fig.subplots(len(settings), n_layers, sharex=True, squeeze=False))

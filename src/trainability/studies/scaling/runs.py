@@ -1,11 +1,12 @@
 """The scaling study's forward-pass job: every hidden layer's outputs at initialization.
 
 **Layer outputs at initialization** (``init_outputs``; forward passes only, no training):
-for each activation and each initialization (random_normal at every std of
+for each width, each activation and each initialization (random_normal at every std of
 ``scaling.init_stds``, then the variance-scaled initializers of ``scaling.inits``), one
-network of ``max(depth, profile_depth)`` hidden layers of ``width`` units per seed, fed the
-training points. Its first ``depth`` layers are exactly a ``depth``-layer network's
-(weights are drawn layer by layer from each seed's stream). Written per layer and seed:
+network of ``max(depth, profile_depth)`` hidden layers of that many units per seed, fed
+the training points. Its first ``depth`` layers are exactly a ``depth``-layer network's
+(weights are drawn layer by layer from each seed's stream). Written per width, layer and
+seed:
 
 - ``preact_std``: std of the layer's pre-activations (points and units pooled);
 - ``mean``, ``std``: of all the layer's outputs (points and units pooled);
@@ -19,9 +20,10 @@ training points. Its first ``depth`` layers are exactly a ``depth``-layer networ
   ``SATURATED`` (10%) of its peak (saturating activations; NaN for the others);
 - ``zero``: share of outputs exactly 0 (relu's inactive units).
 
-and, for layers ``1..depth``, a histogram of every output of the layer (all units, all
-points, all seeds pooled) on one x-range per activation (``output_range``), so the panels
-of one activation can be compared by eye; outputs exactly 0 are counted apart.
+and, for layers ``1..depth`` of the first width, a histogram of every output of the layer
+(all units, all points, all seeds pooled) on one x-range per activation
+(``output_range``), so the panels of one activation can be compared by eye; outputs
+exactly 0 are counted apart.
 """
 
 from __future__ import annotations
@@ -125,37 +127,41 @@ def _first_layer(arch, theta, X) -> np.ndarray:
 
 
 def init_outputs(data_path, out, *, activations: Sequence[str], stds: Sequence[float],
-                 inits: Sequence[str], depth: int, profile_depth: int, width: int,
+                 inits: Sequence[str], depth: int, profile_depth: int, widths: Sequence[int],
                  seeds: Sequence[int], bins: int) -> str:
     """Write the layer statistics and histograms at initialization (module docstring) as
-    one ``.npz``: ``stat_<name>`` ``(activations, settings, seeds, layers)``, ``counts``
-    ``(activations, settings, depth, bins + 3)`` (``binned``), ``edges``
-    ``(activations, bins + 1)``, and ``meta``."""
+    one ``.npz``: ``stat_<name>`` ``(widths, activations, settings, seeds, layers)``,
+    ``counts`` ``(activations, settings, depth, bins + 3)`` (``binned``, of the first
+    width), ``edges`` ``(activations, bins + 1)``, and ``meta``."""
     X = np.asarray(load_dataset(data_path).X_train, dtype=float)
-    seeds = [int(s) for s in seeds]
+    seeds, widths = [int(s) for s in seeds], list(dict.fromkeys(int(w) for w in widths))
     settings = init_settings(stds, inits)
     n_layers = max(depth, profile_depth)
-    shape = (len(activations), len(settings), len(seeds), n_layers)
+    shape = (len(widths), len(activations), len(settings), len(seeds), n_layers)
     stats = {name: np.empty(shape) for name in STATS}
     counts = np.zeros((len(activations), len(settings), depth, bins + 3), dtype=np.int64)
     edges = np.empty((len(activations), bins + 1))
-    for i, activation in enumerate(activations):
-        nets = _networks(activation, settings, X.shape[1], n_layers, width, seeds)
-        lo, hi = output_range(activation, [_first_layer(arch, theta, X) for arch, theta in nets])
-        edges[i] = np.linspace(lo, hi, bins + 1)
-        for j, (arch, theta) in enumerate(nets):  # one setting at a time: they are large
-            for layer, (z, a) in enumerate(forward_layers(arch, theta, X)):
-                for name, values in layer_stats(z, a, activation).items():
-                    stats[name][i, j, :, layer] = values
-                if layer < depth:
-                    counts[i, j, layer] = binned(a, lo, hi, bins)
+    for w, width in enumerate(widths):
+        for i, activation in enumerate(activations):
+            nets = _networks(activation, settings, X.shape[1], n_layers, width, seeds)
+            if w == 0:
+                lo, hi = output_range(activation, [_first_layer(arch, theta, X)
+                                                   for arch, theta in nets])
+                edges[i] = np.linspace(lo, hi, bins + 1)
+            for j, (arch, theta) in enumerate(nets):  # one setting at a time: they are large
+                for layer, (z, a) in enumerate(forward_layers(arch, theta, X)):
+                    for name, values in layer_stats(z, a, activation).items():
+                        stats[name][w, i, j, :, layer] = values
+                    if w == 0 and layer < depth:
+                        counts[i, j, layer] = binned(a, lo, hi, bins)
     meta = dict(activations=list(activations), settings=[list(s) for s in settings],
-                depth=depth, profile_depth=profile_depth, width=width, seeds=seeds, bins=bins,
-                points=len(X), dataset=dataset_meta(data_path))
+                depth=depth, profile_depth=profile_depth, widths=widths, seeds=seeds,
+                bins=bins, points=len(X), dataset=dataset_meta(data_path))
     save_npz(out, meta=np.asarray(json.dumps(meta, sort_keys=True)), counts=counts,
              edges=edges, **{f"stat_{k}": v for k, v in stats.items()})
     return (f"wrote {out}: {len(activations)} activations x {len(settings)} initializations "
-            f"x {len(seeds)} seeds, {n_layers} layers of {width}")
+            f"x {len(seeds)} seeds, {n_layers} layers of {' and '.join(map(str, widths))} "
+            "units")
 
 
 def load_init_outputs(path) -> tuple[dict, dict[str, np.ndarray]]:

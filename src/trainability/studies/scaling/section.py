@@ -8,11 +8,18 @@ import numpy as np
 import pandas as pd
 
 from trainability.claims import Claim, Sanity
-from trainability.markdown import caption, figure, table
+from trainability.markdown import caption, figure, num, table
 from trainability.order import activation_order, init_order
+from trainability.scoring import Guess, Learns, per_seed
 from trainability.studies.scaling import claims as scaling_claims
 from trainability.studies.scaling.spec import VARIANTS
-from trainability.studies.scaling.tables import pooled, settings_of
+from trainability.studies.scaling.tables import (
+    at_width,
+    pooled,
+    settings_of,
+    share_text,
+    stat_text,
+)
 
 DATA = ("section.md.j2", "captions/*.rst")
 HERE = Path(__file__).parent
@@ -28,15 +35,16 @@ def mean_sd(values, digits: int = 3) -> str:
 
 
 def _change_text(change: pd.Series) -> str:
-    floored = int((change <= scaling_claims.FLOOR).sum())
-    text = mean_sd(change, 2)
-    return text + (f" ({floored} seeds: {-scaling_claims.FLOOR:g} or more orders lost, counted "
-                   f"as {-scaling_claims.FLOOR:g})" if floored else "")
+    """Mean ± sd over the seeds with signal left, and how many have none."""
+    lost = int(scaling_claims.no_signal(change).sum())
+    text = mean_sd(change, 2) if lost < len(change) else "no signal left"
+    return text + (f" ({lost} of {len(change)} seeds: no signal left)" if 0 < lost < len(change)
+                   else "")
 
 
 def signal_table(layers: pd.DataFrame, depth: int) -> str:
     """Activation x initialization: log10(signal of layer ``depth`` / layer 1), and of the
-    deepest layer, mean ± sd over seeds."""
+    deepest layer, mean ± sd over seeds (``layers``: one width's rows)."""
     n_layers = int(layers.layer.max())
     settings = settings_of(layers)
     rows = []
@@ -53,7 +61,8 @@ def signal_table(layers: pd.DataFrame, depth: int) -> str:
 
 
 def histogram_stats_table(layers: pd.DataFrame, depth: int) -> str:
-    """The numbers printed over the histograms: layer mean / std, means over seeds."""
+    """The numbers printed over the histograms: layer mean / std, means over seeds
+    (``layers``: the histograms' width's rows)."""
     stats = layers[layers.layer <= depth].groupby(["activation", "setting", "layer"])[
         ["mean", "std", "saturated"]].mean()
     rows = []
@@ -62,20 +71,27 @@ def histogram_stats_table(layers: pd.DataFrame, depth: int) -> str:
             if (act, setting, 1) not in stats.index:
                 continue
             cells = [stats.loc[(act, setting, j)] for j in range(1, depth + 1)]
-            row = [act, setting] + [f"{c['mean']:.3g} / {c['std']:.2g}" for c in cells]
-            if scaling_claims.saturating(act):
-                row.append(f"{np.mean([c.saturated for c in cells]):.0%}")
-            else:
-                row.append("n/a")
+            row = [act, setting] + [f"{stat_text(c['mean'])} / {stat_text(c['std'])}"
+                                    for c in cells]
+            row.append(share_text(np.mean([c.saturated for c in cells]))
+                       if scaling_claims.saturating(act) else "n/a")
             rows.append(row)
     return table(rows, ["activation", "initialization",
                         *[f"layer {j}: mean / std" for j in range(1, depth + 1)],
                         f"saturated, layers 1-{depth}"])
 
 
-def standardization_table(runs: pd.DataFrame) -> str:
+def _scored(rows: pd.DataFrame, column: str, guess: Guess) -> str:
+    """Mean ± sd over every seed of ``rows``, a diverged one scored as ``guess``."""
+    text = mean_sd(per_seed(rows, column, guess))
+    n = int((rows.status != "ok").sum())
+    return text + (f" ({n} diverged, scored as a constant guess)" if n else "")
+
+
+def standardization_table(runs: pd.DataFrame, guess: dict[str, Guess]) -> str:
     """Per network and version of the inputs: how its first layer starts, its losses and
-    its final test accuracy (mean ± sd over seeds; diverged models counted)."""
+    its final test accuracy (mean ± sd over seeds; a diverged one scored as a constant
+    guess of the training or test split)."""
     rows = []
     for act in activation_order(runs.activation):
         for init in init_order(runs["init"]):
@@ -84,13 +100,11 @@ def standardization_table(runs: pd.DataFrame) -> str:
                          & (runs.variant == variant)]
                 if r.empty:
                     continue
-                ok = r[r.status == "ok"]
-                acc = mean_sd(ok.test_acc) + (f" ({len(r) - len(ok)} diverged)"
-                                              if len(ok) < len(r) else "")
-                sat = "n/a" if r.saturated_1.isna().all() else f"{r.saturated_1.mean():.0%}"
-                rows.append([f"{act}/{init}", variant, f"{r.preact_std_1.mean():.3g}", sat,
-                             f"{r.zero_1.mean():.0%}", mean_sd(r.train_loss_init),
-                             mean_sd(ok.train_loss), acc])
+                rows.append([f"{act}/{init}", variant, stat_text(r.preact_std_1.mean()),
+                             share_text(r.saturated_1.mean()), share_text(r.zero_1.mean()),
+                             mean_sd(r.train_loss_init),
+                             _scored(r, "train_loss", guess["train"]),
+                             _scored(r, "test_acc", guess["test"])])
     return table(rows, ["network", "inputs", "layer-1 pre-activation std at init",
                         "layer-1 outputs saturated at init", "layer-1 outputs exactly 0 at init",
                         "training loss at init (nats)", "final training loss (nats)",
@@ -99,16 +113,18 @@ def standardization_table(runs: pd.DataFrame) -> str:
 
 def first_layer(runs: pd.DataFrame) -> list[dict]:
     """Per activation: how its first layer and its loss start on each version of the inputs
-    (means over seeds and initializers)."""
+    (means over seeds and initializers), as printed."""
     out = []
     for act in activation_order(runs.activation):
         g = runs[runs.activation == act].groupby("variant")
         if not set(VARIANTS) <= set(g.groups):
             continue
         out.append({"activation": act, "saturating": scaling_claims.saturating(act),
-                    "relu": act == "relu", "preact": g.preact_std_1.mean().to_dict(),
-                    "saturated": g.saturated_1.mean().to_dict(),
-                    "zero": g.zero_1.mean().to_dict(), "loss": g.train_loss_init.mean().to_dict()})
+                    "relu": act == "relu",
+                    "preact": {v: stat_text(x) for v, x in g.preact_std_1.mean().items()},
+                    "saturated": {v: share_text(x) for v, x in g.saturated_1.mean().items()},
+                    "zero": {v: share_text(x) for v, x in g.zero_1.mean().items()},
+                    "loss": {v: num(x) for v, x in g.train_loss_init.mean().items()}})
     return out
 
 
@@ -138,9 +154,11 @@ def figures(spec, rel: str, hists: pd.DataFrame) -> dict[str, str]:
 
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
     layers, hists, runs = tables["layers"], tables["histograms"], tables["runs"]
+    judged = at_width(layers, spec.width)
     by_key = {c.key: c for c in claims}
     big, small = scaling_claims.std_settings(layers)
     keep = by_key["scaled-inits-keep"]
+    learns, guess = Learns.of(spec), scaling_claims.guesses(spec)
     return {
         "spec": spec,
         "claims": by_key,
@@ -152,10 +170,11 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "n_layers": int(layers.layer.max()),
         "n_models": len(runs),
         "pooled": pooled(hists),
-        "histogram_stats_table": histogram_stats_table(layers, spec.depth),
-        "signal_table": signal_table(layers, spec.depth),
+        "histogram_stats_table": histogram_stats_table(at_width(layers, spec.init_width),
+                                                       spec.depth),
+        "signal_table": signal_table(judged, spec.depth),
         "sigmoid_keep_fails": any(c.failed for c in keep.checks if c.what.startswith("sigmoid/")),
-        "standardization_table": standardization_table(runs),
+        "standardization_table": standardization_table(runs, guess),
         "first_layer": first_layer(runs),
         "feature_std": feature_std(tables["inputs"]),
         "epochs": spec.train["epochs"],
@@ -163,26 +182,31 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "not_hurt": checks_by_verdict(by_key["scaled-inputs-hurt"], "fails"),
         "restored": checks_by_verdict(by_key["standardizing-restores"], "passes"),
         "not_restored": checks_by_verdict(by_key["standardizing-restores"], "fails"),
+        "undamaged": [c.what for c in by_key["standardizing-restores"].guards],
         "thresholds": {"hurts": scaling_claims.HURTS, "restores": scaling_claims.RESTORES},
-        "idle": scaling_claims.learners(runs, scaling_claims.chance_level(spec, "train"))[1],
-        "train_chance": scaling_claims.chance_level(spec, "train"),
+        "idle": scaling_claims.learners(runs, learns, guess["train"])[1],
+        "train_chance": guess["train"].accuracy,
+        "nothing": learns.nothing(guess["train"].accuracy),
     }
 
 
 def metrics(spec, tables) -> dict:
     """Headline numbers for ``dvc exp show``: the signal kept from layer 1 to the running
-    example's depth, and the mean final test accuracy per network and version of inputs."""
-    layers, runs = tables["layers"], tables["runs"]
-    signal = {f"{a}/{s}": _round(scaling_claims.signal_change(layers, a, s, spec.depth).mean())
-              for a in activation_order(layers.activation) for s in settings_of(layers)}
-    ok = runs[runs.status == "ok"]
-    acc = ok.groupby(["variant", "activation", "init"]).test_acc.mean()
-    return {
-        "signal_log10_change": signal,
-        "test_acc": {v: {f"{a}/{i}": _round(x) for (a, i), x in acc[v].items()}
-                     for v in VARIANTS if v in acc.index.get_level_values("variant")},
-        "diverged": int((runs.status != "ok").sum()),
-    }
+    example's depth in its networks (mean over the seeds with signal left), and the mean
+    final test accuracy per network and version of inputs (a diverged seed scored as a
+    constant guess)."""
+    layers, runs = at_width(tables["layers"], spec.width), tables["runs"]
+    signal = {}
+    for a in activation_order(layers.activation):
+        for s in settings_of(layers):
+            change = scaling_claims.signal_change(layers, a, s, spec.depth)
+            signal[f"{a}/{s}"] = _round(change[np.isfinite(change)].mean())
+    test = scaling_claims.guesses(spec)["test"]
+    acc = {v: {f"{a}/{i}": _round(scaling_claims.accuracy(runs, v, a, i, test).mean())
+               for a, i in scaling_claims.pairs(runs[runs.variant == v])}
+           for v in VARIANTS if (runs.variant == v).any()}
+    return {"signal_log10_change": signal, "test_acc": acc,
+            "diverged": int((runs.status != "ok").sum())}
 
 
 def _round(x):

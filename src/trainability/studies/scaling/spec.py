@@ -4,10 +4,11 @@ Two experiments (params.yaml ``scaling``):
 
 - **at initialization** (one job, ``trainability scaling-init``, forward passes only):
   every activation x initialization (random_normal at each of ``init_stds``; the
-  variance-scaled ``inits``), networks of ``init_width`` units per hidden layer, ``seeds``
-  networks each; histograms of the first ``model.depth`` layers, statistics of every layer
-  down to ``profile_depth``. ``init_width`` is wider than the running example's layers:
-  a histogram of 5 units is a few spikes.
+  variance-scaled ``inits``), ``seeds`` networks each, with the running example's width
+  (``model.width``: the network the lecture draws, which the claims judge) and with
+  ``init_width`` units per hidden layer (wider, so that a histogram has a shape: the
+  histograms are of these); statistics of every layer down to ``profile_depth``,
+  histograms of the first ``model.depth``.
 - **input scaling** (training): the running example (``model`` but its ``batch_norm``,
   ``train`` but its ``seeds``) on the grid's dataset (``raw``), on its features times
   ``input_scale`` (``scaled``) and on those standardized (``standardized``; both made by
@@ -50,6 +51,7 @@ class Spec:
     classifier_init: str | None
     train: dict  # the train section of params.yaml but its seeds
     data: dict  # the data section of params.yaml (for the Setup)
+    learns: dict  # params.yaml's learns: scoring.Learns.of(spec) says which S4, S5 compare
     dataset: str  # the grid's dataset file: the raw inputs
     inputs_tag: str  # names the scaled and standardized datasets
     init_tag: str  # names the file of layer outputs at initialization
@@ -69,10 +71,12 @@ class Spec:
             input_scale=float(s["input_scale"]), train_inits=list(s["train_inits"]),
             width=m["width"], init_scale=m["init_scale"], classifier_init=m["classifier_init"],
             train={k: v for k, v in t.items() if k != "seeds"}, data=dict(params["data"]),
-            dataset=dataset,
+            # as given: Learns.of fills in its defaults (scoring imports pandas, and a spec
+            # must stay light enough for Snakemake to import)
+            learns=dict(params.get("learns", {})), dataset=dataset,
         )
         inputs_tag = tag("scaling-inputs", dataset, fields["input_scale"], inputs_code)
-        init_keys = ("activations", "init_stds", "inits", "init_width", "depth",
+        init_keys = ("activations", "init_stds", "inits", "init_width", "width", "depth",
                      "profile_depth", "bins", "seeds")
         init_tag = tag("scaling-init", dataset, {k: fields[k] for k in init_keys}, runs_code)
         # not the activations (a run file is one activation's: adding one trains it only),
@@ -119,7 +123,7 @@ class Spec:
         return [
             "--data", self.dataset, "--activations", *self.activations,
             "--stds", *self.init_stds, "--inits", *self.inits, "--depth", self.depth,
-            "--profile-depth", self.profile_depth, "--width", self.init_width,
+            "--profile-depth", self.profile_depth, "--widths", self.init_width, self.width,
             "--seeds", *range(self.seeds), "--bins", self.bins,
         ]
 

@@ -2,9 +2,10 @@
 
 At initialization (from ``scaling-init``'s file):
 
-- ``layers``: per activation, initialization ("setting"), seed and hidden layer, the
+- ``layers``: per width, activation, initialization ("setting"), seed and hidden layer, the
   statistics of the layer's outputs (``runs.py`` defines them);
-- ``histograms``: per activation, setting, layer (1..depth) and bin, the count and share of
+- ``histograms``: at the histograms' width (``scaling.init_width``), per activation,
+  setting, layer (1..depth) and bin, the count and share of
   the layer's non-zero outputs (units, points and seeds pooled; shares of all outputs), and
   per panel how many were exactly 0 and how many fell outside the activation's x-range
   (counted in the end bins).
@@ -48,15 +49,21 @@ def layers_table(meta: dict, arrays: dict) -> pd.DataFrame:
     seeds = meta["seeds"]
     n_layers = arrays["stat_signal"].shape[-1]
     frames = []
-    for i, activation in enumerate(meta["activations"]):
-        for j, keys in enumerate(_setting_keys(meta)):
-            frames.append(pd.DataFrame({
-                "activation": activation, **keys, "width": meta["width"],
-                "seed": np.repeat(seeds, n_layers),
-                "layer": np.tile(np.arange(1, n_layers + 1), len(seeds)),
-                **{name: arrays[f"stat_{name}"][i, j].ravel() for name in STATS},
-            }))
+    for w, width in enumerate(meta["widths"]):
+        for i, activation in enumerate(meta["activations"]):
+            for j, keys in enumerate(_setting_keys(meta)):
+                frames.append(pd.DataFrame({
+                    "activation": activation, **keys, "width": width,
+                    "seed": np.repeat(seeds, n_layers),
+                    "layer": np.tile(np.arange(1, n_layers + 1), len(seeds)),
+                    **{name: arrays[f"stat_{name}"][w, i, j].ravel() for name in STATS},
+                }))
     return pd.concat(frames, ignore_index=True)
+
+
+def at_width(layers: pd.DataFrame, width: int) -> pd.DataFrame:
+    """The rows of the ``layers`` table of networks of ``width`` units per layer."""
+    return layers[layers.width == width]
 
 
 def histograms_table(meta: dict, arrays: dict) -> pd.DataFrame:
@@ -74,7 +81,7 @@ def histograms_table(meta: dict, arrays: dict) -> pd.DataFrame:
                     "activation": activation, **keys, "layer": layer + 1,
                     "bin": np.arange(bins), "left": edges[i, :-1], "right": edges[i, 1:],
                     "count": c[:bins], "share": c[:bins] / total, "zero": c[bins],
-                    "below": c[bins + 1], "above": c[bins + 2], "units": meta["width"],
+                    "below": c[bins + 1], "above": c[bins + 2], "units": meta["widths"][0],
                     "points": meta["points"], "seeds": len(meta["seeds"]),
                 }))
     return pd.concat(frames, ignore_index=True)
@@ -139,3 +146,16 @@ def pooled(hists: pd.DataFrame) -> dict[str, int]:
     units, points, seeds = int(row.units), int(row.points), int(row.seeds)
     return {"units": units, "points": points, "seeds": seeds,
             "outputs": units * points * seeds}
+
+
+def stat_text(value: float) -> str:
+    """The one rounding of a layer statistic (mean, std, signal, pre-activation std) in the
+    section's tables and the figures' titles."""
+    return f"{value:.2g}" if np.isfinite(value) else "n/a"
+
+
+def share_text(value: float) -> str:
+    """The one rounding of a share of outputs (saturated, exactly 0)."""
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:.0%}" if value >= 0.01 or value == 0 else "<1%"

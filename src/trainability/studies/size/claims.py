@@ -182,10 +182,11 @@ def cut_cannot_train(width, dead_runs, structured_runs, live, tau: float) -> Cla
         "its own live units (k = the largest number of live units of any hidden layer) and "
         "a width-k network is trained from scratch, pooled over seeds. (b) The widest "
         "network trained without regularization: its live part's width is the largest live "
-        f"count of the layers that lose units (at least {MANY_DEAD:.0%} of them dead; a "
-        "2-input ReLU layer's units are half-planes of the input and seldom die, and a "
-        "layer that keeps its units is not cut); the check is the width study's widest "
-        "width not above its median over seeds.",
+        f"count of the layers that lose units (at least {MANY_DEAD:.0%} of them dead), as a "
+        "layer that keeps its units is not cut (a first-layer unit is a half-plane of the "
+        "2-dimensional input, dead only if it misses every point), or of any layer if none "
+        "does; the check is the width study's widest width not above its median over "
+        "seeds.",
     )
     if structured_runs is not None:
         own = structured_runs[(structured_runs.target == "live")

@@ -324,6 +324,11 @@ def test_a_comparison_whose_reference_is_at_the_ceiling_is_a_no_harm_guard(key):
     assert "No-harm checks (not counted as support" in text
 
 
+def test_a_gain_is_out_of_reach_only_above_one_minus_the_gain():
+    assert not size_claims.at_ceiling(45 / 50, 0.1) and size_claims.at_ceiling(46 / 50, 0.1)
+    assert not size_claims.at_ceiling(0.99, 0.01) and size_claims.at_ceiling(0.995, 0.01)
+
+
 def test_cut_from_scratch_at_48_of_50_is_a_guard_so_the_claim_is_not_tested():
     claim = _evaluate(world(structured_ceiling=True))["cut-beats-scratch"]
     assert claim.checks == [] and claim.verdict == "not tested"

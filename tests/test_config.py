@@ -61,6 +61,7 @@ BAD = [
     (with_change("epsilon", "activations", []), "epsilon.activations: [] should be non-empty"),
     (with_change("scaling", "inits", []), "scaling.inits: [] should be non-empty"),
     (with_change("learns", "accuracy", 0.4), "learns.accuracy: 0.4 is less than or equal to the minimum of 0.5"),
+    (with_change("size", "datasets", [{"name": "moons", "noise": 0.15, "success": 0.9}]), "size.datasets[0].success: unknown key; allowed keys: name, noise"),
     (with_change("grid", "activations", ["relu", "relux"]), "grid.activations[1]: 'relux' is not allowed; allowed: relu, sigmoid, tanh"),
     (with_change("grid", "inits", ["he_normal", "he_normal"]), "grid.inits: ['he_normal', 'he_normal'] has non-unique elements"),
     (with_change("grid", "inits", ["xavier"]), "grid.inits[0]: 'xavier' is not allowed; allowed: zeros, random_normal"),

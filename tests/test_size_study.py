@@ -1,7 +1,7 @@
-"""The size study: every claim's verdict and the section's readings from synthetic tables
-(one world where every claim holds, and for each claim a world where it does not), its
-settings, its stages on tiny real runs through the CLI, and (marked ``pipeline``) its rules
-end to end on the shared tiny run."""
+"""The size study: every claim's verdict, every check of every claim and the section's
+readings from synthetic tables (one world where every claim holds, and for each check a
+world where it fails), its settings, its stages on tiny real runs through the CLI, and
+(marked ``pipeline``) its rules end to end on the shared tiny run."""
 
 from __future__ import annotations
 
@@ -17,17 +17,20 @@ from pipeline_helpers import TINY, make_project, planned_jobs, read_params, snak
 from trainability import study
 from trainability.cli import main
 from trainability.config import ConfigError
+from trainability.data import load_dataset
 from trainability.markdown import render
 from trainability.model import Architecture
 from trainability.prune import weights_of_width
+from trainability.studies.size import ceiling, section, tables
 from trainability.studies.size import claims as size_claims
-from trainability.studies.size import section, tables
 from trainability.studies.size.spec import Spec, problems, quick
+from trainability.studies.size.training import split
 
 SIZE = TINY["size"]
 SEEDS = range(10)
 EPOCHS = 50
 DENSITY = [1.0, 0.5, 0.2, 0.05]  # the synthetic lottery's levels 0..3
+GUESS = 0.52  # the synthetic test split's larger class
 
 
 def _spec(**size):
@@ -36,6 +39,13 @@ def _spec(**size):
 
 
 # ---------------------------------------------------------------- synthetic worlds
+
+
+def _splits(name="circles", ceil=0.99):
+    return pd.DataFrame([
+        {"dataset": name, "split": part, "n": 200, "guess_acc": guess, "guess_loss": 0.69,
+         "ceiling": ceil} for part, guess in (("fit", 0.51), ("validation", 0.505),
+                                              ("test", GUESS))])
 
 
 def _width(rates, name="circles"):
@@ -47,21 +57,21 @@ def _width(rates, name="circles"):
                 dataset=name, regularizer="none", width=w, seed=seed,
                 test_acc=0.97 if seed < s else 0.8, val_acc=0.97 if seed < v else 0.8,
                 train_acc=0.97, early_stop=10.0, censored=False,
-                epochs_to_95=5.0 if seed < s else np.nan, diverged=False, depth=2,
-                epochs=EPOCHS, strength=0.0,
+                epochs_to_95=5.0 if seed < s else np.nan, status="ok", float32_fault=False,
+                depth=2, epochs=EPOCHS, strength=0.0,
                 weights=weights_of_width(Architecture(2, 1, "relu"), w), threshold=0.95,
                 success=seed < s, val_success=seed < v))
     runs = pd.DataFrame(rows)
     return runs, tables.width_summary(runs)
 
 
-def _dead(live_widest, widest=64, name="circles", tau=0.01):
-    """Unregularized networks of widths 8 and ``widest`` with ``live_widest`` live units
-    per layer at the widest."""
+def _dead(lives, widest=64, name="circles", tau=0.01):
+    """Unregularized networks of widths 8 (every unit live) and ``widest`` with
+    ``lives[i]`` live units in hidden layer i + 1."""
     rows = []
-    for w, live in ((8, 8), (widest, live_widest)):
+    for w, per_layer in ((8, (8, 8)), (widest, lives)):
         for seed in SEEDS:
-            for layer in (1, 2):
+            for layer, live in enumerate(per_layer, 1):
                 dead = 1 - live / w
                 rows.append(dict(dataset=name, regularizer="none", strength=0.0, width=w,
                                  seed=seed, layer=layer, tau=tau, act_dead=dead,
@@ -71,25 +81,27 @@ def _dead(live_widest, widest=64, name="circles", tau=0.01):
     return runs, tables.dead_summary(runs, tau)
 
 
-def _lottery(acc, es=None, name="circles"):
-    """``acc``: arm -> accuracy per level (None: no such level); ``es``: arm -> early
-    stopping epoch per level (default 30 everywhere)."""
-    es = es or {}
+def _lottery(acc, es=None, val=None, name="circles"):
+    """``acc``: arm -> test accuracy per level (None: no such level); ``val``: arm ->
+    validation accuracy per level where it differs; ``es``: arm -> early stopping epoch per
+    level (default 30 everywhere)."""
+    es, val = es or {}, val or {}
     rows = []
     for arm, levels in acc.items():
         for level, a in enumerate(levels):
             if a is None:
                 continue
             stop = es.get(arm, [30] * 4)[level]
+            v = val.get(arm, levels)[level]
             for draw in range(2 if arm == "reinit" else 1):
                 for seed in SEEDS:
-                    value = a + 0.002 * (seed % 3)  # seed luck, shared by every arm
+                    luck = 0.002 * (seed % 3)  # seed luck, shared by every arm
                     rows.append(dict(
                         dataset=name, big_width=64, arm=arm, level=level, draw=draw, seed=seed,
                         width=64, weights=4288 * DENSITY[level], density=DENSITY[level],
-                        struct_dead=0.0, test_acc=value, val_acc=value,
+                        struct_dead=0.0, test_acc=a + luck, val_acc=v + luck,
                         early_stop=float(stop), censored=stop == EPOCHS, epochs_to_95=5.0,
-                        diverged=False, epochs=EPOCHS))
+                        status="ok", float32_fault=False, epochs=EPOCHS))
     runs = pd.DataFrame(rows)
     return runs, tables.lottery_summary(runs)
 
@@ -101,19 +113,22 @@ GOOD_LOTTERY = {
 }
 
 
-def _structured(finetune, scratch, live_scratch, name="circles", n=50):
-    """Success counts of the fixed k = 2 (fine-tuned, from scratch) and of each network
-    cut to its own live width (from scratch)."""
+def _structured(finetune, scratch, live_scratch, name="circles", n=50, scratch_val=None):
+    """Success counts of the fixed k = 2 (fine-tuned, from scratch; ``scratch_val`` on
+    validation if it differs) and of each network cut to its own live width (from
+    scratch)."""
     rows = []
-    for target, arm, k, s in (("fixed", "finetune", 2, finetune), ("fixed", "scratch", 2, scratch),
-                              ("fixed", "pruned", 2, 0), ("fixed", "rewind", 2, scratch),
-                              ("live", "scratch", 3, live_scratch)):
+    for target, arm, k, s, v in (
+            ("fixed", "finetune", 2, finetune, finetune),
+            ("fixed", "scratch", 2, scratch, scratch if scratch_val is None else scratch_val),
+            ("fixed", "pruned", 2, 0, 0), ("fixed", "rewind", 2, scratch, scratch),
+            ("live", "scratch", 3, live_scratch, live_scratch)):
         for seed in range(n):
-            ok = seed < s
             rows.append(dict(dataset=name, big_width=64, target=target, arm=arm, k=k,
-                             seed=seed, test_acc=0.97 if ok else 0.8,
-                             val_acc=0.97 if ok else 0.8, threshold=0.95, success=ok,
-                             val_success=ok, diverged=False))
+                             seed=seed, test_acc=0.97 if seed < s else 0.8,
+                             val_acc=0.97 if seed < v else 0.8, threshold=0.95,
+                             success=seed < s, val_success=seed < v, status="ok",
+                             float32_fault=False))
     runs = pd.DataFrame(rows)
     live = pd.DataFrame({"dataset": name, "big_width": 64, "seed": range(n), "live_1": 3,
                          "live_2": 2, "k_eff": 3})
@@ -121,31 +136,64 @@ def _structured(finetune, scratch, live_scratch, name="circles", n=50):
 
 
 def world(**bad) -> dict:
-    """Every table of the study, each claim holding unless named in ``bad``."""
-    width_runs, width = _width(
-        {2: (100, 0, 0), 3: (100, 100, 100) if "big" in bad else (100, 60, 55),
-         64: (20, 20, 20)})
-    dead_runs, dead = _dead(64 if "cut" in bad else 2)
-    if "dead" in bad:
-        dead_runs, dead = _dead(63)
-    acc = copy.deepcopy(GOOD_LOTTERY)
+    """Every table of the study, each claim holding unless named in ``bad`` (a claim's
+    name breaks all its checks, a check's name only that one)."""
+    capable = {"big": (100, 80, 75), "big_ceiling": (100, 92, 90),
+               "big_harm": (100, 92, 90)}
+    widest = (20, 10, 10) if "big_harm" in bad else (20, 14, 14) if "big" in bad else (20, 20, 20)
+    width_runs, width = _width({2: (100, 0, 0), 64: widest,
+                                3: next((capable[k] for k in capable if k in bad),
+                                        (100, 60, 55))})
+    lives = (64, 63) if "dead" in bad else (64, 64) if {"cut", "cut_b"} & set(bad) else (64, 2)
+    dead_runs, dead = _dead(lives)
+    acc, val, es = copy.deepcopy(GOOD_LOTTERY), {}, {"ticket": [30, 10, 10, 30]}
     if "tickets" in bad:  # random pruning holds the dense accuracy longest
         acc |= {"ticket": [0.97, 0.97, 0.90, 0.85], "random": [None, 0.97, 0.97, 0.97],
                 "reinit": [None, 0.97, 0.9, 0.85]}
+    if "ticket_a" in bad:  # matches on validation, falls short on test
+        acc["ticket"], val["ticket"] = [0.97, 0.90, 0.90, 0.85], [0.97, 0.97, 0.97, 0.90]
+    if "ticket_b" in bad:
+        acc["reinit"] = [None, 0.97, 0.97, 0.90]
+    if "ticket_c" in bad:
+        acc["random"] = [None, 0.97, 0.97, 0.90]
+    if "reinit_ceiling" in bad:  # the ticket cannot beat a control at 0.995 by 0.01
+        acc |= {"ticket": [0.97, 0.995, 0.995, 0.90], "reinit": [None, 0.993, 0.993, 0.8]}
+    if "reinit_harm" in bad:
+        acc["reinit"] = [None, 0.995, 0.995, 0.8]
     if "small_dense" in bad:
         acc["dense"] = list(acc["ticket"])
-    es = {"ticket": [30, 10, 10, 30]}
+    if "small_dense_match" in bad:
+        acc["dense"] = [0.97, 0.85, 0.97, 0.75]
+    if "small_dense_sparse" in bad:
+        acc["dense"] = [0.97, 0.85, 0.80, 0.90]
+    if "small_dense_ceiling" in bad:
+        acc |= {"ticket": [0.97, 0.995, 0.995, 0.90], "dense": [0.97, 0.85, 0.993, 0.75]}
+    if "small_dense_harm" in bad:
+        acc["dense"] = [0.97, 0.85, 0.995, 0.75]
     if "faster" in bad:
         es = {"ticket": [30, 40, 40, 40]}
+    if "faster_50" in bad:
+        es = {"ticket": [30, 40, 10, 30]}
+    if "faster_20" in bad:
+        es = {"ticket": [30, 10, 40, 30]}
     if "censored" in bad:
         es = {arm: [EPOCHS] * 4 for arm in acc}
-    lottery_runs, lottery = _lottery(acc, es)
-    st_runs, st, live = _structured(*((0, 20, 2) if "structured" in bad else (45, 10, 2)))
-    if "cut" in bad:
-        st_runs, st, live = _structured(45, 10, 50)
-    return {"width_runs": width_runs, "width": width, "dead_runs": dead_runs, "dead": dead,
-            "lottery_runs": lottery_runs, "lottery": lottery, "structured_runs": st_runs,
-            "structured": st, "structured_live": live}
+    lottery_runs, lottery = _lottery(acc, es, val)
+    counts = (45, 10, 2)
+    if "structured" in bad:
+        counts = (0, 20, 2)
+    if {"cut", "cut_a"} & set(bad):
+        counts = (45, 10, 50)
+    scratch_val = None
+    if "structured_ceiling" in bad:  # unreliable on validation, 48 of 50 on test
+        counts, scratch_val = (50, 48, 2), 10
+    if "structured_harm" in bad:
+        counts, scratch_val = (20, 48, 2), 10
+    st_runs, st, live = _structured(*counts, scratch_val=scratch_val)
+    return {"splits": _splits(), "width_runs": width_runs, "width": width,
+            "dead_runs": dead_runs, "dead": dead, "lottery_runs": lottery_runs,
+            "lottery": lottery, "structured_runs": st_runs, "structured": st,
+            "structured_live": live}
 
 
 def _evaluate(tabs, spec=None):
@@ -156,7 +204,8 @@ def _evaluate(tabs, spec=None):
 def _render(tabs, spec=None, found=None) -> str:
     spec = spec or _spec()
     found = found or size_claims.evaluate(spec, tabs)
-    context = section.context(spec, tabs, found, [], "figures/size")
+    context = section.context(spec, tabs, found, size_claims.sanity(spec, tabs),
+                              "figures/size")
     text = render(study.folder("size") / "section.md.j2", context)
     return " ".join(text.split())  # sentences wrap: compare with single spaces
 
@@ -194,11 +243,40 @@ CASES = {
                           ["At no k tested is cutting and fine-tuning shown to succeed"]),
 }
 
+# every check of the good world -> the world (``world`` key) where it, and no other check of
+# its claim, fails
+CHECKS = {
+    ("big-trains", "circles: width 64 - width 3"): "big",
+    ("many-dead", "circles, width 64"): "dead",
+    ("cut-cannot-train", "(a) circles"): "cut_a",
+    ("cut-cannot-train", "(b) circles, width 64"): "cut_b",
+    ("lottery-tickets", "(a) circles at 20% of the weights: ticket - dense"): "ticket_a",
+    ("lottery-tickets", "(b) circles at 20% of the weights: ticket - re-initialized"):
+        "ticket_b",
+    ("lottery-tickets", "(c) circles at 20% of the weights: ticket - random"): "ticket_c",
+    ("tickets-faster", "circles: ticket at 50% vs dense"): "faster_50",
+    ("tickets-faster", "circles: ticket at 20% vs dense"): "faster_20",
+    ("ticket-vs-small-dense", "circles, matching level (20%)"): "small_dense_match",
+    ("ticket-vs-small-dense", "circles, sparsest level (5%)"): "small_dense_sparse",
+    ("cut-beats-scratch", "circles, k = 2"): "structured",
+}
+
 
 def test_every_claim_holds_in_the_good_world(good):
     _, found, _ = good
     assert {k: c.verdict for k, c in found.items()} == dict.fromkeys(CASES, "supported")
     assert [c.id for c in found.values()] == [f"N{i}" for i in range(1, 8)]
+    assert {(k, c.what) for k, claim in found.items() for c in claim.checks} == set(CHECKS)
+    assert all(c.passed for claim in found.values() for c in claim.checks)
+    assert not any(claim.guards for claim in found.values())
+
+
+@pytest.mark.parametrize("key, what", CHECKS)
+def test_each_check_fails_in_a_world_made_to_fail_it_and_only_it(key, what):
+    verdicts = {c.what: c.verdict for c in _evaluate(world(**{CHECKS[key, what]: True}))[key]
+                .checks}
+    assert verdicts[what] == "fails"
+    assert all(v == "passes" for w, v in verdicts.items() if w != what)  # of its claim
 
 
 @pytest.mark.parametrize("key", CASES)
@@ -213,6 +291,64 @@ def test_each_claim_and_its_reading_flip_when_the_data_do(key, good):
         assert sentence in good_text and sentence not in text
     for sentence in failing:
         assert sentence in text and sentence not in good_text
+
+
+# claim key -> (world whose reference arm is at the ceiling, one where the arm also falls
+# more than the gain below it, the check's name)
+GUARDS = {
+    "big-trains": ("big_ceiling", "big_harm", "circles: width 64 - width 3"),
+    "lottery-tickets": ("reinit_ceiling", "reinit_harm",
+                        "(b) circles at 20% of the weights: ticket - re-initialized"),
+    "ticket-vs-small-dense": ("small_dense_ceiling", "small_dense_harm",
+                              "circles, matching level (20%)"),
+    "cut-beats-scratch": ("structured_ceiling", "structured_harm", "circles, k = 2"),
+}
+
+
+@pytest.mark.parametrize("key", GUARDS)
+def test_a_comparison_whose_reference_is_at_the_ceiling_is_a_no_harm_guard(key):
+    ceiling_world, harm_world, what = GUARDS[key]
+    claim = _evaluate(world(**{ceiling_world: True}))[key]
+    assert what not in {c.what for c in claim.checks}  # it could not pass: not evidence
+    (guard,) = claim.guards
+    assert guard.what == what and guard.threshold < 0 and guard.passed
+    assert "no harm" in guard.measure
+    harmed = _evaluate(world(**{harm_world: True}))[key]
+    assert harmed.guards[0].failed
+    if harmed.checks:  # a failing guard counts against the claim
+        assert harmed.verdict == "partly" and claim.verdict == "supported"
+    else:
+        assert harmed.verdict == claim.verdict == "not tested"
+        assert "no-harm checks only" in claim.note
+    text = _render(world(**{ceiling_world: True}))
+    assert "No-harm checks (not counted as support" in text
+
+
+def test_a_gain_is_out_of_reach_only_above_one_minus_the_gain():
+    assert not size_claims.at_ceiling(45 / 50, 0.1) and size_claims.at_ceiling(46 / 50, 0.1)
+    assert not size_claims.at_ceiling(0.99, 0.01) and size_claims.at_ceiling(0.995, 0.01)
+
+
+def test_cut_from_scratch_at_48_of_50_is_a_guard_so_the_claim_is_not_tested():
+    claim = _evaluate(world(structured_ceiling=True))["cut-beats-scratch"]
+    assert claim.checks == [] and claim.verdict == "not tested"
+    assert claim.guards[0].detail == "fine-tuned 50 of 50; scratch 48 of 50"
+    assert claim.guards_failed == 0 and "no-harm checks only" in claim.tally
+
+
+def test_the_live_part_is_as_wide_as_the_layers_that_lose_units():
+    runs, _ = _dead((64, 2))
+    top = runs[runs.width == 64]
+    assert set(size_claims.cut_widths(top)) == {2}  # layer 1 keeps its 64 units: not cut
+    runs, _ = _dead((60, 20))  # both lose at least 10%: the wider of the two
+    assert set(size_claims.cut_widths(runs[runs.width == 64])) == {20}
+    runs, _ = _dead((64, 62))  # neither loses 10%: nothing to cut, the whole network
+    assert set(size_claims.cut_widths(runs[runs.width == 64])) == {64}
+    check = _evaluate(world())["cut-cannot-train"].check("(b) circles, width 64")
+    assert "live part 2 wide; width 2: 0 of 100" in check.detail
+    # the old k_eff (the largest live count of any layer) would compare width 64: 20 of 20
+    assert _evaluate(world(cut_b=True))["cut-cannot-train"].check(
+        "(b) circles, width 64").detail.endswith("width 64: 20 of 20")
 
 
 def test_a_lottery_where_random_pruning_holds_longest_flips_the_mask_reading():
@@ -256,15 +392,60 @@ def test_a_censored_ticket_against_a_dense_network_that_stopped_is_not_faster():
     assert all(c.n == len(SEEDS) and c.effect == 0 for c in claim.checks)
 
 
+def _diverge(runs: pd.DataFrame, at) -> pd.DataFrame:
+    """``runs`` as a run file gives them, the models ``at`` diverged, scored by the tables."""
+    raw = runs.drop(columns="status").assign(diverged=at)
+    raw.loc[at, ["test_acc", "val_acc"]] = np.nan
+    return tables.scored(raw, _splits())
+
+
+def test_a_diverged_model_scores_as_the_constant_guess_of_its_split():
+    runs = world()["lottery_runs"]
+    at = ((runs.arm == "ticket") & (runs.level == 2)).to_numpy()
+    scored = _diverge(runs, at)
+    assert set(scored.status[at]) == {"diverged"} and set(scored.status[~at]) == {"ok"}
+    assert np.allclose(scored.test_acc[at], GUESS)  # the test split's larger class
+    assert np.allclose(scored.val_acc[at], 0.505)  # the validation split's
+    assert np.allclose(scored.test_acc[~at], runs.test_acc[~at])
+
+
 def test_a_diverged_model_counts_as_a_failure_not_a_dropped_seed():
     tabs = world()
     runs = tabs["lottery_runs"]
-    at = (runs.arm == "ticket") & (runs.level == 2)
-    runs.loc[at, "diverged"] = True
-    runs.loc[at, "test_acc"] = np.nan
-    tabs["lottery"] = tables.lottery_summary(runs)
-    check = _evaluate(tabs)["lottery-tickets"].checks[0]
-    assert check.n == len(SEEDS) and check.effect < -0.4  # a coin flip, not a gap
+    at = ((runs.arm == "ticket") & (runs.level == 3) & (runs.seed < 5)).to_numpy()
+    tabs["lottery_runs"] = _diverge(runs, at)
+    tabs["lottery"] = tables.lottery_summary(tabs["lottery_runs"])
+    check = _evaluate(tabs)["ticket-vs-small-dense"].check("circles, sparsest level (5%)")
+    ticket = runs[(runs.arm == "ticket") & (runs.level == 3)].test_acc.where(~at[
+        ((runs.arm == "ticket") & (runs.level == 3)).to_numpy()], GUESS)
+    small = runs[(runs.arm == "dense") & (runs.level == 3)].test_acc
+    assert check.n == len(SEEDS)  # every seed, the diverged ones as a constant guess
+    assert check.effect == pytest.approx(ticket.mean() - small.mean())  # 0.711 - 0.752
+
+
+def test_a_ticket_that_diverged_is_not_faster():
+    tabs = world()
+    runs = tabs["lottery_runs"]
+    at = ((runs.arm == "ticket") & (runs.level == 2)).to_numpy()
+    runs.loc[at, "early_stop"] = np.nan
+    tabs["lottery_runs"] = _diverge(runs, at)
+    check = _evaluate(tabs)["tickets-faster"].check("circles: ticket at 20% vs dense")
+    assert check.n == len(SEEDS) and check.effect == 0 and check.failed
+
+
+def test_a_diverged_model_fails_every_success_criterion():
+    runs = world()["width_runs"]
+    at = (runs.width == 64).to_numpy()
+    raw = runs.drop(columns=["status", "success", "val_success", "threshold"])
+    raw = raw.assign(diverged=at)
+    raw.loc[at, ["test_acc", "val_acc"]] = np.nan
+    # the constant guess of a split whose larger class holds 96% would reach 0.95
+    scored = tables.with_success(tables.scored(raw, _splits().assign(guess_acc=0.96)), 0.95)
+    assert not scored.success[at].any() and not scored.val_success[at].any()
+    assert (scored.success[~at] == runs.success[~at]).all()
+    summary = tables.width_summary(scored).set_index("width")
+    assert summary.loc[64, ["successes", "val_successes", "n", "diverged"]].tolist() == \
+        [0, 0, 20, 20]
 
 
 def test_a_width_k_too_small_for_any_network_to_succeed_is_not_a_pruning_check():
@@ -273,6 +454,79 @@ def test_a_width_k_too_small_for_any_network_to_succeed_is_not_a_pruning_check()
     st.loc[st.k == 2, ["successes", "val_successes", "val_success_rate"]] = 0
     claim = _evaluate(tabs)["cut-beats-scratch"]
     assert claim.verdict == "not tested" and "capable k" in claim.note
+
+
+# ---------------------------------------------------------------- the data's ceiling
+
+
+def test_the_data_must_leave_the_best_classifier_room_above_learns():
+    spec = _spec()
+    assert size_claims.room(spec) == pytest.approx(0.975)  # half the errors 0.95 allows
+    (held,) = size_claims.sanity(spec, world())
+    assert held.ok and "validation 0.990, test 0.990" in held.detail
+    low = world() | {"splits": _splits(ceil=0.96)}  # moons at noise 0.2: validation 0.960
+    (broken,) = size_claims.sanity(spec, low)
+    assert not broken.ok and broken.value == pytest.approx(0.96)
+    text = _render(low)
+    assert "| circles: the best possible classifier has room above learns.accuracy |" in text
+    assert "**broken**" in text and "**broken**" not in _render(world())
+    strict = Spec.from_params({"size": copy.deepcopy(SIZE), "learns": {"accuracy": 0.99,
+                                                                        "chance_margin": 0.05}},
+                              data_code="d", train_code="t")
+    assert not size_claims.sanity(strict, world())[0].ok  # room now needs 0.995
+
+
+def test_the_success_threshold_is_learns_accuracy(good):
+    _, _, text = good
+    assert "*succeeds* if its final accuracy is at least 0.95" in text
+    spec = Spec.from_params({"size": copy.deepcopy(SIZE), "learns": {"accuracy": 0.9,
+                                                                      "chance_margin": 0.05}},
+                            data_code="d", train_code="t")
+    assert spec.datasets == [{"name": "circles", "noise": 0.1}]
+    assert "*succeeds* if its final accuracy is at least 0.9, the report's" in \
+        _render(world(), spec)
+
+
+def test_the_xor_ceiling_is_the_sign_rule_which_is_its_bayes_classifier():
+    # x uniform on the square, class x0 x1 > 0, Gaussian noise: the class densities'
+    # difference factorizes, so the Bayes classifier is the noise-free rule z0 z1 > 0
+    settings = dict(name="xor", n_samples=2000, noise=0.15, factor=0.5, test_fraction=0.5,
+                    scale=1.0, standardize=False, seed=3)
+    for X, y in ceiling.split_points(settings, 0.25).values():
+        rule = np.mean((X[:, 0] * X[:, 1] > 0) == y)
+        assert ceiling.ceiling(X, y, settings) == pytest.approx(rule, abs=0.01)
+
+
+def test_the_circles_ceiling_agrees_with_the_bessel_form_of_its_bayes_classifier():
+    from scipy.special import i0e
+
+    settings = dict(name="circles", n_samples=2000, noise=0.2, factor=0.5,
+                    test_fraction=0.5, scale=1.0, standardize=False, seed=1)
+    s2 = settings["noise"] ** 2
+
+    def log_ring(r, radius):  # log density of a noisy ring at distance r, up to a constant
+        return -(r - radius) ** 2 / (2 * s2) + np.log(i0e(r * radius / s2))
+
+    for X, y in ceiling.split_points(settings, 0.25).values():
+        r = np.hypot(X[:, 0], X[:, 1])
+        exact = np.mean((log_ring(r, 0.5) > log_ring(r, 1.0)) == y)
+        assert ceiling.ceiling(X, y, settings) == pytest.approx(exact, abs=0.01)
+    assert 0.5 < exact < 0.99  # the noise makes the rings overlap: not a trivial ceiling
+
+
+def test_without_noise_the_ceiling_is_one_and_a_split_of_one_class_is_guessed_exactly():
+    settings = dict(name="moons", n_samples=100, noise=0.0, factor=0.5, test_fraction=0.2,
+                    scale=1.0, standardize=False, seed=0)
+    X, y = ceiling.split_points(settings, 0.25)["test"]
+    assert ceiling.ceiling(X, y, settings) == 1.0
+    table = ceiling.splits_table([{"dataset": settings, "validation_fraction": 0.25}] * 2)
+    assert table.split.tolist() == ["fit", "validation", "test"]
+    assert table.n.tolist() == [60, 20, 20]
+    assert np.allclose(table.guess_acc, [max(np.mean(y_), 1 - np.mean(y_)) for _, y_ in
+                                         ceiling.split_points(settings, 0.25).values()])
+    other = {"dataset": settings | {"noise": 0.1}, "validation_fraction": 0.25}
+    with pytest.raises(Exception, match="moons: the run files were made from different data"):
+        ceiling.splits_table([{"dataset": settings, "validation_fraction": 0.25}, other])
 
 
 def test_sub_studies_switched_off_leave_their_claims_untested():
@@ -387,6 +641,28 @@ def test_stages_write_every_declared_table_figure_and_link_each(staged):
     assert len(spec.figures()) == 10
 
 
+def test_the_splits_table_holds_the_very_points_the_networks_were_scored_on(staged):
+    spec, results = staged
+    root = results.parent
+    data = split(load_dataset(root / spec.dataset_file("circles")),
+                 spec.data["validation_fraction"])
+    meta = json.loads(str(np.load(root / spec.width_files()[0])["meta"]))
+    points = ceiling.split_points(meta["dataset"], meta["validation_fraction"])
+    for part, (X, y) in (("fit", (data.fit.X_train, data.fit.y_train)),
+                         ("validation", (data.fit.X_test, data.fit.y_test)),
+                         ("test", (data.X_test, data.y_test))):
+        assert np.array_equal(points[part][0], X) and np.array_equal(points[part][1], y)
+    splits = pd.read_csv(results / "tables/size/splits.csv").set_index("split")
+    assert splits.loc["test", "n"] == len(data.y_test)
+    assert splits.loc["test", "guess_acc"] == pytest.approx(
+        max(data.y_test.mean(), 1 - data.y_test.mean()))
+    out = json.loads((results / "sections/size.json").read_text())
+    assert [s["what"] for s in out["sanity"]] == [
+        "every divergence persists in float64", "no zero-initialized network diverges",
+        "circles: the best possible classifier has room above learns.accuracy"]
+    assert "sanity check (of the trainer)" in (results / "sections/size.md").read_text()
+
+
 def test_section_results_hold_every_claim_and_the_metrics(staged):
     _, results = staged
     out = json.loads((results / "sections/size.json").read_text())
@@ -416,7 +692,7 @@ def test_the_report_has_the_section_and_the_metrics(finished_project):
 def test_changing_an_analysis_setting_retrains_nothing(project_copy):
     params = read_params(project_copy)
     params["size"]["width"]["reliable"] = 0.9
-    params["size"]["datasets"][0]["success"] = 0.8
+    params["learns"] = {"accuracy": 0.8, "chance_margin": 0.05}
     write_params(project_copy, params)
     jobs = planned_jobs(project_copy)
     assert not {"size_train", "size_lottery", "size_structured", "size_dataset"} & set(jobs)

@@ -2,8 +2,14 @@
 
 Every accuracy is a final (last-epoch) test accuracy per seed; every choice a check depends
 on (a width, a pruning level, the values of k to test) is made on the validation split
-(``select.py``). A model that diverged fails every success criterion and counts as a coin
-flip (accuracy ``DIVERGED_ACC``) in accuracy comparisons: it is a failure, not dropped.
+(``select.py``). Success is params.yaml's ``learns.accuracy``. A model that diverged fails
+every success criterion and scores as a constant guess of the test split's larger class
+(the tables apply ``scoring``'s policy): it is a failure, never dropped.
+
+A comparison "arm minus reference is at least a gain" cannot pass when the reference is
+already within the gain of 1 (an accuracy or a success rate is at most 1): such a
+comparison is a *no-harm* guard instead (the arm is at most the gain below the reference),
+shown apart and never counted as support (``claims.Claim.guards``).
 
 Pairing: at one pruning level, the arms of one seed share its shuffling order, and the
 ticket shares with the dense network its initial weights, with random pruning its initial
@@ -14,13 +20,17 @@ independent samples.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from trainability.claims import (
     AT_LEAST,
     AT_MOST,
+    Check,
     Claim,
+    Sanity,
     difference_check,
     mean_check,
     number,
@@ -28,6 +38,7 @@ from trainability.claims import (
     rate_check,
     rate_difference_check,
 )
+from trainability.scoring import Learns
 from trainability.studies.size.select import (
     MATCH_TOL,
     capable_width,
@@ -42,7 +53,7 @@ MANY_DEAD = 0.10  # "many units are dead": at least this share of the hidden uni
 BEATS = 0.01  # "more accurate": a mean test accuracy at least this much higher
 FASTER = 0.5  # "learns faster": more than this share of seeds stop earlier
 MODERATE = (0.5, 0.2)  # the densities (shares of weights left) where speed is compared
-DIVERGED_ACC = 0.5
+ROOM = 0.5  # the ceiling errs on at most this share of the errors learns.accuracy allows
 ACC = "difference in test accuracy"
 
 
@@ -50,15 +61,34 @@ def _datasets(frame: pd.DataFrame) -> list[str]:
     return sorted(frame.dataset.unique())
 
 
-def per_seed(runs: pd.DataFrame, column: str = "test_acc", **where) -> pd.Series:
-    """``column`` per seed of the rows matching ``where`` (mean over re-initialization
-    draws); a diverged model's accuracy is ``DIVERGED_ACC``."""
+def by_seed(runs: pd.DataFrame, **where) -> pd.Series:
+    """Test accuracy per seed of the rows matching ``where`` (mean over re-initialization
+    draws; a diverged model's is the constant guess's, as the tables score it)."""
     rows = runs
     for key, value in where.items():
         rows = rows[rows[key] == value]
-    values = rows[column].where(~rows.diverged, DIVERGED_ACC) if "acc" in column \
-        else rows[column]
-    return values.groupby(rows.seed).mean()
+    return rows.test_acc.groupby(rows.seed).mean()
+
+
+def at_ceiling(reference: float, gain: float) -> bool:
+    """Whether "arm - reference >= gain" cannot pass: no accuracy or rate exceeds 1 (a
+    reference of exactly 1 - gain leaves the gain, which 1 - 0.9 < 0.1 in floats hides)."""
+    return 1.0 - reference < gain - 1e-9
+
+
+def _file(claim: Claim, check: Check, reference: float, gain: float) -> None:
+    """``check`` (claimed ``>= gain``) among the claim's checks, or, where the reference
+    leaves no room for the gain, as a no-harm guard: the arm at most ``gain`` below it."""
+    if not at_ceiling(reference, gain):
+        claim.checks.append(check)
+        return
+    claim.guards.append(replace(check, threshold=-gain, measure=f"{check.measure} (no harm)"))
+
+
+def _guard_rule(gain: float, what: str) -> str:
+    return (f" Where the {what} is above {1 - gain:g} no arm can gain {gain} on it: that "
+            f"comparison is a no-harm check instead (at most {gain} below it), shown apart "
+            "and not counted as support.")
 
 
 def _mean(values: pd.Series) -> str:
@@ -83,7 +113,7 @@ def big_trains(width: pd.DataFrame | None) -> Claim:
         "validation split (that seed shows a good enough boundary exists at that width, so a "
         "failure there is one of training, not of capacity; narrower widths are left out). "
         f"The widest's test success rate minus the capable width's is at least {GAIN} "
-        "(Newcombe interval).",
+        "(Newcombe interval)." + _guard_rule(GAIN, "capable width's test success rate"),
     )
     claim.note = "the width study did not run (size.width.enabled)"
     if width is None:
@@ -94,12 +124,15 @@ def big_trains(width: pd.DataFrame | None) -> Claim:
         if cap is None or cap >= wide.width:
             continue
         small = d[d.width == cap].iloc[0]
-        claim.checks.append(rate_difference_check(
+        _file(claim, rate_difference_check(
             f"{name}: width {int(wide.width)} - width {cap}", int(wide.successes),
             int(wide.n), int(small.successes), int(small.n), GAIN, AT_LEAST,
             "difference of test success rates",
-            detail=f"{_rate(wide.successes, wide.n)} vs {_rate(small.successes, small.n)}"))
-    claim.note = "no dataset has a capable width narrower than its widest"
+            detail=f"{_rate(wide.successes, wide.n)} vs {_rate(small.successes, small.n)}"),
+            small.successes / small.n, GAIN)
+    claim.note = ("the capable width succeeds too often for any width to gain on it (no-harm "
+                  "checks only)" if claim.guards else
+                  "no dataset has a capable width narrower than its widest")
     return claim
 
 
@@ -130,7 +163,16 @@ def many_dead(dead_runs: pd.DataFrame | None, tau: float) -> Claim:
     return claim
 
 
-def cut_cannot_train(width, dead, structured_runs, live) -> Claim:
+def cut_widths(rows: pd.DataFrame) -> pd.Series:
+    """Per seed, from the ``dead_runs`` rows of one network (dataset, regularizer, width,
+    tau): the width of its live part, the largest live count of the layers that lose units
+    (at least ``MANY_DEAD`` of them dead); the largest of any layer if none does."""
+    losing = rows[rows.dead >= MANY_DEAD]
+    return losing.groupby("seed").live.max().reindex(sorted(rows.seed.unique())).fillna(
+        rows.groupby("seed").live.max())
+
+
+def cut_cannot_train(width, dead_runs, structured_runs, live, tau: float) -> Claim:
     claim = Claim(
         "", "cut-cannot-train",
         "A network as narrow as the live part of a wide one cannot be trained from scratch.",
@@ -140,8 +182,12 @@ def cut_cannot_train(width, dead, structured_runs, live) -> Claim:
         f"{MOSTLY}. (a) Structured-pruning study: every wide group-lasso network is cut to "
         "its own live units (k = the largest number of live units of any hidden layer) and "
         "a width-k network is trained from scratch, pooled over seeds. (b) The widest "
-        "network trained without regularization: the width study's widest width not above "
-        "its median live width.",
+        "network trained without regularization: its live part's width is the largest live "
+        f"count of the layers that lose units (at least {MANY_DEAD:.0%} of them dead), as a "
+        "layer that keeps its units is not cut (a first-layer unit is a half-plane of the "
+        "2-dimensional input, dead only if it misses every point), or of any layer if none "
+        "does; the check is the width study's widest width not above its median over "
+        "seeds.",
     )
     if structured_runs is not None:
         own = structured_runs[(structured_runs.target == "live")
@@ -153,19 +199,22 @@ def cut_cannot_train(width, dead, structured_runs, live) -> Claim:
                 "test success rate from scratch",
                 detail=f"live width median {lv.median():g} (quartiles {lv.quantile(0.25):g}, "
                        f"{lv.quantile(0.75):g}); {_rate(d.success.sum(), len(d))}"))
-    if dead is not None and width is not None:
-        main = dead[dead.main_tau & (dead.regularizer == "none")]
+    if dead_runs is not None and width is not None:
+        main = dead_runs[np.isclose(dead_runs.tau, tau) & (dead_runs.regularizer == "none")]
         for name in _datasets(main):
-            top = main[main.dataset == name].sort_values("width").iloc[-1]
-            k = float(top.k_eff_median)
+            d = main[main.dataset == name]
+            top = d[d.width == d.width.max()]
+            k = float(cut_widths(top).median())
             w = width[(width.dataset == name) & (width.width <= k)].sort_values("width")
             if w.empty:
                 continue
             r = w.iloc[-1]
+            layers = top.groupby("layer").live.median()
             claim.checks.append(rate_check(
-                f"(b) {name}, width {int(top.width)}", int(r.successes), int(r.n), MOSTLY,
-                AT_MOST, "test success rate from scratch",
-                detail=f"median live width {k:g}; width {int(r.width)}: "
+                f"(b) {name}, width {int(top.width.iloc[0])}", int(r.successes), int(r.n),
+                MOSTLY, AT_MOST, "test success rate from scratch",
+                detail=f"live units per layer (median) {', '.join(f'{v:g}' for v in layers)}; "
+                       f"live part {k:g} wide; width {int(r.width)}: "
                        f"{_rate(r.successes, r.n)}"))
     claim.note = "needs the structured-pruning study, or the width and dead-unit studies"
     return claim
@@ -191,7 +240,8 @@ def lottery_tickets(lot: pd.DataFrame | None, runs: pd.DataFrame | None) -> Clai
         "network's (at least the first pruned level). Three checks of test accuracy, paired "
         f"by seed: (a) ticket minus dense is at least -{MATCH_TOL}; (b) ticket minus the "
         f"same mask re-initialized (mean over draws) is at least {BEATS}; (c) ticket minus "
-        f"random pruning at the same per-layer density is at least {BEATS}.",
+        f"random pruning at the same per-layer density is at least {BEATS}."
+        + _guard_rule(BEATS, "mean test accuracy of the control"),
     )
     claim.note = "the lottery study did not run (size.lottery.enabled)"
     if lot is None:
@@ -201,17 +251,18 @@ def lottery_tickets(lot: pd.DataFrame | None, runs: pd.DataFrame | None) -> Clai
         level = ticket_level(d)
         at = d[(d.arm == "ticket") & (d.level == level)].iloc[0]
         where = f"{name} at {100 * at.density:.3g}% of the weights"
-        ticket = per_seed(r, arm="ticket", level=level)
-        dense = per_seed(r, arm="ticket", level=0)
+        ticket = by_seed(r, arm="ticket", level=level)
+        dense = by_seed(r, arm="ticket", level=0)
         claim.checks.append(paired_check(
             f"(a) {where}: ticket - dense", ticket, dense, -MATCH_TOL, AT_LEAST, ACC,
             detail=f"ticket {_mean(ticket)}; dense {_mean(dense)}"))
         for tag, arm, label in (("b", "reinit", "re-initialized"), ("c", "random", "random")):
-            other = per_seed(r, arm=arm, level=level)
+            other = by_seed(r, arm=arm, level=level)
             if len(other):
-                claim.checks.append(paired_check(
+                _file(claim, paired_check(
                     f"({tag}) {where}: ticket - {label}", ticket, other, BEATS, AT_LEAST, ACC,
-                    detail=f"ticket {_mean(ticket)}; {label} {_mean(other)}"))
+                    detail=f"ticket {_mean(ticket)}; {label} {_mean(other)}"),
+                    other.mean(), BEATS)
     return claim
 
 
@@ -244,7 +295,7 @@ def tickets_faster(runs: pd.DataFrame | None) -> Claim:
             t = r[(r.arm == "ticket") & (r.level == level)].set_index("seed")
             d = dense.loc[t.index]
             informative = ~(t.censored & d.censored)
-            faster = (t.early_stop < d.early_stop) & (t.early_stop > 0) & ~t.diverged
+            faster = (t.early_stop < d.early_stop) & (t.early_stop > 0) & (t.status == "ok")
             claim.checks.append(rate_check(
                 f"{name}: ticket at {100 * t.density.mean():.3g}% vs dense",
                 int((faster & informative).sum()), int(informative.sum()), FASTER, AT_LEAST,
@@ -268,7 +319,8 @@ def ticket_vs_small_dense(lot: pd.DataFrame | None, runs: pd.DataFrame | None) -
         "per dataset, at the ticket's matching level (chosen on validation, see the previous "
         "claims) and at the sparsest level: the ticket's mean test accuracy minus that of a "
         "dense network whose width gives the closest number of weights is at least "
-        f"{BEATS} (independent samples: the two networks share no weights).",
+        f"{BEATS} (independent samples: the two networks share no weights)."
+        + _guard_rule(BEATS, "small dense network's mean test accuracy"),
     )
     claim.note = "the lottery study did not run (size.lottery.enabled)"
     if lot is None:
@@ -282,13 +334,17 @@ def ticket_vs_small_dense(lot: pd.DataFrame | None, runs: pd.DataFrame | None) -
             if t.empty or s.empty or (what == "sparsest level" and level == match):
                 continue
             t, s = t.iloc[0], s.iloc[0]
-            ticket = per_seed(r, arm="ticket", level=level)
-            small = per_seed(r, arm="dense", level=level)
-            claim.checks.append(difference_check(
+            ticket = by_seed(r, arm="ticket", level=level)
+            small = by_seed(r, arm="dense", level=level)
+            _file(claim, difference_check(
                 f"{name}, {what} ({100 * t.density:.3g}%)", ticket.to_numpy(),
                 small.to_numpy(), BEATS, AT_LEAST, "ticket minus small dense test accuracy",
                 detail=f"ticket {ticket.mean():.3f} ({t.weights:.0f} weights); dense width "
-                       f"{int(s.width)} {small.mean():.3f} ({s.weights:.0f} weights)"))
+                       f"{int(s.width)} {small.mean():.3f} ({s.weights:.0f} weights)"),
+                small.mean(), BEATS)
+    if claim.guards and not claim.checks:
+        claim.note = ("the small dense networks are too accurate for a ticket to beat them "
+                      "(no-harm checks only)")
     return claim
 
 
@@ -306,7 +362,7 @@ def cut_beats_scratch(st: pd.DataFrame | None, reliable: float) -> Claim:
         "(some network of width k, cut or from scratch, succeeded on validation: below that, "
         "no way of training can succeed and the k says nothing about pruning): the cut and "
         f"fine-tuned network's test success rate minus the from-scratch one's is at least "
-        f"{GAIN} (Newcombe interval).",
+        f"{GAIN} (Newcombe interval)." + _guard_rule(GAIN, "from-scratch test success rate"),
     )
     claim.note = "the structured-pruning study did not run (size.structured.enabled)"
     if st is None:
@@ -321,15 +377,43 @@ def cut_beats_scratch(st: pd.DataFrame | None, reliable: float) -> Claim:
             sc, ft = arms.loc["scratch"], arms.loc["finetune"]
             if sc.val_success_rate >= reliable or arms.val_successes.sum() == 0:
                 continue
-            claim.checks.append(rate_difference_check(
+            _file(claim, rate_difference_check(
                 f"{name}, k = {int(k)}", int(ft.successes), int(ft.n), int(sc.successes),
                 int(sc.n), GAIN, AT_LEAST, "fine-tuned minus scratch success rate",
                 detail=f"fine-tuned {_rate(ft.successes, ft.n)}; scratch "
-                       f"{_rate(sc.successes, sc.n)}"))
-    claim.note = (f"at every capable k, the k-unit network from scratch succeeded on "
+                       f"{_rate(sc.successes, sc.n)}"), sc.successes / sc.n, GAIN)
+    claim.note = ("where training from scratch is unreliable on validation, it still succeeds "
+                  "too often on test for pruning to gain on it (no-harm checks only)"
+                  if claim.guards else
+                  f"at every capable k, the k-unit network from scratch succeeded on "
                   f"validation for at least {reliable:.0%} of its seeds: nothing for pruning "
                   "to rescue")
     return claim
+
+
+def room(spec) -> float:
+    """The accuracy a split's ceiling must reach: ``ROOM`` of the errors learns allows."""
+    return 1 - ROOM * (1 - Learns.of(spec).accuracy)
+
+
+def sanity(spec, tables) -> list[Sanity]:
+    """Per dataset: its validation and test splits leave room to learn, the best possible
+    classifier (``ceiling.py``) making at most ``ROOM`` of the errors learns.accuracy
+    allows; otherwise "no width succeeds" would be a property of the split."""
+    splits = tables.get("splits")
+    if splits is None:
+        return []
+    need = room(spec)
+    out = []
+    for name in _datasets(splits):
+        d = splits[splits.dataset == name].set_index("split").ceiling
+        low = min(d["validation"], d["test"])
+        out.append(Sanity(
+            f"{name}: the best possible classifier has room above learns.accuracy", low,
+            bool(low >= need), f"its accuracy (Bayes, from the generating distribution): "
+            f"validation {d['validation']:.3f}, test {d['test']:.3f}; room needs at least "
+            f"{need:.3f}"))
+    return out
 
 
 def evaluate(spec, tables) -> list[Claim]:
@@ -338,7 +422,8 @@ def evaluate(spec, tables) -> list[Claim]:
     return number([
         big_trains(t("width")),
         many_dead(t("dead_runs"), float(spec.dead["tau"])),
-        cut_cannot_train(t("width"), t("dead"), t("structured_runs"), t("structured_live")),
+        cut_cannot_train(t("width"), t("dead_runs"), t("structured_runs"),
+                         t("structured_live"), float(spec.dead["tau"])),
         lottery_tickets(t("lottery"), t("lottery_runs")),
         tickets_faster(t("lottery_runs")),
         ticket_vs_small_dense(t("lottery"), t("lottery_runs")),

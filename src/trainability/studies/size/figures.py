@@ -90,7 +90,8 @@ def width_accuracy_figure(width: pd.DataFrame, runs: pd.DataFrame) -> Figure:
         fig, axes = panels(len(names))
         for ax, name in zip(axes, names, strict=True):
             d = width[width.dataset == name].sort_values("width")
-            r = runs[runs.dataset == name]
+            r = runs[(runs.dataset == name) & (runs.regularizer == "none")
+                     & runs.width.isin(d.width)]
             jitter = 2.0 ** rng.uniform(-0.18, 0.18, len(r))
             ax.scatter(r.width * jitter, r.test_acc, s=4, color="0.55", alpha=0.45,
                        linewidths=0, label="one seed")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from trainability.claims import FAILS, PASSES, Claim, Sanity, wilson
 from trainability.markdown import caption, figure, table
+from trainability.scoring import Learns
 from trainability.studies.size import claims as size_claims
 from trainability.studies.size.select import (
     MATCH_TOL,
@@ -78,8 +79,9 @@ def width_table(width: pd.DataFrame) -> str:
     return table(rows, header)
 
 
-def dead_table(dead: pd.DataFrame) -> str:
+def dead_table(dead: pd.DataFrame, runs: pd.DataFrame) -> str:
     main = dead[dead.main_tau]
+    at = runs[np.isclose(runs.tau, float(main.tau.iloc[0]))] if len(main) else runs
     rows = []
     for name in _names(main):
         for reg in REG_NAMES:
@@ -87,13 +89,23 @@ def dead_table(dead: pd.DataFrame) -> str:
             for _, r in d.iterrows():
                 lives = ", ".join(f"{r[c]:g}" for c in sorted(r.index)
                                   if c.startswith("live_median_"))
+                cut = size_claims.cut_widths(at[(at.dataset == name) & (at.regularizer == reg)
+                                                & (at.width == r.width)]).median()
                 rows.append([name, REG_NAMES[reg] + (f" {r.strength:g}" if r.strength else ""),
                              int(r.width), f"{r.act_dead:.2f}", f"{r.norm_dead:.2f}",
-                             f"{r.dead:.2f}", lives, f"{r.k_eff_median:g}",
+                             f"{r.dead:.2f}", lives, f"{r.k_eff_median:g}", f"{cut:g}",
                              f"{r.test_acc_median:.3f}", int(r.n)])
     return table(rows, ["dataset", "regularizer", "width", "activation-dead", "norm-dead",
                         "dead (either)", "live units per layer (median)",
-                        "effective width k_eff (median)", "test acc (median)", "seeds"])
+                        "effective width k_eff (median)", "live part's width (median)",
+                        "test acc (median)", "seeds"])
+
+
+def splits_table(splits: pd.DataFrame) -> str:
+    rows = [[r.dataset, r.split, int(r.n), f"{r.guess_acc:.3f}", f"{r.ceiling:.3f}"]
+            for _, r in splits.iterrows()]
+    return table(rows, ["dataset", "split", "points", "constant guess (larger class)",
+                        "best possible classifier (Bayes)"])
 
 
 def lottery_table(lot: pd.DataFrame) -> str:
@@ -193,18 +205,21 @@ def censoring(runs: pd.DataFrame) -> dict:
     return {"n": n, "censored": censored, "share": censored / n if n else 0.0}
 
 
-def cut_readings(width, dead, reliable: float) -> list[dict]:
-    """Per dataset: the widest unregularized network's median live width against the
-    narrowest width that trains reliably (chosen on validation)."""
-    if width is None or dead is None:
+def cut_readings(width, dead_runs, tau: float, reliable: float) -> list[dict]:
+    """Per dataset: the width of the widest unregularized network's live part (median over
+    seeds, ``claims.cut_widths``) against the narrowest width that trains reliably (chosen
+    on validation)."""
+    if width is None or dead_runs is None:
         return []
-    main = dead[dead.main_tau & (dead.regularizer == "none")]
+    main = dead_runs[np.isclose(dead_runs.tau, tau) & (dead_runs.regularizer == "none")]
     out = []
     for name in _names(main):
-        top = main[main.dataset == name].sort_values("width").iloc[-1]
+        d = main[main.dataset == name]
+        top = d[d.width == d.width.max()]
+        live = float(size_claims.cut_widths(top).median())
         need = needed_width(width[width.dataset == name], reliable)
-        out.append({"name": name, "width": int(top.width), "live": float(top.k_eff_median),
-                    "need": need, "wider": need is not None and top.k_eff_median >= need})
+        out.append({"name": name, "width": int(top.width.iloc[0]), "live": live,
+                    "need": need, "wider": need is not None and live >= need})
     return out
 
 
@@ -241,24 +256,32 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
     seeds = sorted(set(width.n.astype(int))) if width is not None else []
     capable = {n: capable_width(width[width.dataset == n])
                for n in _names(width)} if width is not None else {}
+    splits = t("splits")
     return {
         "spec": spec, "claims": by_key, "claim_list": claims, "sanity": sanity,
+        "learns": Learns.of(spec), "room": size_claims.room(spec),
+        "room_share": size_claims.ROOM,
+        "ceilings": {n: splits[splits.dataset == n].set_index("split").ceiling.to_dict()
+                     for n in _names(splits)} if splits is not None else {},
+        "splits_table": splits_table(splits) if splits is not None else "",
         "figures": figures(spec, rel), "enabled": {s: spec.enabled(s) for s in SUBSTUDIES},
         "reliable": reliable, "seeds": seeds, "match_tol": MATCH_TOL,
         "beats": size_claims.BEATS, "gain": size_claims.GAIN, "passes": PASSES, "fails": FAILS,
+        "many_dead": size_claims.MANY_DEAD,
         "capable": capable,
         "capable_list": ", ".join(f"{n} {w if w is not None else 'none'}"
                                   for n, w in capable.items()),
         "answer": answer(width, lot, reliable) if width is not None else [],
         "width_table": width_table(width) if width is not None else "",
-        "dead_table": dead_table(t("dead")) if t("dead") is not None else "",
+        "dead_table": dead_table(t("dead"), t("dead_runs")) if t("dead") is not None else "",
         "lottery_table": lottery_table(lot) if lot is not None else "",
         "structured_table": structured_table(t("structured"))
         if t("structured") is not None else "",
         "big_readings": big_readings(by_key["big-trains"]),
         "lottery_readings": lottery_readings(by_key["lottery-tickets"]),
         "censoring": censoring(t("lottery_runs")) if lot is not None else None,
-        "cut_readings": cut_readings(width, t("dead"), reliable),
+        "cut_readings": cut_readings(width, t("dead_runs"), float(spec.dead["tau"]),
+                                     reliable),
         "structured_gain": structured_gain(by_key["cut-beats-scratch"]),
         "deviations": deviations(spec),
         "dense_weights": {n: int(dense_row(lot[lot.dataset == n]).weights)

@@ -2,8 +2,9 @@
 
 Sub-studies, each switched by ``size.<name>.enabled``:
 
-1. **width**: success rate (final test accuracy >= a threshold fixed in params.yaml) over
-   many seeds vs the width of a ReLU network of ``size.train.depth`` hidden layers;
+1. **width**: success rate (final test accuracy at least ``learns.accuracy``, the one
+   meaning of "learns") over many seeds vs the width of a ReLU network of
+   ``size.train.depth`` hidden layers;
 2. **dead**: activation-dead and norm-dead units of trained networks, without
    regularization, with L2 and with group lasso on units; the effective (live) width;
 3. **lottery**: iterative magnitude pruning with rewinding (lottery tickets) against random
@@ -41,7 +42,7 @@ FIGURES = {  # file name -> caption kind, per sub-study, in report order
 }
 TABLES = {
     "width": ("width_runs", "width"),
-    "dead": ("dead_runs", "dead"),
+    "dead": ("width_runs", "dead_runs", "dead"),  # width_runs: every model of the width jobs
     "lottery": ("lottery_runs", "lottery"),
     "structured": ("structured_runs", "structured", "structured_live"),
 }
@@ -106,7 +107,7 @@ class Spec:
     study: ClassVar[str] = "size"
 
     quick: bool
-    datasets: list[dict]  # {name, noise, success}
+    datasets: list[dict]  # {name, noise}
     data: dict  # size.data: how each dataset file is made and split
     train: dict  # size.train: the protocol of every network
     width: dict
@@ -115,6 +116,7 @@ class Spec:
     structured: dict
     data_code: str  # hash of the dataset job's code
     train_code: str  # hash of the training jobs' code
+    learns: dict  # params.yaml's learns (scoring.Learns.of(spec)); {} when absent: defaults
 
     @classmethod
     def from_params(cls, params: dict, data_code: str, train_code: str) -> Spec:
@@ -123,9 +125,12 @@ class Spec:
         if found:
             raise ConfigError("params.yaml is invalid:\n" + "\n".join(f"  - {p}" for p in found))
         s = quick(size)
-        return cls(quick=s["quick"], datasets=[dict(d) for d in s["datasets"]], data=s["data"],
-                   train=s["train"], width=s["width"], dead=s["dead"], lottery=s["lottery"],
-                   structured=s["structured"], data_code=data_code, train_code=train_code)
+        # learns as a plain dict: scoring.Learns would import pandas into Snakemake's parse
+        return cls(quick=s["quick"],
+                   datasets=[{"name": d["name"], "noise": d["noise"]} for d in s["datasets"]],
+                   data=s["data"], train=s["train"], width=s["width"], dead=s["dead"],
+                   lottery=s["lottery"], structured=s["structured"], data_code=data_code,
+                   train_code=train_code, learns=dict(params.get("learns", {})))
 
     def enabled(self, sub: str) -> bool:
         return bool(getattr(self, sub)["enabled"])
@@ -136,18 +141,14 @@ class Spec:
     def names(self) -> list[str]:
         return [d["name"] for d in self.datasets]
 
-    def thresholds(self) -> dict[str, float]:
-        """Dataset -> the final test accuracy that counts as success."""
-        return {d["name"]: d["success"] for d in self.datasets}
-
     # ------------------------------------------------------------ datasets
 
     def _dataset(self, name: str) -> dict:
         return next(d for d in self.datasets if d["name"] == name)
 
     def dataset_tag(self, name: str) -> str:
-        """Everything a dataset file depends on (not the success threshold, not the
-        validation split, which the training jobs make)."""
+        """Everything a dataset file depends on (not the validation split, which the
+        training jobs make)."""
         d = self._dataset(name)
         data = {k: v for k, v in self.data.items() if k != "validation_fraction"}
         return tag({"name": name, "noise": d["noise"]}, data, self.data_code)
@@ -246,7 +247,9 @@ class Spec:
     # ------------------------------------------------------------ what it writes
 
     def tables(self) -> dict[str, str]:
-        return {name: f"{name}.csv" for sub in self.substudies() for name in TABLES[sub]}
+        subs = self.substudies()
+        names = [*(["splits"] if subs else []), *(n for sub in subs for n in TABLES[sub])]
+        return {name: f"{name}.csv" for name in dict.fromkeys(names)}
 
     def figures(self) -> list[tuple[str, str]]:
         """``(file name, caption kind)`` of every figure, in report order."""

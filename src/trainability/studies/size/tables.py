@@ -1,10 +1,14 @@
 """Tidy tables of the size study from its run files, one per model and one summary per
 sub-study:
 
-- width: ``width_runs`` (dataset, width, seed, accuracies, epochs, success on the test
-  and on the validation split) and ``width`` (per dataset x width: success rate with its
-  Wilson 95% interval, the validation success rate, quartiles of the test accuracy and of
-  the epochs to 95% training accuracy);
+- ``splits``: per dataset x split (fit, validation, test): its points, what a constant
+  guess of the larger class scores and the ceiling, the best possible classifier's
+  accuracy (``ceiling.py``);
+- width: ``width_runs`` (every model of the width jobs, unregularized and regularized:
+  dataset, regularizer, width, seed, accuracies, epochs, success on the test and on the
+  validation split) and ``width`` (per dataset x width of the width study, unregularized:
+  success rate with its Wilson 95% interval, the validation success rate, quartiles of the
+  test accuracy and of the epochs to 95% training accuracy);
 - dead: ``dead_runs`` (per model x hidden layer x tau: activation-dead, norm-dead and dead
   shares, live units, APoZ) and ``dead`` (per dataset x regularizer x width x tau: mean
   shares, the effective width ``k_eff``, the largest number of live units of any hidden
@@ -15,9 +19,12 @@ sub-study:
   rates on test and validation) and ``structured_live`` (live units per layer of every
   source network).
 
-Success: a final accuracy at least the dataset's threshold (``size.datasets[].success``),
-on the test split (``success``, what is reported) or on the validation split
-(``val_success``, what choices are made on).
+Success: a final accuracy at least ``learns.accuracy`` (params.yaml: the one meaning of
+"learns"), on the test split (``success``, what is reported) or on the validation split
+(``val_success``, what choices are made on). A model whose loss left the finite numbers has
+``status`` "diverged": it fails every success criterion and its accuracies are the constant
+guess's on that split (``scoring.per_seed``), so every mean, quartile and choice below
+counts it as a network that learned nothing, never leaves it out.
 """
 
 from __future__ import annotations
@@ -30,28 +37,35 @@ import pandas as pd
 from trainability.claims import wilson
 from trainability.io import InputError, load_npz
 from trainability.prune import weights_of_width
+from trainability.scoring import Learns, per_seed
+from trainability.studies.size.ceiling import guess, splits_table
 from trainability.studies.size.runs import REGULARIZERS, unit_key
 from trainability.studies.size.training import Protocol
 
 
 def build(spec) -> dict[str, pd.DataFrame]:
-    thresholds = spec.thresholds()
-    out = {}
+    threshold = Learns.of(spec).accuracy
+    files = spec.run_files()
+    if not files:
+        return {}
+    splits = splits_table([_load(path)[0] for path in files])
+    out = {"splits": splits}
     if spec.enabled("width") or spec.enabled("dead"):
-        models, units = width_models(spec.width_files(), thresholds)
+        models, units = width_models(spec.width_files(), threshold, splits)
+        out["width_runs"] = models
         if spec.enabled("width"):
             runs = models[(models.regularizer == "none")
-                          & models.width.isin(spec.width["widths"])].reset_index(drop=True)
-            out |= {"width_runs": runs, "width": width_summary(runs)}
+                          & models.width.isin(spec.width["widths"])]
+            out["width"] = width_summary(runs)
         if spec.enabled("dead"):
             taus = sorted(set(spec.dead["taus"]) | {spec.dead["tau"]})
             dead = dead_runs(models, units, taus, min(spec.dead["widths"]))
             out |= {"dead_runs": dead, "dead": dead_summary(dead, spec.dead["tau"])}
     if spec.enabled("lottery"):
-        runs = lottery_runs(spec.lottery_files())
+        runs = lottery_runs(spec.lottery_files(), splits)
         out |= {"lottery_runs": runs, "lottery": lottery_summary(runs)}
     if spec.enabled("structured"):
-        runs, live = structured_runs(spec.structured_files(), thresholds)
+        runs, live = structured_runs(spec.structured_files(), threshold, splits)
         out |= {"structured_runs": runs, "structured": structured_summary(runs),
                 "structured_live": live}
     return out
@@ -66,10 +80,23 @@ def _load(path, required=()) -> tuple[dict, dict]:
     return meta, arrays
 
 
-def _success(frame: pd.DataFrame, thresholds) -> pd.DataFrame:
-    threshold = frame.dataset.map(thresholds)
-    return frame.assign(threshold=threshold, success=frame.test_acc >= threshold,
-                        val_success=frame.val_acc >= threshold)
+def scored(models: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
+    """``models`` (with a boolean ``diverged`` column from the run files) with ``status``
+    instead, and a diverged model's ``test_acc`` and ``val_acc`` the constant guess's on
+    its dataset's test and validation split (the policy of ``scoring``)."""
+    out = models.assign(status=np.where(models.diverged.astype(bool), "diverged", "ok"))
+    out = out.drop(columns="diverged").reset_index(drop=True)
+    for name, rows in out.groupby("dataset"):
+        for column, part in (("test_acc", "test"), ("val_acc", "validation")):
+            out.loc[rows.index, column] = per_seed(rows, column, guess(splits, name, part)
+                                                   ).to_numpy()
+    return out
+
+
+def with_success(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    ok = frame.status == "ok"
+    return frame.assign(threshold=threshold, success=ok & (frame.test_acc >= threshold),
+                        val_success=ok & (frame.val_acc >= threshold))
 
 
 def _quartiles(g, column: str, prefix: str) -> pd.DataFrame:
@@ -95,7 +122,8 @@ MODEL_COLUMNS = ("regularizer", "width", "seed", "test_acc", "val_acc", "train_a
                  "early_stop", "censored", "epochs_to_95", "diverged", "float32_fault")
 
 
-def width_models(paths, thresholds) -> tuple[pd.DataFrame, dict]:
+def width_models(paths, threshold: float, splits: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, dict]:
     """Every model of the width jobs (one row each) and their per-unit arrays, keyed by
     ``(dataset, regularizer, width)``."""
     frames, units = [], {}
@@ -118,8 +146,8 @@ def width_models(paths, thresholds) -> tuple[pd.DataFrame, dict]:
                                               strength[reg])
     if not frames:
         raise InputError("no run files given")
-    models = _success(pd.concat(frames, ignore_index=True), thresholds)
-    for c in ("diverged", "float32_fault", "censored"):
+    models = with_success(scored(pd.concat(frames, ignore_index=True), splits), threshold)
+    for c in ("float32_fault", "censored"):
         models[c] = models[c].astype(bool)
     return models.sort_values(["dataset", "regularizer", "width", "seed"],
                               ignore_index=True), units
@@ -135,7 +163,7 @@ def width_summary(runs: pd.DataFrame) -> pd.DataFrame:
     out["acc_min"], out["acc_max"] = g.test_acc.min(), g.test_acc.max()
     out = out.join(_quartiles(g, "epochs_to_95", "epochs_to_95"))
     out["never_95"] = g.epochs_to_95.apply(lambda s: int(s.isna().sum()))
-    out["diverged"] = g.diverged.sum().astype(int)
+    out["diverged"] = g.status.apply(lambda s: int((s != "ok").sum()))
     return out.reset_index()
 
 
@@ -198,7 +226,7 @@ LOTTERY_COLUMNS = ("arm", "level", "draw", "seed", "width", "weights", "density"
                    "epochs_to_95", "diverged", "float32_fault")
 
 
-def lottery_runs(paths) -> pd.DataFrame:
+def lottery_runs(paths, splits: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for path in paths:
         meta, a = _load(path, LOTTERY_COLUMNS)
@@ -208,8 +236,8 @@ def lottery_runs(paths) -> pd.DataFrame:
         }))
     if not frames:
         raise InputError("no run files given")
-    runs = pd.concat(frames, ignore_index=True)
-    for c in ("diverged", "float32_fault", "censored"):
+    runs = scored(pd.concat(frames, ignore_index=True), splits)
+    for c in ("float32_fault", "censored"):
         runs[c] = runs[c].astype(bool)
     return runs.sort_values(["dataset", "arm", "level", "draw", "seed"], ignore_index=True)
 
@@ -221,7 +249,8 @@ def lottery_summary(runs: pd.DataFrame) -> pd.DataFrame:
         "n": g.size(), "acc_mean": g.test_acc.mean(), "acc_sd": g.test_acc.std(ddof=1),
         "val_acc_mean": g.val_acc.mean(), "acc_min": g.test_acc.min(),
         "acc_max": g.test_acc.max(), "struct_dead": g.struct_dead.mean(),
-        "censored": g.censored.mean(), "diverged": g.diverged.sum().astype(int),
+        "censored": g.censored.mean(),
+        "diverged": g.status.apply(lambda s: int((s != "ok").sum())),
         "epochs": g.epochs.first(),
     })
     out = out.join(_quartiles(g, "test_acc", "acc"))
@@ -237,7 +266,8 @@ STRUCTURED_COLUMNS = ("arm", "target", "k", "seed", "test_acc", "val_acc", "earl
                       "source_seed")
 
 
-def structured_runs(paths, thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
+def structured_runs(paths, threshold: float, splits: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     frames, live = [], []
     for path in paths:
         meta, a = _load(path, STRUCTURED_COLUMNS)
@@ -252,8 +282,8 @@ def structured_runs(paths, thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
         }))
     if not frames:
         raise InputError("no run files given")
-    runs = _success(pd.concat(frames, ignore_index=True), thresholds)
-    for c in ("diverged", "float32_fault", "censored"):
+    runs = with_success(scored(pd.concat(frames, ignore_index=True), splits), threshold)
+    for c in ("float32_fault", "censored"):
         runs[c] = runs[c].astype(bool)
     runs = runs.sort_values(["dataset", "target", "arm", "k", "seed"], ignore_index=True)
     return runs, pd.concat(live, ignore_index=True)

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from trainability.claims import PASSES, Check, Claim, Sanity, bootstrap_mean
+from trainability.data import load_dataset
 from trainability.markdown import caption, figure, table
 from trainability.model import BN_EPS
+from trainability.scoring import Guess, Learns
 from trainability.studies.batchnorm import claims as bn_claims
 from trainability.studies.batchnorm.spec import (
     LECTURE_SETUP,
@@ -33,25 +35,54 @@ def _num(value, digits: int = 3, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+def settings(spec, runs: pd.DataFrame, history: pd.DataFrame, test: Guess,
+             train: Guess) -> pd.DataFrame:
+    """Per activation and placement, over every seed (a diverged one scored as a constant
+    guess: ``test`` on the test set, ``train`` on the training set): final test accuracy
+    (mean, sample sd with ddof 1), final training loss, and final training accuracy as Keras
+    reports it (the last epoch's mean over mini-batches: the lecture's measure; mean, min,
+    max); and the counts. The same per-seed values as the claims' checks."""
+    last = history[history.epoch == history.epoch.max()].drop(columns="status",
+                                                              errors="ignore")
+    last = last.merge(runs[["activation", "placement", "seed", "status"]])
+    rows = []
+    for act in spec.activations:
+        for placement in spec.placements:
+            group = bn_claims.rows(runs, act, placement)
+            if group.empty:
+                continue
+            acc = bn_claims.per_seed(runs, act, placement, test)
+            keras = bn_claims.per_seed(last, act, placement, train, "running_acc")
+            rows.append({
+                "activation": act, "placement": placement, "n": len(group),
+                "n_diverged": int((group.status != "ok").sum()),
+                "test_acc": acc.mean(), "test_acc_sd": acc.std(ddof=1),
+                "train_loss": bn_claims.per_seed(runs, act, placement, train,
+                                                 "train_loss").mean(),
+                "running_acc": keras.mean(), "running_acc_min": keras.min(),
+                "running_acc_max": keras.max(),
+            })
+    return pd.DataFrame(rows)
+
+
 def _row(settings: pd.DataFrame, activation: str, placement: str):
     sel = settings[(settings.activation == activation) & (settings.placement == placement)]
     return sel.iloc[0] if len(sel) else None
 
 
 def fmt_acc(row) -> str:
-    """``0.984 ± 0.002 (n = 10)``: mean ± sd over the seeds that did not diverge."""
-    if row.n_ok == 0:
-        return f"all {int(row.n_diverged)} diverged"
-    text = f"{row.test_acc:.3f}" + (f" ± {row.test_acc_sd:.3f}" if row.n_ok > 1 else "")
-    return text + f" (n = {int(row.n_ok)}" + (f"; {int(row.n_diverged)} diverged)"
-                                               if row.n_diverged else ")")
+    """``0.984 ± 0.002 (n = 10)``: mean ± sd over the seeds, a diverged one scored as a
+    constant guess."""
+    text = f"{row.test_acc:.3f}" + (f" ± {row.test_acc_sd:.3f}" if row.n > 1 else "")
+    return text + f" (n = {int(row.n)}" + (f"; {int(row.n_diverged)} diverged)"
+                                            if row.n_diverged else ")")
 
 
 def settings_table(spec, settings: pd.DataFrame, claims: dict[str, Claim]) -> str:
     """Per activation and placement: final test accuracy, training loss, and the paired
-    gain over no batch norm with its interval (from the claims' checks)."""
+    gain over no batch norm with its interval (from the claims' checks and no-harm checks)."""
     gains = {c.what: c for key in ("bn-rescues-sigmoid", "bn-harmless")
-             for c in claims[key].checks}
+             for c in [*claims[key].checks, *claims[key].guards]}
     rows = []
     for r in settings.itertuples():
         label = placement_label(r.placement)
@@ -106,7 +137,7 @@ def lecture_comparison(spec, settings: pd.DataFrame) -> list[dict]:
     out = []
     for p, value in LECTURE_SIGMOID.items():
         r = _row(settings, "sigmoid", p)
-        if r is None or r.n_ok == 0:
+        if r is None:
             continue
         out.append({"label": placement_label(p), "lecture": value, "mean": r.running_acc,
                     "min": r.running_acc_min, "max": r.running_acc_max,
@@ -115,11 +146,11 @@ def lecture_comparison(spec, settings: pd.DataFrame) -> list[dict]:
 
 
 def setup_differences(spec) -> list[str]:
-    """Where this configuration's setup differs from the lecture's (constants)."""
+    """Where this configuration's setup differs from the lecture's, as far as that is known
+    (constants; where eps sits is not known, so it is not among them)."""
     ours = {"init": spec.init, "init_scale": spec.init_scale,
             "classifier_init": spec.classifier_init, "width": spec.width, "depth": spec.depth,
-            **{k: spec.train[k] for k in ("optimizer", "lr", "eps", "eps_convention",
-                                          "batch_size", "epochs")}}
+            **{k: spec.train[k] for k in ("optimizer", "lr", "eps", "batch_size", "epochs")}}
     return [f"{k} {ours[k]} (the lecture's: {v})" for k, v in LECTURE_SETUP.items()
             if ours[k] != v]
 
@@ -190,6 +221,19 @@ def layer_table(spec, layers: pd.DataFrame) -> dict:
     return {"activation": act, "last": last, "table": table(rows, header)}
 
 
+def grid_seeds(spec, runs: pd.DataFrame, test: Guess) -> dict | None:
+    """The sigmoid network without batch norm split by seed: those the grid trains too
+    (``spec.grid_seeds``: the same runs) and those only this study trains; None when the
+    grid does not train it as here, or it was not trained."""
+    if spec.grid_seeds is None or not bn_claims.rows(runs, "sigmoid", NONE).size:
+        return None
+    acc = bn_claims.per_seed(runs, "sigmoid", NONE, test)
+    shared, own = acc[acc.index < spec.grid_seeds], acc[acc.index >= spec.grid_seeds]
+    return {"seeds": spec.grid_seeds, "n_shared": len(shared), "n_own": len(own),
+            "shared": float(shared.mean()) if len(shared) else math.nan,
+            "own": float(own.mean()) if len(own) else math.nan}
+
+
 def figures(spec, rel: str) -> dict[str, str]:
     """Every figure's markdown, keyed by file name, its caption from captions/<kind>.rst."""
     out = {}
@@ -203,12 +247,14 @@ def figures(spec, rel: str) -> dict[str, str]:
 
 
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
-    runs, settings, ratios, layers = (tables[k] for k in ("runs", "settings", "ratios",
-                                                          "layers"))
-    chance = bn_claims.chance_level(spec)
+    runs, ratios, layers = (tables[k] for k in ("runs", "ratios", "layers"))
+    data = load_dataset(spec.dataset)
+    test, train = Guess.of(data.y_test), Guess.of(data.y_train)
+    learns = Learns.of(spec)
     by_key = {c.key: c for c in claims}
-    base: Check | None = bn_claims.baseline(runs, chance)
+    base: Check | None = bn_claims.baseline(runs, learns, test)
     rows = ratio_rows(spec, ratios)
+    scored = settings(spec, runs, tables["history"], test, train)
     return {
         "spec": spec,
         "title": TITLE,
@@ -216,14 +262,19 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "claim_list": claims,
         "figures": figures(spec, rel),
         "labels": {p: placement_label(p) for p in spec.placements},
+        "sanity": sanity,
         "n_models": len(runs),
-        "chance": chance,
-        "learns": bn_claims.LEARNS,
+        "n_train": len(data.y_train),
+        "chance": test.accuracy,
+        "learns": learns,
+        "gain": bn_claims.GAIN,
+        "slack": bn_claims.SLACK,
         "base": base,
         "base_verdict": base.verdict if base else None,
         "passes": PASSES,
-        "settings_table": settings_table(spec, settings, by_key),
-        "lecture": lecture_comparison(spec, settings),
+        "grid": grid_seeds(spec, runs, test),
+        "settings_table": settings_table(spec, scored, by_key),
+        "lecture": lecture_comparison(spec, scored),
         "differences": setup_differences(spec),
         "ratio_table": ratio_table(rows),
         "sigmoid_ratio": next((r for r in rows if r["activation"] == "sigmoid"
@@ -238,8 +289,11 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
 def metrics(spec, tables) -> dict:
     """Headline numbers for ``dvc exp show``: per activation and placement, the mean final
     test accuracy; and the sigmoid network's mean log10 gradient ratio at initialization."""
+    data = load_dataset(spec.dataset)
+    scored = settings(spec, tables["runs"], tables["history"], Guess.of(data.y_test),
+                      Guess.of(data.y_train))
     out = {}
-    for r in tables["settings"].itertuples():
+    for r in scored.itertuples():
         out.setdefault(r.activation, {})[r.placement] = {"test_acc": _round(r.test_acc)}
     ratios = tables["ratios"]
     for p in spec.placements:

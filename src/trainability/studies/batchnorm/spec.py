@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trainability.config import tag
-from trainability.study import training_args
+from trainability.study import single_precision, training_args
 
 TITLE = "Batch normalization and the sigmoid network"
 CATEGORY = "Batch normalization"
@@ -26,11 +26,12 @@ EVERY = "every"
 LECTURE_PLACEMENT = "after3"  # the lecture's model: batch norm between hidden layers 3 and 4
 # The lecture's values, read off its figures: the sigmoid network's final training accuracy
 # (Keras' history: the epoch's mean over mini-batches), one run each, without batch norm
-# and with it after hidden layer 3; and the setup it was trained with.
+# and with it after hidden layer 3; and the setup it was trained with, as far as it is
+# known (where eps sits is not: it depends on the Keras version, which the lecture omits).
 LECTURE_SIGMOID = {NONE: 0.70, LECTURE_PLACEMENT: 0.93}
 LECTURE_SETUP = {"init": "random_normal", "init_scale": 1.0, "classifier_init": "glorot_uniform",
                  "width": 5, "depth": 4, "optimizer": "rmsprop", "lr": 0.001, "eps": 1e-7,
-                 "eps_convention": "keras", "batch_size": 32, "epochs": 100}
+                 "batch_size": 32, "epochs": 100}
 
 
 def placement_layers(name: str, depth: int) -> list[int]:
@@ -87,6 +88,10 @@ class Spec:
     dataset: str  # the dataset file
     diagnostic_epochs: list[int]  # always with 0 (the claims) and the last epoch (a table)
     tag: str  # names the run files
+    learns: dict  # params.yaml's learns, for scoring.Learns.of (scoring imports pandas)
+    # the grid's seeds (train.seeds) when the grid trains this study's sigmoid network
+    # without batch norm exactly as here (same seed, same run); None when it does not
+    grid_seeds: int | None
 
     @classmethod
     def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
@@ -106,9 +111,14 @@ class Spec:
         # what makes a run file besides its activation and placement (in its name): adding
         # an activation or a placement trains only the new files
         run_tag = tag("batchnorm", fields, train_code)
+        g = params["grid"]
+        as_grid = ("sigmoid" in g["activations"] and b["init"] in g["inits"]
+                   and not m["batch_norm"] and not single_precision(m["width"],
+                                                                    g["float32_from"]))
         return cls(activations=list(b["activations"]),
                    placements=placement_names(b["after_layers"], b["every_layer"], m["depth"]),
-                   tag=run_tag, **fields)
+                   tag=run_tag, learns=dict(params.get("learns", {})),
+                   grid_seeds=t["seeds"] if as_grid else None, **fields)
 
     # ------------------------------------------------------------ what it trains
 
@@ -133,7 +143,7 @@ class Spec:
 
     def tables(self) -> dict[str, str]:
         return {"runs": "runs.csv", "history": "history.csv.gz", "layers": "layers.csv.gz",
-                "settings": "settings.csv", "ratios": "ratios.csv"}
+                "ratios": "ratios.csv"}
 
     def figures(self) -> list[tuple[str, str]]:
         """``(file name, caption kind)`` of every figure, in report order."""

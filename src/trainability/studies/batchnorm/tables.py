@@ -3,9 +3,6 @@
 - ``runs``: one row per model (activation, placement, seed; final metrics and status);
 - ``history``: per model and epoch;
 - ``layers``: per model, diagnostic epoch and layer (the classifier is layer depth + 1);
-- ``settings``: per activation and placement: final test accuracy and training loss over
-  the seeds that did not diverge, the final training accuracy as Keras reports it (the
-  lecture's measure) with its range, and the counts;
 - ``ratios``: per model, at initialization (epoch 0): the gradient norm of the first
   hidden layer's weights over the classifier's, and its log10.
 
@@ -22,7 +19,9 @@ from trainability.io import InputError
 from trainability.tables import run_frames
 
 KEYS = ["activation", "placement", "seed"]
-NO_GRADIENT = 1e-12  # a first-layer gradient norm below this counts as this: no gradient
+# a first-layer gradient norm of exactly 0 counts as the smallest normal double: the most
+# vanished of all, never less vanished than a measured one
+NO_GRADIENT = float(np.finfo(float).tiny)
 
 
 def build(spec) -> dict[str, pd.DataFrame]:
@@ -36,7 +35,7 @@ def build(spec) -> dict[str, pd.DataFrame]:
                              for n, extra in (("runs", []), ("history", ["epoch"]),
                                               ("layers", ["epoch", "layer"])))
     return {"runs": runs, "history": history, "layers": layers,
-            "settings": settings(runs, history, spec), "ratios": ratios(layers, spec)}
+            "ratios": ratios(layers, spec)}
 
 
 def _front(frame: pd.DataFrame, spec, extra: list[str]) -> pd.DataFrame:
@@ -49,32 +48,9 @@ def _front(frame: pd.DataFrame, spec, extra: list[str]) -> pd.DataFrame:
     return frame.iloc[order][KEYS + extra + rest].reset_index(drop=True)
 
 
-def settings(runs: pd.DataFrame, history: pd.DataFrame, spec) -> pd.DataFrame:
-    """Per activation and placement, over the seeds that did not diverge: final test
-    accuracy (mean, sample sd with ddof 1), final training loss, and final training
-    accuracy as Keras reports it (the last epoch's mean over mini-batches: the lecture's
-    measure; mean, min, max); and the counts."""
-    last = history[history.epoch == history.epoch.max()]
-    rows = []
-    for act in spec.activations:
-        for placement in spec.placements:
-            group = runs[(runs.activation == act) & (runs.placement == placement)]
-            ok = group[group.status == "ok"]
-            keras = last[(last.activation == act) & (last.placement == placement)
-                         & last.seed.isin(ok.seed)].running_acc
-            rows.append({
-                "activation": act, "placement": placement, "n": len(group), "n_ok": len(ok),
-                "n_diverged": int((group.status == "diverged").sum()),
-                "test_acc": ok.test_acc.mean(), "test_acc_sd": ok.test_acc.std(ddof=1),
-                "train_loss": ok.train_loss.mean(), "running_acc": keras.mean(),
-                "running_acc_min": keras.min(), "running_acc_max": keras.max(),
-            })
-    return pd.DataFrame(rows)
-
-
 def ratios(layers: pd.DataFrame, spec) -> pd.DataFrame:
     """Per model at epoch 0: ``||dL/dW1|| / ||dL/dW_classifier||`` and its log10 (a
-    first-layer norm below ``NO_GRADIENT`` counts as ``NO_GRADIENT``)."""
+    first-layer norm of 0 counts as ``NO_GRADIENT``)."""
     at = layers[layers.epoch == 0]
     if at.empty:
         raise InputError("the layers table has no epoch 0: train with diagnostics at epoch 0")

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from trainability.plotting import TEST_ACC_LABEL, figure, style
-from trainability.studies.epsilon.claims import layer1_gradients, per_seed
+from trainability.studies.epsilon.claims import layer1_gradients, rows
 from trainability.studies.epsilon.spec import LECTURE_EPS
 from trainability.studies.epsilon.tables import network_label
 
@@ -59,9 +59,15 @@ def gradients_figure(spec, gradients: pd.DataFrame) -> Figure:
     return fig
 
 
+def _finished(models: pd.DataFrame) -> pd.Series:
+    """Test accuracy per seed, NaN where diverged (a figure needs no dataset to draw)."""
+    m = models.set_index("seed")
+    return m.test_acc.where(m.status == "ok")
+
+
 def _panel(ax, spec, runs, net, optimizer) -> None:
     x = np.log10(np.asarray(spec.eps, dtype=float))
-    accs = {c: [per_seed(runs, net, optimizer, c, e) for e in spec.eps]
+    accs = {c: [_finished(rows(runs, net, optimizer, c, e)) for e in spec.eps]
             for c in spec.conventions}
     if {"keras", "pytorch"} <= set(accs):  # join each seed's two runs
         for i, xi in enumerate(x):

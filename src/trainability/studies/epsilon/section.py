@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainability.claims import Claim, Sanity, bootstrap_mean, paired
+from trainability.claims import AT_LEAST, Claim, Sanity, bootstrap_mean, mean_check, paired
+from trainability.data import load_dataset
 from trainability.markdown import caption, figure, table
+from trainability.scoring import Guess, Learns
 from trainability.studies.epsilon import claims as eps_claims
 from trainability.studies.epsilon.spec import (
-    LECTURE_CONVENTION,
+    CONVENTIONS,
     LECTURE_EPS,
     LECTURE_LR,
     LECTURE_OPTIMIZER,
@@ -33,12 +35,14 @@ def step_factor(g: float, eps: float, convention: str) -> float:
     return g / (g + eps)
 
 
-def _mean_sd(values: pd.Series) -> str:
-    v = values.dropna()
+def _mean_sd(models: pd.DataFrame, test: Guess) -> str:
+    """``0.591 ± 0.071`` over every seed, a diverged one scored as a constant guess."""
+    v = eps_claims.per_seed(models, test)
     if v.empty:
         return "n/a"
     text = f"{v.mean():.3f}" + (f" ± {v.std(ddof=1):.3f}" if len(v) > 1 else "")
-    return text + (f" ({int(values.isna().sum())} diverged)" if values.isna().any() else "")
+    n_div = int((models.status != "ok").sum())
+    return text + (f" ({n_div} diverged)" if n_div else "")
 
 
 def _interval(a: pd.Series, b: pd.Series) -> str:
@@ -78,38 +82,56 @@ def gradient_table(rows: list[dict]) -> str:
         f"seeds below sqrt({LECTURE_EPS:g})", "step / lr, keras", "step / lr, pytorch"])
 
 
-def accuracy_table(spec, runs: pd.DataFrame) -> str:
+def accuracy_table(spec, runs: pd.DataFrame, test: Guess) -> str:
     """Per network, optimizer and eps: test accuracy under each convention (mean ± sd over
     seeds) and the paired difference PyTorch minus Keras with its 95% interval."""
     rows = []
     for net in spec.networks():
         for opt in spec.optimizers:
             for eps in spec.eps:
-                acc = {c: eps_claims.per_seed(runs, net, opt, c, eps) for c in spec.conventions}
+                models = {c: eps_claims.rows(runs, net, opt, c, eps) for c in spec.conventions}
+                acc = {c: eps_claims.per_seed(m, test) for c, m in models.items()}
                 both = "keras" in acc and "pytorch" in acc
                 rows.append([network_label(*net), opt, f"{eps:g}",
-                             *(_mean_sd(acc[c]) for c in spec.conventions),
+                             *(_mean_sd(models[c], test) for c in spec.conventions),
                              _interval(acc["pytorch"], acc["keras"]) if both else "n/a"])
     return table(rows, ["network", "optimizer", "eps", *spec.conventions,
                         "pytorch - keras (paired, 95% interval)"])
 
 
-def at_lecture(spec, runs: pd.DataFrame) -> dict:
-    """Per network, RMSprop at the lecture's eps: mean test and train accuracy per
-    convention (the prose's numbers)."""
+def at_lecture(spec, runs: pd.DataFrame, test: Guess, train: Guess,
+               learns: Learns) -> dict:
+    """Per network, RMSprop at the lecture's eps, per convention: the mean test accuracy as
+    a check of learning (its interval, and whether it reaches ``learns.accuracy``) and the
+    mean training accuracy, every seed scored (a diverged one as a constant guess)."""
     out = {}
     for net in spec.networks():
         entry = {}
         for conv in spec.conventions:
-            rows = runs[(runs.network == network_label(*net))
-                        & (runs.optimizer == LECTURE_OPTIMIZER) & (runs.eps_convention == conv)
-                        & np.isclose(runs.eps, LECTURE_EPS, rtol=1e-9, atol=0)
-                        & (runs.status == "ok")]
-            if len(rows):
-                entry[conv] = {"test": float(rows.test_acc.mean()),
-                               "train": float(rows.train_acc.mean())}
+            models = eps_claims.rows(runs, net, LECTURE_OPTIMIZER, conv, LECTURE_EPS)
+            if len(models):
+                acc = eps_claims.per_seed(models, test)
+                entry[conv] = {
+                    "test": mean_check(network_label(*net), acc.to_numpy(), learns.accuracy,
+                                       AT_LEAST, "mean test accuracy"),
+                    "train": float(eps_claims.per_seed(models, train, "train_acc").mean())}
         out[network_label(*net)] = entry
     return out
+
+
+def grid_seeds(spec, runs: pd.DataFrame, test: Guess) -> dict | None:
+    """The running example's sigmoid network at RMSprop, the lecture's eps and our
+    convention, split by seed: those the grid trains too (``spec.grid_seeds``: the same
+    runs) and those only this study trains; None when the grid does not train it so."""
+    net = next((n for n in spec.running() if n[0] == eps_claims.SIGMOID), None)
+    if spec.grid_seeds is None or net is None:
+        return None
+    models = eps_claims.rows(runs, net, LECTURE_OPTIMIZER, spec.convention, LECTURE_EPS)
+    acc = eps_claims.per_seed(models, test)
+    shared, own = acc[acc.index < spec.grid_seeds], acc[acc.index >= spec.grid_seeds]
+    return {"seeds": spec.grid_seeds, "n_shared": len(shared), "n_own": len(own),
+            "shared": float(shared.mean()) if len(shared) else math.nan,
+            "own": float(own.mean()) if len(own) else math.nan}
 
 
 def figures(spec, rel: str) -> dict[str, str]:
@@ -118,8 +140,11 @@ def figures(spec, rel: str) -> dict[str, str]:
 
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
     runs = tables["runs"]
+    data = load_dataset(spec.dataset)
+    test, train = Guess.of(data.y_test), Guess.of(data.y_train)
+    learns = Learns.of(spec)
     grads = gradient_rows(spec, tables["gradients"])
-    lecture = at_lecture(spec, runs)
+    lecture = at_lecture(spec, runs, test, train, learns)
     sigmoid = [network_label(*n) for n in spec.running() if n[0] == eps_claims.SIGMOID]
     return {
         "spec": spec,
@@ -134,12 +159,17 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "settings": len(spec.settings()),
         "float32": [network_label(*n) for n in spec.networks() if spec.float32(n[2])],
         "lecture": {"eps": LECTURE_EPS, "lr": LECTURE_LR, "optimizer": LECTURE_OPTIMIZER,
-                    "convention": LECTURE_CONVENTION, "sqrt_eps": math.sqrt(LECTURE_EPS),
+                    "sqrt_eps": math.sqrt(LECTURE_EPS),
                     "sigmoid_train_acc": LECTURE_SIGMOID_TRAIN_ACC},
+        "ours": spec.convention,
+        "other": next((c for c in CONVENTIONS if c != spec.convention), None),
+        "learns": learns,
+        "n_train": len(data.y_train),
+        "grid": grid_seeds(spec, runs, test),
         "lecture_lr": math.isclose(spec.train["lr"], LECTURE_LR),
         "gradients": {r["network"]: r for r in grads},
         "gradient_table": gradient_table(grads),
-        "accuracy_table": accuracy_table(spec, runs),
+        "accuracy_table": accuracy_table(spec, runs, test),
         "at_lecture": lecture,
         "sigmoid": sigmoid[0] if sigmoid else None,
         "larger_eps": eps_claims.larger_eps(spec),
@@ -151,12 +181,14 @@ def metrics(spec, tables) -> dict:
     """For ``dvc exp show``: per network, RMSprop at the lecture's eps under each
     convention, and the layer-1 gradient at initialization."""
     runs = tables["runs"]
+    data = load_dataset(spec.dataset)
     lecture = {}
-    for name, entry in at_lecture(spec, runs).items():
-        lecture[name] = {conv: round(v["test"], 6) for conv, v in entry.items()}
+    for name, entry in at_lecture(spec, runs, Guess.of(data.y_test), Guess.of(data.y_train),
+                                  Learns.of(spec)).items():
+        lecture[name] = {conv: round(v["test"].effect, 6) for conv, v in entry.items()}
         if {"keras", "pytorch"} <= set(entry):
             lecture[name]["pytorch_minus_keras"] = round(
-                entry["pytorch"]["test"] - entry["keras"]["test"], 6)
+                entry["pytorch"]["test"].effect - entry["keras"]["test"].effect, 6)
     grads = {r["network"]: float(f"{r['geo']:.4g}")
              for r in gradient_rows(spec, tables["gradients"])}
     return {"rmsprop_lecture_eps_test_acc": lecture, "layer1_grad_rms_at_init": grads,

@@ -24,6 +24,7 @@ cell under the grid's optimizer setting is the grid's model, bit for bit.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,11 +35,12 @@ TITLE = "The optimizer's epsilon: where it sits, and what that changes"
 CATEGORY = "Epsilon study"
 PREFIX = "E"
 
-# The lecture's optimizer (Keras' RMSprop defaults): constants, never read from params.
+# The lecture's optimizer as we reconstruct it (Keras' RMSprop defaults): constants, never
+# read from params. Where its eps sat is not known (it depends on the Keras version), so
+# there is no lecture's convention: train.eps_convention is our choice.
 LECTURE_OPTIMIZER = "rmsprop"
 LECTURE_LR = 0.001
 LECTURE_EPS = 1e-7
-LECTURE_CONVENTION = "keras"  # the lecture's tool, Keras 3
 CONVENTIONS = ("keras", "pytorch")
 
 
@@ -62,6 +64,12 @@ class Spec:
     train: dict  # the train section of params.yaml but its optimizer, eps and seeds
     dataset: str  # the dataset file
     train_code: str  # hash of the training code: part of every run file's tag
+    convention: str  # train.eps_convention: ours, which the rest of the report trains with
+    learns: dict  # params.yaml's learns, for scoring.Learns.of (scoring imports pandas)
+    # the grid's seeds (train.seeds) when the grid trains the running example's sigmoid
+    # network at RMSprop with the lecture's eps, as here under `convention` (same seed, same
+    # run); None when it does not
+    grid_seeds: int | None
 
     @classmethod
     def from_params(cls, params: dict, dataset: str, train_code: str) -> Spec:
@@ -69,6 +77,11 @@ class Spec:
         own = ("optimizer", "eps", "eps_convention", "seeds")
         cells = [{"activation": c["activation"], "init": c["init"], "width": int(c["width"])}
                  for c in e["cells"]]
+        g = params["grid"]
+        as_grid = ("sigmoid" in e["activations"] and "sigmoid" in g["activations"]
+                   and e["init"] in g["inits"] and t["optimizer"] == LECTURE_OPTIMIZER
+                   and math.isclose(t["eps"], LECTURE_EPS, rel_tol=1e-9)
+                   and t["eps_convention"] in e["conventions"])
         return cls(
             activations=list(e["activations"]), init=e["init"], width=m["width"],
             cells=cells, conventions=list(e["conventions"]), eps=sorted(e["eps"]),
@@ -76,7 +89,8 @@ class Spec:
             init_scale=m["init_scale"], classifier_init=m["classifier_init"],
             batch_norm=list(m["batch_norm"]), float32_from=params["grid"]["float32_from"],
             train={k: v for k, v in t.items() if k not in own},
-            dataset=dataset, train_code=train_code,
+            dataset=dataset, train_code=train_code, convention=t["eps_convention"],
+            learns=dict(params.get("learns", {})), grid_seeds=t["seeds"] if as_grid else None,
         )
 
     # ------------------------------------------------------------ what it trains
@@ -148,7 +162,7 @@ class Spec:
     # ------------------------------------------------------------ what it writes
 
     def tables(self) -> dict[str, str]:
-        return {"runs": "runs.csv", "gradients": "gradients.csv", "summary": "summary.csv"}
+        return {"runs": "runs.csv", "gradients": "gradients.csv"}
 
     def figures(self) -> list[tuple[str, str]]:
         """``(file name, caption kind)`` of every figure, in report order."""

@@ -4,9 +4,7 @@
 - gradients: one row per model and layer: the data-loss gradient of the layer's weight
   matrix at initialization (epoch 0, one full pass over the training set), as its mean,
   standard deviation and root mean square entry (``sqrt(mean^2 + std^2)``); the classifier
-  is layer ``depth + 1``;
-- summary: one row per network and setting: the final accuracies' means over the seeds
-  that did not diverge, the test accuracy's sample sd, and the model counts.
+  is layer ``depth + 1``.
 """
 
 from __future__ import annotations
@@ -38,8 +36,7 @@ def build(spec) -> dict[str, pd.DataFrame]:
         runs.append(file_runs)
         grads.append(gradients(layers))
     runs = _with_network(pd.concat(runs, ignore_index=True))
-    return {"runs": runs, "gradients": pd.concat(grads, ignore_index=True),
-            "summary": summary(runs)}
+    return {"runs": runs, "gradients": pd.concat(grads, ignore_index=True)}
 
 
 def gradients(layers: pd.DataFrame) -> pd.DataFrame:
@@ -51,16 +48,3 @@ def gradients(layers: pd.DataFrame) -> pd.DataFrame:
     out = at_init[[*NETWORK, "seed", "layer", "grad_mean", "grad_std", *SETTING]].copy()
     out["grad_rms"] = np.sqrt(out.grad_mean**2 + out.grad_std**2)
     return _with_network(out.reset_index(drop=True))
-
-
-def summary(runs: pd.DataFrame) -> pd.DataFrame:
-    ok = runs.status == "ok"
-    frame = runs.assign(test_acc=runs.test_acc.where(ok), train_acc=runs.train_acc.where(ok),
-                        n_ok=ok.astype(int), n_diverged=(~ok).astype(int))
-    g = frame.groupby(["network", *NETWORK, *SETTING], sort=False)
-    out = g[["test_acc", "train_acc"]].mean()
-    out["test_acc_sd"] = g.test_acc.std(ddof=1)
-    out["n_ok"] = g.n_ok.sum()
-    out["n_diverged"] = g.n_diverged.sum()
-    out["n"] = g.size()
-    return out.reset_index()

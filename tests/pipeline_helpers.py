@@ -58,7 +58,7 @@ TINY = {
     },
     "size": {
         "enabled": True, "quick": False,
-        "datasets": [{"name": "circles", "noise": 0.1, "success": 0.9}],
+        "datasets": [{"name": "circles", "noise": 0.1}],
         "data": {"n_samples": 120, "factor": 0.5, "test_fraction": 0.25,
                  "validation_fraction": 0.25, "seed": 0},
         "train": {"depth": 2, "init": "he_normal", "optimizer": "adam", "lr": 0.01,

@@ -143,7 +143,7 @@ def test_no_harm_checks_never_count_as_support():
 def test_a_failing_no_harm_check_counts_against_the_claim():
     claim = C.Claim("1", "k", "s", "src", "rule", checks=[P, P, P, P], guards=[P, F])
     assert claim.verdict == C.PARTLY
-    assert "2 no-harm checks apart, 1 of them fail" in claim.tally
+    assert "2 checks apart (premises, no harm), 1 of them fail" in claim.tally
     assert claim.to_dict()["guards"][1]["verdict"] == C.FAILS
 
 

@@ -188,8 +188,10 @@ def test_layer_outputs_at_initialization_cost_forward_passes_of_every_setting():
                                    inputs_code="c")
     calls = job_calls(["scaling-init", *spec.init_args()])
     s = params["scaling"]
-    assert len(calls) == len(s["activations"]) * (len(s["init_stds"]) + len(s["inits"]))
-    assert {(c["depth"], c["width"], c["epochs"]) for c in calls} == {(3, 12, 0)}
+    widths = {s["init_width"], params["model"]["width"]}  # the histograms', the claims'
+    assert len(calls) == len(widths) * len(s["activations"]) * (len(s["init_stds"])
+                                                                + len(s["inits"]))
+    assert {(c["depth"], c["width"], c["epochs"]) for c in calls} == {(3, w, 0) for w in widths}
     assert cost.calls_cost([c | {"n_train": 90} for c in calls]).models == 0
     assert job_calls(["scaling-inputs", "--data", "d.npz", "--scale", "10"]) == []
 

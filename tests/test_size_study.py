@@ -321,7 +321,7 @@ def test_a_comparison_whose_reference_is_at_the_ceiling_is_a_no_harm_guard(key):
         assert harmed.verdict == claim.verdict == "not tested"
         assert "no-harm checks only" in claim.note
     text = _render(world(**{ceiling_world: True}))
-    assert "No-harm checks (not counted as support" in text
+    assert "Checks apart (premises and no-harm checks: never counted as support" in text
 
 
 def test_a_gain_is_out_of_reach_only_above_one_minus_the_gain():

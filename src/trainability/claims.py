@@ -24,8 +24,9 @@ score interval for a rate and Newcombe's hybrid score interval for a difference 
 rates. With few seeds (5 is common here) a bootstrap interval is narrower than a
 t-interval would be: a borderline verdict deserves more seeds before it is believed.
 
-A claim's **guards** are "no harm" checks: where the claim's effect cannot show (a network
-already at the ceiling cannot gain), a guard asks only that nothing got worse. They are
+A claim's **guards** are checks apart: "no harm" checks, asked where the claim's effect
+cannot show (a network already at the ceiling cannot gain: a guard asks only that nothing
+got worse), and premises (what must hold for the claim to be about anything). They are
 shown apart and never count as support; a guard that fails counts against the claim.
 
 A **sanity check** is an identity the trainer must satisfy (zero-initialized units stay
@@ -75,9 +76,9 @@ def verdict_rule(share: float = DEFAULT_SHARE) -> str:
         "when some pass and some fail, **inconclusive** otherwise, and **not tested** when "
         "the configuration has nothing to check. Only checks that can go either way count: "
         "a *no-harm* check (asked where the claimed effect cannot show, e.g. a network "
-        "already at the ceiling) is shown apart, never counts as support, and counts "
-        "against the claim when it fails. Sanity checks test the trainer, not the lecture, "
-        "and never count as support."
+        "already at the ceiling) and a claim's premise are shown apart, never count as "
+        "support, and count against the claim when they fail. Sanity checks test the "
+        "trainer, not the lecture, and never count as support."
     )
 
 
@@ -206,8 +207,8 @@ class Claim:
         text = (f"{c[PASSES]} of {len(self.checks)} checks pass, {c[FAILS]} fail, "
                 f"{c[INCONCLUSIVE]} inconclusive")
         if self.guards:
-            text += (f"; {len(self.guards)} no-harm checks apart, {self.guards_failed} of "
-                     "them fail")
+            text += (f"; {len(self.guards)} checks apart (premises, no harm), "
+                     f"{self.guards_failed} of them fail")
         return text
 
     def check(self, what: str) -> Check | None:

@@ -85,7 +85,8 @@ def claim_block(claim: Claim) -> str:
     if claim.checks:
         lines += ["", checks_table(claim.checks)]
     if claim.guards:
-        lines += ["", "No-harm checks (not counted as support; a failure counts against):",
+        lines += ["", "Checks apart (premises and no-harm checks: never counted as support; a "
+                  "failure counts against the claim):",
                   "", checks_table(claim.guards)]
     lines += ["", f"Verdict: **{claim.verdict}** ({claim.tally})."]
     return "\n".join(lines)

@@ -28,4 +28,5 @@ if enabled("epsilon"):
             "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
             " > {log:q} 2>&1"
 
-    products(EPSILON, history={"tables": False, "figures": False})
+    products(EPSILON, reads={"section": {"data": DATASET}},
+             history={"tables": False, "figures": False})

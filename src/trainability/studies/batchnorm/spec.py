@@ -12,10 +12,11 @@ draws), so the placements of one activation are compared seed by seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.learns import Learns
 from trainability.study import single_precision, training_args
 
 TITLE = "Batch normalization and the sigmoid network"
@@ -88,7 +89,7 @@ class Spec:
     dataset: str  # the dataset file
     diagnostic_epochs: list[int]  # always with 0 (the claims) and the last epoch (a table)
     tag: str  # names the run files
-    learns: dict  # params.yaml's learns, for scoring.Learns.of (scoring imports pandas)
+    learns: dict  # params.yaml's learns (learns.Learns.of reads it)
     # the grid's seeds (train.seeds) when the grid trains this study's sigmoid network
     # without batch norm exactly as here (same seed, same run); None when it does not
     grid_seeds: int | None
@@ -117,7 +118,7 @@ class Spec:
                                                                     g["float32_from"]))
         return cls(activations=list(b["activations"]),
                    placements=placement_names(b["after_layers"], b["every_layer"], m["depth"]),
-                   tag=run_tag, learns=dict(params.get("learns", {})),
+                   tag=run_tag, learns=asdict(Learns.from_params(params)),
                    grid_seeds=t["seeds"] if as_grid else None, **fields)
 
     # ------------------------------------------------------------ what it trains

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.learns import Learns
 from trainability.study import single_precision, training_args
 
 TITLE = "The optimizer's epsilon: where it sits, and what that changes"
@@ -65,7 +66,7 @@ class Spec:
     dataset: str  # the dataset file
     train_code: str  # hash of the training code: part of every run file's tag
     convention: str  # train.eps_convention: ours, which the rest of the report trains with
-    learns: dict  # params.yaml's learns, for scoring.Learns.of (scoring imports pandas)
+    learns: dict  # params.yaml's learns (learns.Learns.of reads it)
     # the grid's seeds (train.seeds) when the grid trains the running example's sigmoid
     # network at RMSprop with the lecture's eps, as here under `convention` (same seed, same
     # run); None when it does not
@@ -90,7 +91,7 @@ class Spec:
             batch_norm=list(m["batch_norm"]), float32_from=params["grid"]["float32_from"],
             train={k: v for k, v in t.items() if k not in own},
             dataset=dataset, train_code=train_code, convention=t["eps_convention"],
-            learns=dict(params.get("learns", {})), grid_seeds=t["seeds"] if as_grid else None,
+            learns=asdict(Learns.from_params(params)), grid_seeds=t["seeds"] if as_grid else None,
         )
 
     # ------------------------------------------------------------ what it trains

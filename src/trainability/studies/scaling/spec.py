@@ -19,10 +19,11 @@ Two experiments (params.yaml ``scaling``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from trainability.config import tag
+from trainability.learns import Learns
 from trainability.study import training_args
 
 TITLE = "Scaling and initialization: what each layer passes on"
@@ -51,7 +52,7 @@ class Spec:
     classifier_init: str | None
     train: dict  # the train section of params.yaml but its seeds
     data: dict  # the data section of params.yaml (for the Setup)
-    learns: dict  # params.yaml's learns: scoring.Learns.of(spec) says which S4, S5 compare
+    learns: dict  # params.yaml's learns: Learns.of(spec) says which S4, S5 compare
     dataset: str  # the grid's dataset file: the raw inputs
     inputs_tag: str  # names the scaled and standardized datasets
     init_tag: str  # names the file of layer outputs at initialization
@@ -73,7 +74,7 @@ class Spec:
             train={k: v for k, v in t.items() if k != "seeds"}, data=dict(params["data"]),
             # as given: Learns.of fills in its defaults (scoring imports pandas, and a spec
             # must stay light enough for Snakemake to import)
-            learns=dict(params.get("learns", {})), dataset=dataset,
+            learns=asdict(Learns.from_params(params)), dataset=dataset,
         )
         inputs_tag = tag("scaling-inputs", dataset, fields["input_scale"], inputs_code)
         init_keys = ("activations", "init_stds", "inits", "init_width", "width", "depth",

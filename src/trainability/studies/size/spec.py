@@ -23,10 +23,11 @@ widths and seeds (``quick``).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from trainability.config import ConfigError, tag
+from trainability.learns import Learns
 
 TITLE = "How big should the network be?"
 CATEGORY = "Size study"
@@ -116,7 +117,7 @@ class Spec:
     structured: dict
     data_code: str  # hash of the dataset job's code
     train_code: str  # hash of the training jobs' code
-    learns: dict  # params.yaml's learns (scoring.Learns.of(spec)); {} when absent: defaults
+    learns: dict  # params.yaml's learns (learns.Learns.of reads it)
 
     @classmethod
     def from_params(cls, params: dict, data_code: str, train_code: str) -> Spec:
@@ -130,7 +131,7 @@ class Spec:
                    datasets=[{"name": d["name"], "noise": d["noise"]} for d in s["datasets"]],
                    data=s["data"], train=s["train"], width=s["width"], dead=s["dead"],
                    lottery=s["lottery"], structured=s["structured"], data_code=data_code,
-                   train_code=train_code, learns=dict(params.get("learns", {})))
+                   train_code=train_code, learns=asdict(Learns.from_params(params)))
 
     def enabled(self, sub: str) -> bool:
         return bool(getattr(self, sub)["enabled"])

@@ -56,6 +56,12 @@ TINY = {
         "inits": ["he_normal"], "init_width": 12, "profile_depth": 3, "bins": 8,
         "input_scale": 100.0, "train_inits": ["random_normal"], "seeds": 2,
     },
+    "robustness": {
+        "enabled": True, "seeds": 2, "after_layer": 1,
+        "variants": {"lr_x3": {"train.lr": {"times": 3}}, "adam": {"train.optimizer": "adam"},
+                     "epochs_x2": {"train.epochs": {"times": 2}},
+                     "noise_0.2": {"data.noise": 0.2}},
+    },
     "size": {
         "enabled": True, "quick": False,
         "datasets": [{"name": "circles", "noise": 0.1}],

@@ -43,3 +43,21 @@ def test_the_setup_states_the_eps_placement_as_our_choice(convention, words):
     text = " ".join(render_report(params, [study(True)], PROVENANCE).split())
     assert f"`train.eps_convention` = `{convention}`" in text and words in text
     assert "Which Keras made the lecture's figures is not known" in text
+
+
+def test_the_claims_at_a_glance_say_where_each_claim_holds_when_robustness_ran():
+    grid = study(True) | {"claims": [{"id": "2", "key": "sigmoid-lags", "statement": "s",
+                                      "verdict": "supported"},
+                                     {"id": "5", "key": "scaled-inits", "statement": "t",
+                                      "verdict": "partly"}]}
+    robust = {"name": "robustness", "title": "Robustness", "text": "## Robustness",
+              "claims": [], "sanity": [],
+              "metrics": {"sigmoid-lags": {"study": "grid", "same_verdict": 8,
+                                           "variants": 15}}}
+    glance = render_report(PARAMS, [grid, robust], PROVENANCE).split(
+        "## The claims at a glance")[1].split("\n\n")[1]
+    assert "where it holds (robustness)" in glance
+    assert "| **supported** | same under 8 of 15 variants |" in glance
+    assert "| **partly** |  |" in glance
+    alone = render_report(PARAMS, [grid], PROVENANCE)
+    assert "where it holds" not in alone

@@ -26,10 +26,10 @@ fraction = _checked(float, lambda v: 0 < v < 1, "in (0, 1)")
 probability = _checked(float, lambda v: 0 < v <= 1, "in (0, 1]")
 
 
-# what ``trainability train --settings`` may vary between models (OptimizerConfig's fields
-# but the learning rate, which --lr varies)
-SETTING_KEYS = ("name", "momentum", "rho", "beta1", "beta2", "eps", "eps_convention", "l2",
-                "schedule", "warmup_epochs", "step_epochs", "step_gamma")
+# what ``trainability train --settings`` may vary between models (OptimizerConfig's fields;
+# a setting's own lr, for one --lr value only: several are --lr's product with the settings)
+SETTING_KEYS = ("name", "lr", "momentum", "rho", "beta1", "beta2", "eps", "eps_convention",
+                "l2", "schedule", "warmup_epochs", "step_epochs", "step_gamma")
 
 
 def optimizer_setting(text: str) -> dict:

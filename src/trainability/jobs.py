@@ -35,7 +35,8 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     model's rate (``lrs``).
 
     ``settings``: optimizer settings that replace some of ``optimizer``'s (e.g.
-    ``{"name": "adam", "eps": 1e-10}``); every initializer then trains under each of them
+    ``{"name": "adam", "eps": 1e-10}``, or ``{"name": "momentum", "lr": 0.01}``: an optimizer
+    at its own rate, with one ``optimizer["lr"]``); every initializer then trains under each of them
     (models: init-major, then setting, then learning rate, then seed), and the run file
     holds each model's setting (``settings``, an index into ``meta["settings"]``).
 
@@ -55,7 +56,10 @@ def train_job(data_path, out, *, activation: str, inits: Sequence[str], width: i
     settings = [dict(s) for s in settings] or [{}]
     if len(settings) == 1:  # one setting: the optimizer's own
         optimizer, settings = {**optimizer, **settings[0]}, [{}]
-    configs = [OptimizerConfig(**{**optimizer, **setting, "lr": lr})
+    if len(lrs) > 1 and any("lr" in s for s in settings):
+        raise ValueError("a setting with its own lr and several --lr values: give one or "
+                         "the other")
+    configs = [OptimizerConfig(**{**optimizer, "lr": lr, **setting})
                for setting in settings for lr in lrs]
     layout = Layout(arch)
     theta0 = np.concatenate([init_params(layout, init, seeds, init_scale,

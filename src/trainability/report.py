@@ -97,9 +97,21 @@ def summary(studies: list[dict]) -> dict:
 
 
 def at_a_glance(studies: list[dict]) -> str:
-    rows = [[s["title"], c["id"], c["statement"], f"**{c['verdict']}**"]
-            for s in studies for c in s["claims"]]
-    return table(rows, ["study", "#", "claim", "verdict"])
+    """Every claim and its verdict; with the robustness study, under how many of its
+    variants of the lecture's setting the verdict is the same."""
+    robust = next((s["metrics"] for s in studies if s["name"] == "robustness"), None)
+    rows = []
+    for s in studies:
+        for c in s["claims"]:
+            row = [s["title"], c["id"], c["statement"], f"**{c['verdict']}**"]
+            if robust is not None:
+                r = robust.get(c["key"])
+                mine = r is not None and r["study"] == s["name"]
+                row.append(f"same under {r['same_verdict']} of {r['variants']} variants"
+                           if mine else "")
+            rows.append(row)
+    header = ["study", "#", "claim", "verdict"]
+    return table(rows, header + (["where it holds (robustness)"] if robust else []))
 
 
 def broken_sanity(studies: list[dict]) -> list[dict]:

@@ -216,3 +216,28 @@ def test_the_mechanism_sentence_follows_the_ablation_checks(dataset, lifts):
                              [], [], "figures/robustness"))
     assert ("too few epochs: slow, not stuck**: lifts the network" in text) is lifts
     assert ("None of the declared candidates lifts" in text) is not lifts
+
+
+def test_a_gradient_that_vanishes_while_the_sigmoid_network_keeps_up_is_named(dataset):
+    spec = spec_of(params(), dataset)
+    verdicts = rc.judge(spec, models_table(spec, lecture_like))
+    assert rs.vanishing_yet_learns(verdicts) == ["lr_x3"]  # G1 holds, claim 2 does not
+    assert rs.same_networks(spec, "lr_x3")
+    assert not rs.same_networks(spec_of(params(w={"model.width": 8}), dataset), "w")
+
+
+def test_a_variant_whose_data_leave_no_room_below_learns_is_named():
+    from trainability.learns import Learns
+
+    learns = Learns(accuracy=0.95)
+    assert rs.out_of_reach({"a": 0.99, "b": 0.915, "c": float("nan")}, learns) == ["b"]
+    assert rs.out_of_reach({"a": 0.975}, learns) == []  # half the allowed errors: room
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5])
+def test_the_saturation_sentence_follows_its_check(dataset, share):
+    spec = spec_of(params(), dataset)
+    models = models_table(spec, lecture_like)
+    models[["saturated_l1", "saturated_l2"]] = share
+    check = rs.saturation_check(spec, models)
+    assert check.passed is (share == 0.0) and check.failed is (share == 0.5)

@@ -39,7 +39,8 @@ def map_figure(spec, verdicts: pd.DataFrame) -> Figure:
             row = at.loc[key]
             codes[i, j] = VERDICTS.index(row.verdict)
             if np.isfinite(row.effect):
-                text[i, j] = f"{row.effect:+.2f}" if row.signed else f"{row.effect:.2f}"
+                value = round(row.effect, 2) + 0.0  # float noise would print as -0.00
+                text[i, j] = f"{value:+.2f}" if row.signed else f"{value:.2f}"
     with style():
         fig = figure(2.0 + 0.9 * len(CLAIMS) + 2.4, 1.0 + 0.34 * len(variants))
         ax = fig.subplots()

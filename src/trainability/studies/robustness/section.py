@@ -35,6 +35,7 @@ from trainability.markdown import caption, figure, num, table
 from trainability.scoring import per_seed
 from trainability.studies.robustness.claims import CLAIMS, INIT
 from trainability.studies.robustness.spec import BASELINE, NONE
+from trainability.studies.size.ceiling import ceiling
 from trainability.study import folder
 
 LIFT = 0.05  # "lifts the sigmoid network": test accuracy at least 0.05 higher
@@ -182,13 +183,33 @@ def _shown(row) -> str:
     return f"{row.check}: {head.shown}"
 
 
-def map_table(spec, verdicts: pd.DataFrame) -> str:
-    header = ["variant", "what it changes", *[d for d, _, _ in CLAIMS]]
+def ceilings(spec) -> dict[str, float]:
+    """Per variant, the best possible classifier's accuracy on its test points (the Bayes
+    classifier of the generator: ``size.ceiling``); NaN for scaled or standardized data."""
+    out = {}
+    for v in spec.names:
+        settings = spec.resolved[v]["data"]
+        data = load_dataset(spec.data_file(v))
+        out[v] = (math.nan if settings["standardize"] or settings["scale"] != 1
+                  else ceiling(data.X_test, data.y_test, settings))
+    return out
+
+
+def out_of_reach(ceiling_of: dict[str, float], learns: Learns) -> list[str]:
+    """Variants whose best possible classifier makes more than half the test errors that
+    "learns" allows (the size study's rule for room below the ceiling)."""
+    room = (1.0 - learns.accuracy) / 2
+    return [v for v, c in ceiling_of.items() if math.isfinite(c) and 1.0 - c > room]
+
+
+def map_table(spec, verdicts: pd.DataFrame, ceiling_of: dict[str, float]) -> str:
+    header = ["variant", "what it changes", *[d for d, _, _ in CLAIMS], "ceiling (test)"]
     rows = []
     for v in spec.names:
         at = verdicts[verdicts.variant == v].set_index("key")
         rows.append([v, describe(spec, v),
-                     *[SHORT.get(at.loc[k].verdict, at.loc[k].verdict) for _, k, _ in CLAIMS]])
+                     *[SHORT.get(at.loc[k].verdict, at.loc[k].verdict) for _, k, _ in CLAIMS],
+                     num(ceiling_of[v])])
     return table(rows, header)
 
 
@@ -207,6 +228,7 @@ def ablation_table(spec, checks: list[Check], models: pd.DataFrame) -> str:
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
     models, verdicts = tables["models"], tables["verdicts"]
     checks = ablation(spec, models)
+    ceiling_of, learns = ceilings(spec), Learns.of(spec)
     lifted = [c.what for c in checks if c.passed]
     by_candidate = {name: [c for c in checks if c.what in variants]
                     for name, _, variants in CANDIDATES}
@@ -219,7 +241,8 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "n_models": len(models),
         "read_off": [v for v, p in spec.plan().items() if p["epoch"] < p["epochs"]],
         "where": where(verdicts),
-        "map_table": map_table(spec, verdicts),
+        "map_table": map_table(spec, verdicts, ceiling_of),
+        "out_of_reach": {v: ceiling_of[v] for v in out_of_reach(ceiling_of, learns)},
         "ablation": {name: {"label": label, "checks": by_candidate[name],
                             "lifts": [c for c in by_candidate[name] if c.passed],
                             "fails": [c for c in by_candidate[name] if c.failed]}
@@ -232,7 +255,7 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         # G1 and B3 read the networks at initialization, which only these variants change
         "same_init": [v for v in spec.names[1:] if same_networks(spec, v)],
         "lift": LIFT,
-        "learns": Learns.of(spec),
+        "learns": learns,
         "supported": SUPPORTED,
         "figure": {kind: figure(rel, name, caption(folder("robustness"), kind))
                    for name, kind in spec.figures()},

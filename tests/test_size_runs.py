@@ -12,8 +12,8 @@ import pytest
 from trainability import prune
 from trainability.model import Architecture, Layout, init_params, model_rng
 from trainability.optim import OPTIMIZERS
+from trainability.studies.size import born_dead, training
 from trainability.studies.size import lottery as lottery_module
-from trainability.studies.size import training
 from trainability.studies.size.lottery import Pruning, lottery
 from trainability.studies.size.runs import unit_key, width_job
 from trainability.studies.size.structured import structured_run
@@ -227,3 +227,92 @@ def test_width_job_writes_every_model_and_its_units(tmp_path, circles_small):
     assert a[unit_key("scores", "group_lasso", 5)].shape == (2, 2, 5)
     alone = fit(SMALL, 5, split(circles_small, 0.25), [0, 1])
     np.testing.assert_array_equal(a["test_acc"][3:5], alone.test_acc)
+
+
+# ---------------------------------------------------------------- born dead
+
+
+def test_initial_weights_recomputed_from_the_seed_are_the_trainers_bit_for_bit(data):
+    protocol = Protocol(depth=2, epochs=1, batch_size=16, float32_from=8)
+    for width in (4, 8):  # float64, then float32 (the trainer starts from the cast)
+        t = fit(protocol, width, data, [3, 0, 7])
+        again = born_dead.initial_params(protocol, width, [3, 0, 7])
+        assert t.theta0.dtype == protocol.dtype(width) and again.dtype == np.float64
+        assert np.array_equal(t.theta0.astype(np.float64), again)
+    assert not np.array_equal(born_dead.initial_params(protocol, 4, [3]),
+                              born_dead.initial_params(protocol, 4, [3], born_dead.MC_STREAM))
+
+
+def _dead_at_init(width=3, layer=2):
+    """Initial weights of width-``width`` networks whose hidden layer ``layer`` has only
+    negative incoming weights: with zero biases and the layer below's outputs >= 0 (and,
+    for layer 1, circles' points on every side of the origin), inactive on every point."""
+    protocol = Protocol(depth=2, epochs=3, batch_size=16)
+    theta = born_dead.initial_params(protocol, width, [0, 1])
+    w = Layout(protocol.arch(width)).views(theta)[f"W{layer - 1}"]
+    w[...] = -np.abs(w)
+    return protocol, theta
+
+
+def test_a_born_dead_network_passes_no_gradient_so_only_the_classifier_bias_moves(data):
+    protocol, theta0 = _dead_at_init()
+    X = data.fit.X_train
+    assert list(born_dead.dead_layer(theta0, protocol, 3, X)) == [2, 2]
+    t = fit(protocol, 3, data, [0, 1], theta0=theta0)
+    bias = Layout(protocol.arch(3)).slices["b2"][0]
+    moved = t.theta != t.theta0
+    assert moved[:, bias].all() and not np.delete(moved, bias, axis=1).any()
+    active = prune.active_fraction(t.theta, protocol.arch(3), X)
+    assert list(born_dead.first_dead_layer(active)) == [2, 2]  # what the run files record
+
+
+def test_the_dead_layer_at_init_is_the_one_the_unit_activity_shows(data):
+    X = data.fit.X_train
+    protocol = Protocol(depth=3)
+    theta = born_dead.initial_params(protocol, 2, range(400))
+    found = born_dead.dead_layer(theta, protocol, 2, X)
+    np.testing.assert_array_equal(
+        found, born_dead.first_dead_layer(prune.active_fraction(theta, protocol.arch(2), X)))
+    assert {0, 2, 3} <= set(found)  # dead above layer 1 in some, alive in most
+    protocol, dead1 = _dead_at_init(layer=1)  # negative weights miss the positive quadrant
+    assert list(born_dead.dead_layer(dead1, protocol, 3, np.abs(X))) == [1, 1]
+    assert list(born_dead.dead_layer(dead1, protocol, 3, X)) == [0, 0]  # circles surround 0
+    assert list(born_dead.first_dead_layer(np.ones((1, 2, 3)))) == [0]
+    assert list(born_dead.first_dead_layer(np.full((1, 2, 3), np.nan))) == [0]
+
+
+@pytest.mark.parametrize("depth, init", [(2, "he_normal"), (3, "he_normal"), (2, "he_uniform")])
+@pytest.mark.parametrize("width", [2, 3])
+def test_the_one_point_probability_is_a_monte_carlo_of_the_initializer_at_one_point(
+        width, depth, init):
+    protocol = Protocol(depth=depth, init=init)
+    point = np.array([[0.3, -0.8]])
+    draws = 10_000
+    dead = born_dead.predicted(protocol, width, point, draws)
+    p = born_dead.one_point_probability(width, depth)
+    assert abs(dead / draws - p) < 4 * np.sqrt(p * (1 - p) / draws)
+    ray = point * np.array([[0.1], [1.0], [7.0]])  # zero biases: only the direction counts
+    assert born_dead.predicted(protocol, width, ray, draws) == dead
+
+
+def test_the_one_point_probability_holds_with_symmetric_biases_too():
+    protocol, width, draws = Protocol(depth=2), 2, 10_000
+    theta = born_dead.initial_params(protocol, width, range(draws))
+    views = Layout(protocol.arch(width)).views(theta)
+    rng = np.random.default_rng(0)
+    for i in range(protocol.depth):
+        views[f"b{i}"][...] = rng.normal(0.0, 0.5, views[f"b{i}"].shape)
+    dead = (born_dead.dead_layer(theta, protocol, width, np.array([[0.3, -0.8]])) > 0).mean()
+    p = born_dead.one_point_probability(width, 2)
+    assert abs(dead - p) < 4 * np.sqrt(p * (1 - p) / draws)
+
+
+def test_dead_on_every_fit_point_is_rarer_than_at_one_and_the_bound_is_resolved_or_used(data):
+    protocol, X = Protocol(depth=2), data.fit.X_train
+    everywhere = born_dead.predicted(protocol, 2, X, 5_000) / 5_000
+    assert everywhere < born_dead.predicted(protocol, 2, X[:1], 5_000) / 5_000
+    assert everywhere < born_dead.one_point_probability(2, 2)
+    assert born_dead.one_point_probability(64, 2) > 0  # no rounding to 0 (log1p, expm1)
+    assert born_dead.one_point_probability(1, 1) == 0.5
+    assert born_dead.resolvable(8, 2) and not born_dead.resolvable(16, 2)
+    assert not born_dead.resolvable(8, 2, draws=100)  # 100 draws: upper limit 0.037

@@ -18,6 +18,7 @@ from trainability import study
 from trainability.cli import main
 from trainability.config import ConfigError
 from trainability.data import load_dataset
+from trainability.io import InputError
 from trainability.markdown import render
 from trainability.model import Architecture
 from trainability.prune import weights_of_width
@@ -63,6 +64,23 @@ def _width(rates, name="circles"):
                 success=seed < s, val_success=seed < v))
     runs = pd.DataFrame(rows)
     return runs, tables.width_summary(runs)
+
+
+def _born(width_runs, born=range(60, 90), died=range(90, 95), drawn=(400, 20),
+          name="circles"):
+    """``born_dead_runs`` and ``born_dead`` of the width study: at width 3 the seeds in
+    ``born`` were born dead and those in ``died`` died in training, at width 2 seeds 0-9
+    were born dead, nothing else is dead; ``drawn``: born-dead networks of 5000 drawn at
+    widths 2 and 3."""
+    runs = width_runs[width_runs.dataset == name]
+    w2, w3 = runs.width == 2, runs.width == 3
+    init = np.where((w3 & runs.seed.isin(born)) | (w2 & (runs.seed < 10)), 2, 0)
+    end = np.where(init > 0, 2, np.where(w3 & runs.seed.isin(died), 1, 0))
+    frame = runs[["dataset", "depth", "width", "seed", "status", "test_acc", "success"]]
+    out = tables.with_fates(frame.assign(dead_init=init, dead_end=end))
+    counts = pd.DataFrame({"dataset": name, "depth": 2, "width": [2, 3], "draws": 5000,
+                           "drawn_dead": list(drawn)})
+    return out, tables.born_dead_summary(out, counts)
 
 
 def _dead(lives, widest=64, name="circles", tau=0.01):
@@ -190,7 +208,12 @@ def world(**bad) -> dict:
     if "structured_harm" in bad:
         counts, scratch_val = (20, 48, 2), 10
     st_runs, st, live = _structured(*counts, scratch_val=scratch_val)
+    born = {"born": range(60, 65), "born_unsure": range(60, 78)}
+    born_runs, born_summary = _born(width_runs, next(
+        (born[k] for k in born if k in bad), range(60, 90)),
+        drawn=(400, 1500) if "born_above" in bad else (400, 20))
     return {"splits": _splits(), "width_runs": width_runs, "width": width,
+            "born_dead_runs": born_runs, "born_dead": born_summary,
             "dead_runs": dead_runs, "dead": dead, "lottery_runs": lottery_runs,
             "lottery": lottery, "structured_runs": st_runs, "structured": st,
             "structured_live": live}
@@ -241,6 +264,13 @@ CASES = {
     "cut-beats-scratch": ("structured", "not supported",
                           ["Cutting a wide network and fine-tuning it succeeds more often"],
                           ["At no k tested is cutting and fine-tuning shown to succeed"]),
+    "born-dead": ("born", "not supported",
+                  ["most seeds that failed at width 3 and wider were born dead (30 of 40): "
+                   "their failure was fixed at initialization"],
+                  ["being born dead explains few of the failures at width 3 and wider: of 40 "
+                   "failed seeds, 5 were born dead, 5 died in training (a hidden layer "
+                   "inactive on every fit point at the end, none at the start) and 30 were "
+                   "alive at both ends yet stopped short of learns.accuracy."]),
 }
 
 # every check of the good world -> the world (``world`` key) where it, and no other check of
@@ -259,13 +289,14 @@ CHECKS = {
     ("ticket-vs-small-dense", "circles, matching level (20%)"): "small_dense_match",
     ("ticket-vs-small-dense", "circles, sparsest level (5%)"): "small_dense_sparse",
     ("cut-beats-scratch", "circles, k = 2"): "structured",
+    ("born-dead", "circles: widths 3 to 64"): "born",
 }
 
 
 def test_every_claim_holds_in_the_good_world(good):
     _, found, _ = good
     assert {k: c.verdict for k, c in found.items()} == dict.fromkeys(CASES, "supported")
-    assert [c.id for c in found.values()] == [f"N{i}" for i in range(1, 8)]
+    assert [c.id for c in found.values()] == [f"N{i}" for i in range(1, 9)]
     assert {(k, c.what) for k, claim in found.items() for c in claim.checks} == set(CHECKS)
     assert all(c.passed for claim in found.values() for c in claim.checks)
     assert not any(claim.guards for claim in found.values())
@@ -456,16 +487,103 @@ def test_a_width_k_too_small_for_any_network_to_succeed_is_not_a_pruning_check()
     assert claim.verdict == "not tested" and "capable k" in claim.note
 
 
+# ---------------------------------------------------------------- born dead
+
+
+def test_the_born_dead_table_counts_each_failed_seed_by_its_fate(good):
+    tabs, _, text = good
+    summary = tabs["born_dead"].set_index("width")
+    assert summary.loc[3, ["n", "born_dead", "failed", "failed_born_dead", "failed_died",
+                           "failed_alive", "failed_diverged"]].tolist() == [100, 30, 40, 30, 5,
+                                                                            5, 0]
+    assert summary.loc[3, ["born_dead_low", "born_dead_high"]].tolist() == pytest.approx(
+        [0.2189, 0.3958], abs=1e-3)  # Wilson's interval of 30 of 100
+    assert summary.loc[2, "predicted"] == 0.08 and np.isnan(summary.loc[64, "predicted"])
+    assert summary.loc[2, "one_point"] == pytest.approx(1 - 0.75**2)
+    assert "| 3 | 0.23 | 40/100: 30 / 5 / 5 / 0 | 30/100 = 0.30 [0.22, 0.40] | 0.004 [" in text
+    assert "| 64 | 1.1e-19 | 0/20: 0 / 0 / 0 / 0 | 0/20 = 0.00 [0.00, 0.16] | at most 1.1e-19 |" \
+        in text
+
+
+def test_the_prediction_sentences_follow_the_prediction_and_the_measurement(good):
+    _, _, text = good
+    rarer = "Dead on every fit point is rarer than dead at one input at every width drawn"
+    assert rarer in text and "circles at width 2: 0.08 [0.073, 0.088] against 0.44" in text
+    assert "holds the prediction at 1 of 2 widths drawn" in text  # width 3: 0.004 vs 30/100
+    above = _render(world(born_above=True))  # width 3: 1500 of 5000, above 0.23
+    assert rarer not in above
+    assert "does not lie below the one-point probability at circles width 3." in above
+    assert "holds the prediction at 2 of 2 widths drawn" in above
+
+
+def test_an_unsettled_share_of_born_dead_failures_says_so():
+    tabs = world(born_unsure=True)  # 18 of 40: [0.31, 0.60] straddles 0.5
+    found = _evaluate(tabs)
+    assert found["born-dead"].checks[0].verdict == "inconclusive"
+    text = _render(tabs)
+    assert "these seeds do not settle whether most failures at width 3 and wider were born " \
+           "dead (18 of 40)" in text
+    assert "their failure was fixed" not in text and "explains few" not in text
+
+
+def test_a_diverged_seed_is_a_fate_of_its_own_and_a_failure():
+    tabs = world(born=True)
+    runs = tabs["width_runs"]
+    at = ((runs.width == 3) & (runs.seed == 99)).to_numpy()  # failed, alive at both ends
+    tabs["width_runs"] = _diverge(runs, at)
+    tabs["born_dead_runs"], tabs["born_dead"] = _born(tabs["width_runs"], range(60, 65))
+    row = tabs["born_dead_runs"].iloc[np.flatnonzero(at)[0]]
+    assert row.fate == "diverged" and np.isnan(row.dead_end) and not row.success
+    check = _evaluate(tabs)["born-dead"].checks[0]
+    assert check.n == 40 and check.detail.endswith("29 alive at both ends, 1 diverged")
+    assert "stopped short of learns.accuracy; 1 diverged." in _render(tabs)
+    assert "diverged." not in _render(world(born=True))
+
+
+def test_born_dead_networks_that_came_alive_break_a_sanity_check(good):
+    tabs, _, text = good
+    spec = _spec()
+    *_, held = size_claims.sanity(spec, tabs)
+    assert held.what == "circles: every network born dead is still dead after training"
+    assert held.ok and held.detail == "40 born dead; 0 of them with no hidden layer inactive " \
+                                      "on every fit point at the end"
+    revived = copy.deepcopy(tabs)
+    revived["born_dead_runs"].loc[revived["born_dead_runs"].born_dead.idxmax(), "dead_end"] = 0
+    *_, broken = size_claims.sanity(spec, revived)
+    assert not broken.ok and broken.value == 1 and "**broken**" in _render(revived)
+    none = copy.deepcopy(tabs)
+    none["born_dead_runs"] = tables.with_fates(none["born_dead_runs"].assign(dead_init=0))
+    assert [s.what for s in size_claims.sanity(spec, none)] == [
+        "circles: the best possible classifier has room above learns.accuracy"]
+
+
+def test_the_share_of_failures_born_dead_is_a_metric(good):
+    tabs, _, _ = good
+    assert section.metrics(_spec(), tabs)["circles"]["born_dead_share_failed"] == 0.75
+
+
+def test_the_fit_points_come_from_the_very_data_the_runs_were_trained_on(tmp_path,
+                                                                          circles_small):
+    from trainability.data import save_dataset
+
+    save_dataset(tmp_path / "d.npz", circles_small, {"name": "circles"})
+    meta = {"dataset": {"name": "circles"}, "validation_fraction": 0.25}
+    X = tables.fit_points(tmp_path / "d.npz", meta)
+    assert np.array_equal(X, split(circles_small, 0.25).fit.X_train)
+    with pytest.raises(InputError, match="not the data the run files were trained on"):
+        tables.fit_points(tmp_path / "d.npz", meta | {"dataset": {"name": "moons"}})
+
+
 # ---------------------------------------------------------------- the data's ceiling
 
 
 def test_the_data_must_leave_the_best_classifier_room_above_learns():
     spec = _spec()
     assert size_claims.room(spec) == pytest.approx(0.975)  # half the errors 0.95 allows
-    (held,) = size_claims.sanity(spec, world())
+    held, _ = size_claims.sanity(spec, world())  # then the born-dead networks'
     assert held.ok and "validation 0.990, test 0.990" in held.detail
     low = world() | {"splits": _splits(ceil=0.96)}  # moons at noise 0.2: validation 0.960
-    (broken,) = size_claims.sanity(spec, low)
+    broken, _ = size_claims.sanity(spec, low)
     assert not broken.ok and broken.value == pytest.approx(0.96)
     text = _render(low)
     assert "| circles: the best possible classifier has room above learns.accuracy |" in text
@@ -666,7 +784,7 @@ def test_the_splits_table_holds_the_very_points_the_networks_were_scored_on(stag
 def test_section_results_hold_every_claim_and_the_metrics(staged):
     _, results = staged
     out = json.loads((results / "sections/size.json").read_text())
-    assert [c["id"] for c in out["claims"]] == [f"N{i}" for i in range(1, 8)]
+    assert [c["id"] for c in out["claims"]] == [f"N{i}" for i in range(1, 9)]
     width = pd.read_csv(results / "tables/size/width.csv")
     assert out["metrics"]["circles"]["success_widest"] == pytest.approx(
         width.sort_values("width").success_rate.iloc[-1])

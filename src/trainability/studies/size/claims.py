@@ -54,6 +54,7 @@ BEATS = 0.01  # "more accurate": a mean test accuracy at least this much higher
 FASTER = 0.5  # "learns faster": more than this share of seeds stop earlier
 MODERATE = (0.5, 0.2)  # the densities (shares of weights left) where speed is compared
 ROOM = 0.5  # the ceiling errs on at most this share of the errors learns.accuracy allows
+EXPLAINS = 0.5  # "born dead explains the failures": at least this share of the failed seeds
 ACC = "difference in test accuracy"
 
 
@@ -218,6 +219,78 @@ def cut_cannot_train(width, dead_runs, structured_runs, live, tau: float) -> Cla
                        f"{_rate(r.successes, r.n)}"))
     claim.note = "needs the structured-pruning study, or the width and dead-unit studies"
     return claim
+
+
+def capable_failures(born: pd.DataFrame, width: pd.DataFrame, name: str
+                     ) -> tuple[int | None, pd.DataFrame]:
+    """The narrowest capable width of dataset ``name`` (``select.capable_width``) and the
+    ``born_dead_runs`` rows of its seeds that failed at that width or wider (None and no
+    rows if no width is capable)."""
+    cap = capable_width(width[width.dataset == name].sort_values("width"))
+    rows = born[(born.dataset == name) & ~born.success.astype(bool)]
+    return cap, rows[rows.width >= cap] if cap is not None else rows.iloc[:0]
+
+
+def fates(rows: pd.DataFrame) -> dict[str, int]:
+    """How many of ``rows`` (``born_dead_runs``) met each fate."""
+    return {f: int((rows.fate == f).sum()) for f in ("born dead", "died in training",
+                                                     "alive", "diverged")}
+
+
+def born_dead(born: pd.DataFrame | None, width: pd.DataFrame | None) -> Claim:
+    claim = Claim(
+        "", "born-dead",
+        "A ReLU network that fails at a width that can represent the boundary was born "
+        "dead: at initialization one of its hidden layers is inactive on every fit point, "
+        "so no gradient reaches the layers below it.",
+        "not in the lecture; Lu, Shin, Su & Karniadakis (arXiv 1903.06733) prove that a "
+        "ReLU network whose weights and biases are drawn from symmetric distributions is "
+        "born dead (a constant function at initialization) with a probability that tends "
+        "to 1 as its depth grows.",
+        "per dataset, the seeds of the width study that failed (test accuracy below "
+        "learns.accuracy; a diverged seed is a failure) at the narrowest capable width (see "
+        "N1) and wider, where a failure is one of training: the share of them born dead is "
+        f"at least {EXPLAINS} (Wilson interval). A seed is born dead when, under its own "
+        "initial weights (recomputed from the seed as the trainer draws them), every unit "
+        "of some hidden layer has a pre-activation <= 0 on every fit point.",
+    )
+    claim.note = "the width study did not run (size.width.enabled)"
+    if born is None or width is None:
+        return claim
+    for name in _datasets(born):
+        cap, failed = capable_failures(born, width, name)
+        if failed.empty:
+            continue
+        f = fates(failed)
+        widest = int(born.width[born.dataset == name].max())
+        claim.checks.append(rate_check(
+            f"{name}: widths {cap} to {widest}", f["born dead"], len(failed), EXPLAINS,
+            AT_LEAST, "share of failed seeds born dead",
+            detail=f"of {len(failed)} failed seeds: {f['born dead']} born dead, "
+                   f"{f['died in training']} died in training, {f['alive']} alive at both "
+                   f"ends, {f['diverged']} diverged"))
+    claim.note = "no seed failed at a capable width (or no width is capable)"
+    return claim
+
+
+def born_dead_sanity(born: pd.DataFrame | None) -> list[Sanity]:
+    """Per dataset with a born-dead network: every one is still dead after training. Its
+    dead layer passes no gradient down and, with zero initial biases, a constant 0 up, so
+    nothing but the classifier's bias can move; one that came alive would mean the
+    trainer lets a gradient through a ReLU at z <= 0."""
+    if born is None:
+        return []
+    out = []
+    for name in _datasets(born):
+        d = born[(born.dataset == name) & born.born_dead.astype(bool)]
+        if d.empty:
+            continue
+        revived = int((d.dead_end == 0).sum())
+        out.append(Sanity(
+            f"{name}: every network born dead is still dead after training", revived,
+            revived == 0, f"{len(d)} born dead; {revived} of them with no hidden layer "
+                          "inactive on every fit point at the end"))
+    return out
 
 
 # ---------------------------------------------------------------- lottery tickets
@@ -399,13 +472,12 @@ def room(spec) -> float:
 def sanity(spec, tables) -> list[Sanity]:
     """Per dataset: its validation and test splits leave room to learn, the best possible
     classifier (``ceiling.py``) making at most ``ROOM`` of the errors learns.accuracy
-    allows; otherwise "no width succeeds" would be a property of the split."""
+    allows; otherwise "no width succeeds" would be a property of the split. Then the
+    born-dead networks' (``born_dead_sanity``)."""
     splits = tables.get("splits")
-    if splits is None:
-        return []
     need = room(spec)
     out = []
-    for name in _datasets(splits):
+    for name in _datasets(splits) if splits is not None else []:
         d = splits[splits.dataset == name].set_index("split").ceiling
         low = min(d["validation"], d["test"])
         out.append(Sanity(
@@ -413,7 +485,7 @@ def sanity(spec, tables) -> list[Sanity]:
             bool(low >= need), f"its accuracy (Bayes, from the generating distribution): "
             f"validation {d['validation']:.3f}, test {d['test']:.3f}; room needs at least "
             f"{need:.3f}"))
-    return out
+    return out + born_dead_sanity(tables.get("born_dead_runs"))
 
 
 def evaluate(spec, tables) -> list[Claim]:
@@ -428,4 +500,5 @@ def evaluate(spec, tables) -> list[Claim]:
         tickets_faster(t("lottery_runs")),
         ticket_vs_small_dense(t("lottery"), t("lottery_runs")),
         cut_beats_scratch(t("structured"), reliable),
+        born_dead(t("born_dead_runs"), t("width")),
     ], PREFIX)

@@ -15,6 +15,7 @@ from trainability.claims import FAILS, PASSES, Claim, Sanity, wilson
 from trainability.markdown import caption, figure, table
 from trainability.scoring import Learns
 from trainability.studies.size import claims as size_claims
+from trainability.studies.size.born_dead import DRAWS
 from trainability.studies.size.select import (
     MATCH_TOL,
     capable_width,
@@ -76,6 +77,40 @@ def width_table(width: pd.DataFrame) -> str:
     for name in names:
         header += [f"{name}: test success (Wilson 95%)", f"{name}: validation success",
                    f"{name}: test acc median [IQR]; epochs to 95% train acc"]
+    return table(rows, header)
+
+
+def _small(x) -> str:
+    return f"{x:.2g}"
+
+
+def born_dead_table(summary: pd.DataFrame) -> str:
+    """Per width: the one-point probability and, per dataset, the failed seeds by fate and
+    the born-dead rate measured and predicted."""
+    names = _names(summary)
+    rows = []
+    for w in sorted(summary.width.unique()):
+        at = summary[summary.width == w]
+        row = [int(w), _small(at.one_point.iloc[0])]
+        for name in names:
+            r = at[at.dataset == name]
+            if r.empty:
+                row += ["", "", ""]
+                continue
+            r = r.iloc[0]
+            fates = " / ".join(str(int(r[f"failed_{f}"]))
+                               for f in ("born_dead", "died", "alive", "diverged"))
+            predicted = (f"{_small(r.predicted)} [{_small(r.predicted_low)}, "
+                         f"{_small(r.predicted_high)}]" if pd.notna(r.predicted)
+                         else f"at most {_small(r.one_point)}")
+            row += [f"{int(r.failed)}/{int(r.n)}: {fates}", _rate(r.born_dead, r.n),
+                    predicted]
+        rows.append(row)
+    header = ["width", "dead at one input point: 1 - (1 - 2^-N)^depth (upper bound)"]
+    for name in names:
+        header += [f"{name}: failed seeds: born dead / died in training / neither / diverged",
+                   f"{name}: born dead, measured (Wilson 95%)",
+                   f"{name}: born dead, predicted (Monte Carlo, 95%)"]
     return table(rows, header)
 
 
@@ -223,6 +258,40 @@ def cut_readings(width, dead_runs, tau: float, reliable: float) -> list[dict]:
     return out
 
 
+def born_readings(claim: Claim, born: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
+    """Per dataset with a check of the born-dead claim: its verdict, the capable width and
+    the fates of the seeds that failed there and wider."""
+    out = []
+    for c in claim.checks:
+        name = c.what.split(":")[0]
+        cap, failed = size_claims.capable_failures(born, width, name)
+        f = size_claims.fates(failed)
+        out.append({"name": name, "verdict": c.verdict, "cap": cap, "n": len(failed),
+                    "born_dead": f["born dead"], "died": f["died in training"],
+                    "alive": f["alive"], "diverged": f["diverged"]})
+    return out
+
+
+def prediction_readings(summary: pd.DataFrame) -> dict:
+    """How the born-dead prediction compares with the one-point probability and with the
+    measured rate, at the widths where networks were drawn."""
+    drawn = summary[summary.predicted.notna()]
+    below = drawn.predicted_high < drawn.one_point
+    inside = drawn.predicted.between(drawn.born_dead_low, drawn.born_dead_high)
+    narrow = drawn[drawn.width == drawn.width.min()]
+    undrawn = summary.width[summary.predicted.isna()]
+    return {
+        "draws": DRAWS, "drawn": len(drawn), "below": int(below.sum()),
+        "agree": int(inside.sum()),
+        "not_below": [f"{r.dataset} width {int(r.width)}" for _, r in drawn[~below].iterrows()],
+        "undrawn_from": int(undrawn.min()) if len(undrawn) else None,
+        "examples": [{"name": r.dataset, "width": int(r.width), "one_point": _small(r.one_point),
+                      "predicted": f"{_small(r.predicted)} [{_small(r.predicted_low)}, "
+                                   f"{_small(r.predicted_high)}]",
+                      "measured": _rate(r.born_dead, r.n)} for _, r in narrow.iterrows()],
+    }
+
+
 def structured_gain(claim: Claim) -> dict | None:
     """The check with the largest fine-tuned minus scratch difference."""
     if not claim.checks:
@@ -283,6 +352,12 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "cut_readings": cut_readings(width, t("dead_runs"), float(spec.dead["tau"]),
                                      reliable),
         "structured_gain": structured_gain(by_key["cut-beats-scratch"]),
+        "born_dead_table": born_dead_table(t("born_dead")) if t("born_dead") is not None
+        else "",
+        "born_readings": born_readings(by_key["born-dead"], t("born_dead_runs"), width)
+        if t("born_dead_runs") is not None else [],
+        "prediction": prediction_readings(t("born_dead")) if t("born_dead") is not None
+        else None,
         "deviations": deviations(spec),
         "dense_weights": {n: int(dense_row(lot[lot.dataset == n]).weights)
                           for n in _names(lot)} if lot is not None else {},
@@ -309,6 +384,11 @@ def metrics(spec, tables) -> dict:
             m["success_capable"] = _num(d[d.width == cap].success_rate.iloc[0]) \
                 if cap is not None else None
             m["success_widest"] = _num(d.success_rate.iloc[-1])
+            born = tables.get("born_dead_runs")
+            if born is not None:
+                _, failed = size_claims.capable_failures(born, width, name)
+                m["born_dead_share_failed"] = _num(failed.born_dead.mean()) \
+                    if len(failed) else None
     if dead is not None:
         main = dead[dead.main_tau & (dead.regularizer == "none")]
         for name in _names(main):

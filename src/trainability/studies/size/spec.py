@@ -4,7 +4,8 @@ Sub-studies, each switched by ``size.<name>.enabled``:
 
 1. **width**: success rate (final test accuracy at least ``learns.accuracy``, the one
    meaning of "learns") over many seeds vs the width of a ReLU network of
-   ``size.train.depth`` hidden layers;
+   ``size.train.depth`` hidden layers; and why a seed fails: born dead (a hidden layer
+   inactive on every fit point at initialization) or died in training (``born_dead.py``);
 2. **dead**: activation-dead and norm-dead units of trained networks, without
    regularization, with L2 and with group lasso on units; the effective (live) width;
 3. **lottery**: iterative magnitude pruning with rewinding (lottery tickets) against random
@@ -42,7 +43,7 @@ FIGURES = {  # file name -> caption kind, per sub-study, in report order
     "structured": ("structured",),
 }
 TABLES = {
-    "width": ("width_runs", "width"),
+    "width": ("width_runs", "width", "born_dead_runs", "born_dead"),
     "dead": ("width_runs", "dead_runs", "dead"),  # width_runs: every model of the width jobs
     "lottery": ("lottery_runs", "lottery"),
     "structured": ("structured_runs", "structured", "structured_live"),

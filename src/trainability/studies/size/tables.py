@@ -9,6 +9,11 @@ sub-study:
   validation split) and ``width`` (per dataset x width of the width study, unregularized:
   success rate with its Wilson 95% interval, the validation success rate, quartiles of the
   test accuracy and of the epochs to 95% training accuracy);
+- born dead (with the width study): ``born_dead_runs`` (per model of the width study: the
+  first hidden layer inactive on every fit point at initialization and at the end, and its
+  fate: born dead, died in training, alive or diverged) and ``born_dead`` (per dataset x
+  depth x width: the born-dead rate with its Wilson interval, the Monte-Carlo prediction
+  with its own, the one-point probability, and the failed seeds by fate; ``born_dead.py``);
 - dead: ``dead_runs`` (per model x hidden layer x tau: activation-dead, norm-dead and dead
   shares, live units, APoZ) and ``dead`` (per dataset x regularizer x width x tau: mean
   shares, the effective width ``k_eff``, the largest number of live units of any hidden
@@ -35,12 +40,14 @@ import numpy as np
 import pandas as pd
 
 from trainability.claims import wilson
+from trainability.data import dataset_meta, load_dataset
 from trainability.io import InputError, load_npz
 from trainability.prune import weights_of_width
 from trainability.scoring import Learns, per_seed
+from trainability.studies.size import born_dead
 from trainability.studies.size.ceiling import guess, splits_table
 from trainability.studies.size.runs import REGULARIZERS, unit_key
-from trainability.studies.size.training import Protocol
+from trainability.studies.size.training import Protocol, split
 
 
 def build(spec) -> dict[str, pd.DataFrame]:
@@ -57,6 +64,8 @@ def build(spec) -> dict[str, pd.DataFrame]:
             runs = models[(models.regularizer == "none")
                           & models.width.isin(spec.width["widths"])]
             out["width"] = width_summary(runs)
+            born, drawn = born_dead_runs(spec.width_files(), runs, units, spec.dataset_file)
+            out |= {"born_dead_runs": born, "born_dead": born_dead_summary(born, drawn)}
         if spec.enabled("dead"):
             taus = sorted(set(spec.dead["taus"]) | {spec.dead["tau"]})
             dead = dead_runs(models, units, taus, min(spec.dead["widths"]))
@@ -165,6 +174,93 @@ def width_summary(runs: pd.DataFrame) -> pd.DataFrame:
     out["never_95"] = g.epochs_to_95.apply(lambda s: int(s.isna().sum()))
     out["diverged"] = g.status.apply(lambda s: int((s != "ok").sum()))
     return out.reset_index()
+
+
+# ---------------------------------------------------------------- born dead
+
+FATES = {"born dead": "born_dead", "died in training": "died", "alive": "alive",
+         "diverged": "diverged"}  # a model's fate -> its column in ``born_dead``
+
+
+def fit_points(path, meta: dict) -> np.ndarray:
+    """The points the networks of a run file (``meta``) were fitted on, from its dataset
+    file ``path``."""
+    if dataset_meta(path) != meta["dataset"]:
+        raise InputError(f"{path}: not the data the run files were trained on")
+    return split(load_dataset(path), meta["validation_fraction"]).fit.X_train
+
+
+def born_dead_runs(paths, runs: pd.DataFrame, units: dict, dataset_file
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per model of ``runs`` (the width study's, scored): the first hidden layer inactive
+    on every fit point at initialization (``dead_init``, the initial weights recomputed
+    from the seed) and after training (``dead_end``, from the run file's unit activity;
+    NaN if diverged), 0 if none, and its fate. Also, per dataset and width where
+    ``born_dead.DRAWS`` networks can see one, how many networks drawn by the initializer
+    are born dead on the same fit points. ``dataset_file``: a dataset's name -> its file."""
+    frames, drawn = [], []
+    for path in paths:
+        meta, _ = _load(path)
+        name = meta["dataset"]["name"]
+        X = fit_points(dataset_file(name), meta)
+        protocol = Protocol(depth=int(meta["depth"]), init=meta["init"],
+                            float32_from=meta["float32_from"])
+        for width in sorted(set(runs.width[runs.dataset == name])):
+            active, _, seeds, _ = units[(name, "none", int(width))]
+            theta0 = born_dead.initial_params(protocol, width, seeds)
+            frames.append(pd.DataFrame({
+                "dataset": name, "width": width, "seed": seeds,
+                "dead_init": born_dead.dead_layer(theta0, protocol, width, X),
+                "dead_end": born_dead.first_dead_layer(active)}))
+            if born_dead.resolvable(width, protocol.depth):
+                drawn.append({"dataset": name, "depth": protocol.depth, "width": width,
+                              "draws": born_dead.DRAWS,
+                              "drawn_dead": born_dead.predicted(protocol, width, X)})
+    columns = ["dataset", "depth", "width", "seed", "status", "test_acc", "success"]
+    out = runs[columns].merge(pd.concat(frames), on=["dataset", "width", "seed"],
+                              validate="one_to_one")
+    drawn = pd.DataFrame(drawn, columns=["dataset", "depth", "width", "draws", "drawn_dead"])
+    return with_fates(out).sort_values(["dataset", "width", "seed"], ignore_index=True), drawn
+
+
+def with_fates(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (per model: ``status``, the first dead layer at initialization
+    ``dead_init`` and at the end ``dead_end``, 0 if none) with ``born_dead`` and ``fate``:
+    born dead (whatever followed: nothing below a dead layer can move), else diverged
+    (``dead_end`` becomes NaN: its unit activity is not finite), else died in training
+    (dead at the end), else alive."""
+    diverged = frame.status == "diverged"
+    out = frame.assign(dead_end=frame.dead_end.where(~diverged), born_dead=frame.dead_init > 0)
+    out["fate"] = np.select([out.born_dead, diverged, out.dead_end > 0],
+                            ["born dead", "diverged", "died in training"], "alive")
+    return out
+
+
+def born_dead_summary(runs: pd.DataFrame, drawn: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x depth x width: the born-dead rate with its Wilson interval; the
+    prediction for independent initial networks (``drawn``: Monte-Carlo counts, with their
+    Wilson interval; NaN where none were drawn) and the one-point probability, an upper
+    bound; the failed seeds (test accuracy below the threshold) by fate."""
+    keys = ["dataset", "depth", "width"]
+    g = runs.groupby(keys)
+    out = pd.DataFrame({"n": g.size(), "born_dead": g.born_dead.sum().astype(int),
+                        "died": g.fate.apply(lambda s: int((s == "died in training").sum()))})
+    failed = runs[~runs.success.astype(bool)]
+    counts = failed.groupby(keys).fate.value_counts().unstack().reindex(columns=list(FATES))
+    counts = counts.reindex(out.index).fillna(0).astype(int)
+    out["failed"] = counts.sum(axis=1)
+    out[[f"failed_{c}" for c in FATES.values()]] = counts.to_numpy()
+    out = out.reset_index().merge(drawn, on=keys, how="left")
+    out["born_dead_rate"] = out.born_dead / out.n
+    ci = [wilson(k, n) for k, n in zip(out.born_dead, out.n, strict=True)]
+    out["born_dead_low"], out["born_dead_high"] = [c[0] for c in ci], [c[1] for c in ci]
+    out["predicted"] = out.drawn_dead / out.draws
+    ci = [wilson(int(k), int(n)) if pd.notna(n) else (np.nan, np.nan)
+          for k, n in zip(out.drawn_dead, out.draws, strict=True)]
+    out["predicted_low"], out["predicted_high"] = [c[0] for c in ci], [c[1] for c in ci]
+    out["one_point"] = [born_dead.one_point_probability(int(w), int(d))
+                        for w, d in zip(out.width, out.depth, strict=True)]
+    return out
 
 
 def dead_runs(models: pd.DataFrame, units: dict, taus, min_width: int) -> pd.DataFrame:

@@ -100,4 +100,5 @@ if enabled("size"):
             "trainability size-structured --data {input.data:q} {params.args:q}"
             " --out {output:q} > {log:q} 2>&1"
 
-    products(SIZE, history={"tables": False, "figures": False, "section": False})
+    products(SIZE, reads={"tables": {"data": [SIZE.dataset_file(n) for n in SIZE.names()]}},
+             history={"tables": False, "figures": False, "section": False})

@@ -234,10 +234,10 @@ def test_every_check_of_every_claim_can_pass_and_can_fail(spec, key):
 def test_the_premise_of_the_rescue_is_apart_and_fails_when_sigmoid_learns_alone(spec):
     frames = synthetic(spec, SIGMOID_LEARNS)
     claim = judged(spec, frames)["bn-rescues-sigmoid"]
-    premise = claim.guards[0]
+    premise = claim.premises[0]
     assert premise.what == "sigmoid, no batch norm: does not learn" and premise.failed
     assert premise not in claim.checks  # never support
-    lagging = judged(spec, synthetic(spec, LECTURE_LIKE))["bn-rescues-sigmoid"].guards[0]
+    lagging = judged(spec, synthetic(spec, LECTURE_LIKE))["bn-rescues-sigmoid"].premises[0]
     assert lagging.passed and lagging.threshold == 0.95  # params.yaml's learns
 
 
@@ -259,10 +259,10 @@ def test_a_sigmoid_network_that_learns_without_bn_leaves_nothing_to_rescue(spec)
 def test_a_gain_with_no_room_to_show_is_a_no_harm_check_that_can_fail(spec):
     # 0.92 without BN does not learn, so the premise holds, but no gain of 0.10 can show
     harmless = judged(spec, synthetic(spec, {("sigmoid", "none"): 0.92}))["bn-rescues-sigmoid"]
-    assert harmless.verdict == "supported" and len(harmless.guards) == 3
+    assert harmless.verdict == "supported" and len(harmless.apart) == 3
     costly = {("sigmoid", "none"): 0.92, ("sigmoid", "after3"): 0.89}  # BN costs 0.03
     claim = judged(spec, synthetic(spec, costly))["bn-rescues-sigmoid"]
-    assert claim.guards[1].what == "sigmoid, BN after layer 3: gain" and claim.guards[1].failed
+    assert claim.guards[0].what == "sigmoid, BN after layer 3: gain" and claim.guards[0].failed
     assert claim.verdict == "partly"
     text = one_line(rendered(spec, synthetic(spec, {("sigmoid", "none"): 0.92})))
     assert "so no gain of 0.1 is possible" in text

@@ -161,3 +161,11 @@ def test_scoring_a_diverged_seed_as_a_constant_guess_never_drops_it():
     assert per_seed(rows, "train_loss", guess)[1] == guess.loss
     with pytest.raises(ValueError, match="grad_norm"):
         per_seed(rows.assign(grad_norm=1.0), "grad_norm", guess)
+
+
+@pytest.mark.parametrize(("premise", "verdict"), [(P, C.SUPPORTED), (I, C.UNDECIDED),
+                                                  (F, C.PARTLY)])
+def test_a_claim_is_supported_only_when_its_premises_pass(premise, verdict):
+    claim = C.Claim("1", "k", "s", "src", "rule", checks=[P, P], premises=[premise])
+    assert claim.verdict == verdict and claim.counts[C.PASSES] == 2
+    assert claim.to_dict()["premises"][0]["verdict"] == premise.verdict

@@ -31,6 +31,7 @@ PARAMS["batchnorm"].update(enabled=True, activations=["sigmoid"], after_layers=[
 
 BARELY = "below the 0.95 this report counts as learning"
 WITHOUT_HELP = "in this configuration it learns without help"
+UNDECIDED = "so these seeds do not decide whether it learns without help"
 
 
 def b1(project) -> dict:
@@ -63,8 +64,10 @@ def test_a_learning_rate_that_lets_sigmoid_learn_flips_the_verdict_and_the_words
     snakemake(project)
     report = words(project)
     faster = b1(project)
-    assert faster["verdict"] != "supported"  # the gain checks fail: nothing left to rescue
+    # no longer below "learns" without batch norm: its premise does not pass, so B1 cannot
+    # be supported (10 seeds at 0.96 straddle 0.95 here; a clear pass would say so)
+    assert faster["verdict"] != "supported"
     assert verdict_in_report(report, "B1") == faster["verdict"]
-    assert WITHOUT_HELP in report and BARELY not in report
+    assert (WITHOUT_HELP in report or UNDECIDED in report) and BARELY not in report
     assert json.loads((project / "results/metrics.json").read_text())["batchnorm"]["claims"][
         "B1"]["verdict"] == faster["verdict"]

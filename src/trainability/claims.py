@@ -24,10 +24,11 @@ score interval for a rate and Newcombe's hybrid score interval for a difference 
 rates. With few seeds (5 is common here) a bootstrap interval is narrower than a
 t-interval would be: a borderline verdict deserves more seeds before it is believed.
 
-A claim's **guards** are checks apart: "no harm" checks, asked where the claim's effect
-cannot show (a network already at the ceiling cannot gain: a guard asks only that nothing
-got worse), and premises (what must hold for the claim to be about anything). They are
-shown apart and never count as support; a guard that fails counts against the claim.
+Checks **apart** never count as support: a claim's **guards**, "no harm" checks asked where
+the claim's effect cannot show (a network already at the ceiling cannot gain: a guard asks
+only that nothing got worse), and its **premises**, what must hold for the claim to be
+about anything (a network that learns alone cannot be rescued). Any of them that fails
+counts against the claim, and a claim is supported only when every premise passes.
 
 A **sanity check** is an identity the trainer must satisfy (zero-initialized units stay
 identical, say). It is shown, but never counted as support for a claim.
@@ -77,7 +78,8 @@ def verdict_rule(share: float = DEFAULT_SHARE) -> str:
         "the configuration has nothing to check. Only checks that can go either way count: "
         "a *no-harm* check (asked where the claimed effect cannot show, e.g. a network "
         "already at the ceiling) and a claim's premise are shown apart, never count as "
-        "support, and count against the claim when they fail. Sanity checks test the "
+        "support, and count against the claim when they fail; a claim is supported only "
+        "when its premises pass. Sanity checks test the "
         "trainer, not the lecture, and never count as support."
     )
 
@@ -168,6 +170,9 @@ class Claim:
     note: str = ""  # why there is nothing to check
     share: float = DEFAULT_SHARE
     guards: list[Check] = field(default_factory=list)  # "no harm" checks: never support
+    # what must hold for the claim to be about anything (the sigmoid network fails without
+    # batch norm, before batch norm can rescue it): never support, but supported needs them
+    premises: list[Check] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -176,8 +181,13 @@ class Claim:
         return {v: verdicts.count(v) for v in (PASSES, FAILS, INCONCLUSIVE)}
 
     @property
+    def apart(self) -> list[Check]:
+        """The checks shown apart: premises, then no-harm checks."""
+        return [*self.premises, *self.guards]
+
+    @property
     def guards_failed(self) -> int:
-        return sum(g.failed for g in self.guards)
+        return sum(g.failed for g in self.apart)
 
     @property
     def verdict(self) -> str:
@@ -188,7 +198,7 @@ class Claim:
         fails = c[FAILS] + self.guards_failed
         needed = math.ceil(self.share * n - 1e-9)
         if fails == 0 and c[PASSES] >= needed:
-            return SUPPORTED
+            return SUPPORTED if all(p.passed for p in self.premises) else UNDECIDED
         if c[PASSES] == 0 and c[FAILS] >= needed:
             return NOT_SUPPORTED
         if c[PASSES] and fails:
@@ -206,8 +216,8 @@ class Claim:
         c = self.counts
         text = (f"{c[PASSES]} of {len(self.checks)} checks pass, {c[FAILS]} fail, "
                 f"{c[INCONCLUSIVE]} inconclusive")
-        if self.guards:
-            text += (f"; {len(self.guards)} checks apart (premises, no harm), "
+        if self.apart:
+            text += (f"; {len(self.apart)} checks apart (premises, no harm), "
                      f"{self.guards_failed} of them fail")
         return text
 
@@ -221,6 +231,7 @@ class Claim:
             "share": self.share, "verdict": self.verdict, "counts": self.counts,
             "checks": [c.to_dict() for c in self.checks],
             "guards": [c.to_dict() for c in self.guards],
+            "premises": [c.to_dict() for c in self.premises],
         }
 
 

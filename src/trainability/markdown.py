@@ -84,10 +84,10 @@ def claim_block(claim: Claim) -> str:
     ]
     if claim.checks:
         lines += ["", checks_table(claim.checks)]
-    if claim.guards:
+    if claim.apart:
         lines += ["", "Checks apart (premises and no-harm checks: never counted as support; a "
                   "failure counts against the claim):",
-                  "", checks_table(claim.guards)]
+                  "", checks_table(claim.apart)]
     lines += ["", f"Verdict: **{claim.verdict}** ({claim.tally})."]
     return "\n".join(lines)
 

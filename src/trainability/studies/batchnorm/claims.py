@@ -97,8 +97,9 @@ def rescues_sigmoid(runs, placements: list[str], learns: Learns, guess: Guess) -
         f"{learns.accuracy:g}. Two checks per batch-norm placement: with it the sigmoid "
         f"network learns, and its gain over the same network without it, paired by seed, is "
         f"at least {GAIN:g}. Apart from them, the premise: without batch norm the network "
-        f"does not learn (its interval below {learns.accuracy:g}); it is no support, but if "
-        f"it fails there is nothing to rescue and it counts against the claim. Where the "
+        f"does not learn (its interval below {learns.accuracy:g}); it is no support, but the "
+        f"claim is supported only when it passes, and if it fails there is nothing to rescue "
+        f"and it counts against the claim. Where the "
         f"network without batch norm averages above {1 - GAIN:.2f}, no gain of {GAIN:g} is "
         f"possible: the gain is then a no-harm check (batch norm costs at most {SLACK:g}).",
     )
@@ -106,7 +107,7 @@ def rescues_sigmoid(runs, placements: list[str], learns: Learns, guess: Guess) -
     base = baseline(runs, learns, guess)
     if base is None:
         return claim
-    claim.guards.append(base)
+    claim.premises.append(base)
     without = per_seed(runs, "sigmoid", NONE, guess)
     room = has_room(without)
     for p in placements:

@@ -82,7 +82,7 @@ def settings_table(spec, settings: pd.DataFrame, claims: dict[str, Claim]) -> st
     """Per activation and placement: final test accuracy, training loss, and the paired
     gain over no batch norm with its interval (from the claims' checks and no-harm checks)."""
     gains = {c.what: c for key in ("bn-rescues-sigmoid", "bn-harmless")
-             for c in [*claims[key].checks, *claims[key].guards]}
+             for c in [*claims[key].checks, *claims[key].apart]}
     rows = []
     for r in settings.itertuples():
         label = placement_label(r.placement)

@@ -8,6 +8,7 @@ from threadpoolctl import threadpool_limits
 
 # an unmarked test may not start Snakemake or DVC (the fast loop excludes marked tests only)
 from marker_guard import pytest_runtest_call, pytest_runtest_setup  # noqa: F401 (hooks)
+from trainability import cli
 from trainability.data import Dataset, make_dataset
 
 
@@ -72,3 +73,13 @@ def project_copy(finished_project, tmp_path):
     dest = tmp_path / "project"
     shutil.copytree(finished_project, dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory) -> str:
+    """A dataset file of the lecture's circles, 120 points (90 train, 30 test), as
+    ``trainability dataset`` writes it; test files with another dataset define their own."""
+    path = tmp_path_factory.mktemp("data") / "data.npz"
+    assert cli.main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
+                     "--out", str(path)]) == 0
+    return str(path)

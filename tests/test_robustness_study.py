@@ -32,14 +32,6 @@ def params(**variants) -> dict:
     return p
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "data.npz"
-    assert cli.main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
-                     "--out", str(path)]) == 0
-    return str(path)
-
-
 def spec_of(p, dataset="d.npz") -> Spec:
     return Spec.from_params(p, dataset, "data-code", "train-code")
 

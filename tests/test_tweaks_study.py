@@ -44,14 +44,6 @@ def _params(**tweaks) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "data.npz"
-    assert cli.main(["dataset", "--n-samples", "120", "--test-fraction", "0.25",
-                     "--out", str(path)]) == 0
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def spec(dataset):
     return Spec.from_params(_params(), dataset, "code-hash")
 

@@ -172,8 +172,8 @@ def train(
         ``(K, P)`` parameters in place (a proximal step: group lasso in the size study).
         Masked parameters are zeroed again after it.
     dtype
-        float64 (the study's default) or float32 (~1.7-2x faster from width 64 up, results
-        equal within ~1e-4).
+        float64 (the default) or float32 (~1.7-2x faster from width 64 up, within ~1e-4); a
+        model that diverges in float32 is trained again in float64 (module docstring).
 
     Many models train in chunks of ``models_per_call`` (a model's result does not depend
     on the others in its call).
@@ -228,13 +228,19 @@ def train(
             kept[epoch] = np.full_like(run.theta, np.nan)
     result = TrainResult(seeds, run.theta0, run.theta, history, diverged, run.bn, kept)
     if np.dtype(dtype) != np.float64 and (diverged >= 0).any():
-        rows = np.flatnonzero(diverged >= 0)
-        again = train(arch, _rows(opt, rows), data, [seeds[m] for m in rows], epochs=epochs,
-                      batch_size=batch_size, theta0=run.theta0[rows].astype(np.float64),
-                      mask=_rows(mask, rows), diagnostics=False, train_metrics=train_metrics,
-                      after_step=after_step, dtype=np.float64)
-        result.float64_diverged[rows] = again.diverged_epoch >= 0
+        _audit(result, arch, opt, data, epochs=epochs, batch_size=batch_size, mask=mask,
+               train_metrics=train_metrics, after_step=after_step)
     return result
+
+
+def _audit(result: TrainResult, arch, opt, data, *, mask, **kw) -> None:
+    """Train the models that diverged in single precision again alone in float64 and
+    record whether they diverge there too (``result.float64_diverged``)."""
+    rows = np.flatnonzero(result.diverged_epoch >= 0)
+    again = train(arch, _rows(opt, rows), data, [result.seeds[m] for m in rows],
+                  theta0=result.theta0[rows].astype(np.float64), mask=_rows(mask, rows),
+                  diagnostics=False, dtype=np.float64, **kw)
+    result.float64_diverged[rows] = again.diverged_epoch >= 0
 
 
 def models_per_call(arch: Architecture, batch_size: int, dtype) -> int:

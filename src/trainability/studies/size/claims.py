@@ -39,9 +39,11 @@ from trainability.claims import (
     rate_difference_check,
 )
 from trainability.scoring import Learns
+from trainability.studies.size.failures import born_dead, born_dead_sanity
 from trainability.studies.size.select import (
     MATCH_TOL,
     capable_width,
+    datasets,
     level_near,
     matching_level,
 )
@@ -54,12 +56,7 @@ BEATS = 0.01  # "more accurate": a mean test accuracy at least this much higher
 FASTER = 0.5  # "learns faster": more than this share of seeds stop earlier
 MODERATE = (0.5, 0.2)  # the densities (shares of weights left) where speed is compared
 ROOM = 0.5  # the ceiling errs on at most this share of the errors learns.accuracy allows
-EXPLAINS = 0.5  # "born dead explains the failures": at least this share of the failed seeds
 ACC = "difference in test accuracy"
-
-
-def _datasets(frame: pd.DataFrame) -> list[str]:
-    return sorted(frame.dataset.unique())
 
 
 def by_seed(runs: pd.DataFrame, **where) -> pd.Series:
@@ -119,7 +116,7 @@ def big_trains(width: pd.DataFrame | None) -> Claim:
     claim.note = "the width study did not run (size.width.enabled)"
     if width is None:
         return claim
-    for name in _datasets(width):
+    for name in datasets(width):
         d = width[width.dataset == name].sort_values("width")
         cap, wide = capable_width(d), d.iloc[-1]
         if cap is None or cap >= wide.width:
@@ -152,7 +149,7 @@ def many_dead(dead_runs: pd.DataFrame | None, tau: float) -> Claim:
     if dead_runs is None:
         return claim
     main = dead_runs[np.isclose(dead_runs.tau, tau) & (dead_runs.regularizer == "none")]
-    for name in _datasets(main):
+    for name in datasets(main):
         d = main[main.dataset == name]
         top = d[d.width == d.width.max()]
         share = top.groupby("seed").dead.mean()
@@ -193,7 +190,7 @@ def cut_cannot_train(width, dead_runs, structured_runs, live, tau: float) -> Cla
     if structured_runs is not None:
         own = structured_runs[(structured_runs.target == "live")
                               & (structured_runs.arm == "scratch")]
-        for name in _datasets(own):
+        for name in datasets(own):
             d, lv = own[own.dataset == name], live[live.dataset == name].k_eff
             claim.checks.append(rate_check(
                 f"(a) {name}", int(d.success.sum()), len(d), MOSTLY, AT_MOST,
@@ -202,7 +199,7 @@ def cut_cannot_train(width, dead_runs, structured_runs, live, tau: float) -> Cla
                        f"{lv.quantile(0.75):g}); {_rate(d.success.sum(), len(d))}"))
     if dead_runs is not None and width is not None:
         main = dead_runs[np.isclose(dead_runs.tau, tau) & (dead_runs.regularizer == "none")]
-        for name in _datasets(main):
+        for name in datasets(main):
             d = main[main.dataset == name]
             top = d[d.width == d.width.max()]
             k = float(cut_widths(top).median())
@@ -219,78 +216,6 @@ def cut_cannot_train(width, dead_runs, structured_runs, live, tau: float) -> Cla
                        f"{_rate(r.successes, r.n)}"))
     claim.note = "needs the structured-pruning study, or the width and dead-unit studies"
     return claim
-
-
-def capable_failures(born: pd.DataFrame, width: pd.DataFrame, name: str
-                     ) -> tuple[int | None, pd.DataFrame]:
-    """The narrowest capable width of dataset ``name`` (``select.capable_width``) and the
-    ``born_dead_runs`` rows of its seeds that failed at that width or wider (None and no
-    rows if no width is capable)."""
-    cap = capable_width(width[width.dataset == name].sort_values("width"))
-    rows = born[(born.dataset == name) & ~born.success.astype(bool)]
-    return cap, rows[rows.width >= cap] if cap is not None else rows.iloc[:0]
-
-
-def fates(rows: pd.DataFrame) -> dict[str, int]:
-    """How many of ``rows`` (``born_dead_runs``) met each fate."""
-    return {f: int((rows.fate == f).sum()) for f in ("born dead", "died in training",
-                                                     "alive", "diverged")}
-
-
-def born_dead(born: pd.DataFrame | None, width: pd.DataFrame | None) -> Claim:
-    claim = Claim(
-        "", "born-dead",
-        "A ReLU network that fails at a width that can represent the boundary was born "
-        "dead: at initialization one of its hidden layers is inactive on every fit point, "
-        "so no gradient reaches the layers below it.",
-        "not in the lecture; Lu, Shin, Su & Karniadakis (arXiv 1903.06733) prove that a "
-        "ReLU network whose weights and biases are drawn from symmetric distributions is "
-        "born dead (a constant function at initialization) with a probability that tends "
-        "to 1 as its depth grows.",
-        "per dataset, the seeds of the width study that failed (test accuracy below "
-        "learns.accuracy; a diverged seed is a failure) at the narrowest capable width (see "
-        "N1) and wider, where a failure is one of training: the share of them born dead is "
-        f"at least {EXPLAINS} (Wilson interval). A seed is born dead when, under its own "
-        "initial weights (recomputed from the seed as the trainer draws them), every unit "
-        "of some hidden layer has a pre-activation <= 0 on every fit point.",
-    )
-    claim.note = "the width study did not run (size.width.enabled)"
-    if born is None or width is None:
-        return claim
-    for name in _datasets(born):
-        cap, failed = capable_failures(born, width, name)
-        if failed.empty:
-            continue
-        f = fates(failed)
-        widest = int(born.width[born.dataset == name].max())
-        claim.checks.append(rate_check(
-            f"{name}: widths {cap} to {widest}", f["born dead"], len(failed), EXPLAINS,
-            AT_LEAST, "share of failed seeds born dead",
-            detail=f"of {len(failed)} failed seeds: {f['born dead']} born dead, "
-                   f"{f['died in training']} died in training, {f['alive']} alive at both "
-                   f"ends, {f['diverged']} diverged"))
-    claim.note = "no seed failed at a capable width (or no width is capable)"
-    return claim
-
-
-def born_dead_sanity(born: pd.DataFrame | None) -> list[Sanity]:
-    """Per dataset with a born-dead network: every one is still dead after training. Its
-    dead layer passes no gradient down and, with zero initial biases, a constant 0 up, so
-    nothing but the classifier's bias can move; one that came alive would mean the
-    trainer lets a gradient through a ReLU at z <= 0."""
-    if born is None:
-        return []
-    out = []
-    for name in _datasets(born):
-        d = born[(born.dataset == name) & born.born_dead.astype(bool)]
-        if d.empty:
-            continue
-        revived = int((d.dead_end == 0).sum())
-        out.append(Sanity(
-            f"{name}: every network born dead is still dead after training", revived,
-            revived == 0, f"{len(d)} born dead; {revived} of them with no hidden layer "
-                          "inactive on every fit point at the end"))
-    return out
 
 
 # ---------------------------------------------------------------- lottery tickets
@@ -319,7 +244,7 @@ def lottery_tickets(lot: pd.DataFrame | None, runs: pd.DataFrame | None) -> Clai
     claim.note = "the lottery study did not run (size.lottery.enabled)"
     if lot is None:
         return claim
-    for name in _datasets(lot):
+    for name in datasets(lot):
         d, r = lot[lot.dataset == name], runs[runs.dataset == name]
         level = ticket_level(d)
         at = d[(d.arm == "ticket") & (d.level == level)].iloc[0]
@@ -357,7 +282,7 @@ def tickets_faster(runs: pd.DataFrame | None) -> Claim:
     claim.note = "the lottery study did not run (size.lottery.enabled)"
     if runs is None:
         return claim
-    for name in _datasets(runs):
+    for name in datasets(runs):
         r = runs[runs.dataset == name]
         dense = r[(r.arm == "ticket") & (r.level == 0)].set_index("seed")
         for density in MODERATE:
@@ -398,7 +323,7 @@ def ticket_vs_small_dense(lot: pd.DataFrame | None, runs: pd.DataFrame | None) -
     claim.note = "the lottery study did not run (size.lottery.enabled)"
     if lot is None:
         return claim
-    for name in _datasets(lot):
+    for name in datasets(lot):
         d, r = lot[lot.dataset == name], runs[runs.dataset == name]
         match, last = ticket_level(d), int(d[d.arm == "ticket"].level.max())
         for what, level in (("matching level", match), ("sparsest level", last)):
@@ -441,7 +366,7 @@ def cut_beats_scratch(st: pd.DataFrame | None, reliable: float) -> Claim:
     if st is None:
         return claim
     fixed = st[st.target == "fixed"]
-    for name in _datasets(fixed):
+    for name in datasets(fixed):
         d = fixed[fixed.dataset == name]
         for k in sorted(d.k.unique()):
             arms = d[d.k == k].set_index("arm")
@@ -477,7 +402,7 @@ def sanity(spec, tables) -> list[Sanity]:
     splits = tables.get("splits")
     need = room(spec)
     out = []
-    for name in _datasets(splits) if splits is not None else []:
+    for name in datasets(splits) if splits is not None else []:
         d = splits[splits.dataset == name].set_index("split").ceiling
         low = min(d["validation"], d["test"])
         out.append(Sanity(

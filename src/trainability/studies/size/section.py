@@ -15,6 +15,7 @@ from trainability.claims import FAILS, PASSES, Claim, Sanity, wilson
 from trainability.markdown import caption, figure, table
 from trainability.scoring import Learns
 from trainability.studies.size import claims as size_claims
+from trainability.studies.size import failures
 from trainability.studies.size.born_dead import DRAWS
 from trainability.studies.size.select import (
     MATCH_TOL,
@@ -264,8 +265,8 @@ def born_readings(claim: Claim, born: pd.DataFrame, width: pd.DataFrame) -> list
     out = []
     for c in claim.checks:
         name = c.what.split(":")[0]
-        cap, failed = size_claims.capable_failures(born, width, name)
-        f = size_claims.fates(failed)
+        cap, failed = failures.capable_failures(born, width, name)
+        f = failures.fates(failed)
         out.append({"name": name, "verdict": c.verdict, "cap": cap, "n": len(failed),
                     "born_dead": f["born dead"], "died": f["died in training"],
                     "alive": f["alive"], "diverged": f["diverged"]})
@@ -386,7 +387,7 @@ def metrics(spec, tables) -> dict:
             m["success_widest"] = _num(d.success_rate.iloc[-1])
             born = tables.get("born_dead_runs")
             if born is not None:
-                _, failed = size_claims.capable_failures(born, width, name)
+                _, failed = failures.capable_failures(born, width, name)
                 m["born_dead_share_failed"] = _num(failed.born_dead.mean()) \
                     if len(failed) else None
     if dead is not None:

@@ -82,3 +82,8 @@ def level_near(lot: pd.DataFrame, density: float, arm: str = "ticket",
         return None
     gap = (np.log(a.density) - np.log(density)).abs()
     return int(a.level.iloc[int(gap.argmin())]) if gap.min() <= np.log(within) else None
+
+
+def datasets(frame: pd.DataFrame) -> list[str]:
+    """The datasets of a table, sorted."""
+    return sorted(frame.dataset.unique())

@@ -233,3 +233,26 @@ def test_the_saturation_sentence_follows_its_check(dataset, share):
     models[["saturated_l1", "saturated_l2"]] = share
     check = rs.saturation_check(spec, models)
     assert check.passed is (share == 0.0) and check.failed is (share == 0.5)
+
+
+@pytest.mark.parametrize("keeps_up", [True, False])
+def test_the_backward_signal_sentence_is_written_only_when_the_verdicts_show_it(dataset,
+                                                                               keeps_up):
+    from trainability.markdown import render
+    from trainability.study import folder
+
+    spec = spec_of(params(), dataset)
+
+    def acc(v, activation, init, placement):
+        if not keeps_up and activation == "sigmoid" and placement == "none" \
+                and init != "zeros":
+            return 0.6
+        return lecture_like(v, activation, init, placement)
+
+    models = models_table(spec, acc)
+    text = " ".join(render(folder("robustness") / "section.md.j2", rs.context(
+        spec, {"models": models, "verdicts": rc.judge(spec, models)}, [], [],
+        "figures/robustness")).split())
+    sentence = "a vanishing gradient at initialization does not by itself stop it learning"
+    assert (sentence in text) is keeps_up
+    assert ("under lr_x3 layer 1 still gets at most a tenth" in text) is keeps_up

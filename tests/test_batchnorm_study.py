@@ -18,7 +18,7 @@ from trainability import cli, study
 from trainability.claims import Sanity
 from trainability.data import Dataset, load_dataset, save_dataset
 from trainability.io import load_run
-from trainability.markdown import render
+from trainability.markdown import render_section
 from trainability.model import Architecture, Layout
 from trainability.scoring import Guess
 from trainability.studies.batchnorm import claims as bn_claims
@@ -169,7 +169,7 @@ def judged(spec, frames) -> dict:
 def rendered(spec, frames, sanity=()) -> str:
     found = bn_claims.evaluate(spec, frames)
     context = section.context(spec, frames, found, list(sanity), "figures/batchnorm")
-    return render(section.HERE / "section.md.j2", context)
+    return "\n".join(render_section("batchnorm", context))
 
 
 def one_line(text: str) -> str:
@@ -488,12 +488,14 @@ def test_tables_have_one_row_per_model_and_the_diagnostic_epochs_only(trained):
 def test_every_declared_figure_is_written_and_linked(trained):
     spec, results = trained
     text = (results / "sections/batchnorm.md").read_text()
+    appendix = (results / "appendix/batchnorm.md").read_text()
     for name, _ in spec.figures():
         assert (results / "figures/batchnorm" / name).read_bytes()[:4] == b"\x89PNG"
-        assert f"](figures/batchnorm/{name})" in text
+        assert f"](figures/batchnorm/{name})" in text or f"](../figures/batchnorm/{name})" \
+            in appendix
     out = json.loads((results / "sections/batchnorm.json").read_text())
     assert [c["id"] for c in out["claims"]] == ["B1", "B2", "B3"]
-    assert "every divergence persists in float64" in text  # added to every study's sanity
+    assert "every divergence persists in float64" in appendix  # every study's sanity
     assert [s["what"] for s in out["sanity"]][:1] == ["every divergence persists in float64"]
 
 

@@ -121,16 +121,23 @@ def test_results_and_metrics_carry_verdicts_effects_and_intervals():
     assert data["claims"][0]["verdict"] == C.SUPPORTED
     assert data["sanity"][0]["ok"] is True
     metrics = C.claim_metrics(data["claims"])
-    entry = metrics["B1"]
-    assert entry["verdict"] == C.SUPPORTED and entry["passes"] == 1
-    assert entry["sigmoid_gain"]["lo"] <= entry["sigmoid_gain"]["effect"] <= \
-        entry["sigmoid_gain"]["hi"]
+    entry = metrics["bn"]  # keyed by the claim's name, not its display id
+    assert entry == {"verdict": C.SUPPORTED, "effect": 0.35, "interval": "[0.3, 0.4]"}
 
 
-def test_metrics_of_a_claim_with_many_checks_name_the_weakest():
+def test_metrics_of_a_claim_give_its_weakest_check():
     checks = [check(1, 2), check(0.5, 1.5), check(-0.2, 0.8), check(2, 3)]
-    claim = C.Claim("3", "k", "s", "src", "r", checks).to_dict()
-    assert C.claim_metrics([claim])["3"]["weakest"]["lo"] == -0.2
+    claim = C.Claim("3", "k", "s", "src", "r", checks)
+    assert claim.weakest is checks[2]
+    assert C.claim_metrics([claim.to_dict()])["k"]["interval"] == "[-0.2, 0.8]"
+
+
+def test_metric_names_are_stable_when_a_claim_is_inserted_before_them():
+    a, b, inserted = (C.Claim("", k, "s", "src", "r", [check(0.5, 1.5)]) for k in "abx")
+    before = C.claim_metrics([c.to_dict() for c in C.number([a, b], "B")])
+    after = C.claim_metrics([c.to_dict() for c in C.number([inserted, a, b], "B")])
+    assert (a.id, b.id) == ("B2", "B3")  # the display ids moved ...
+    assert {k: after[k] for k in before} == before  # ... the metrics did not
 
 
 def test_no_harm_checks_never_count_as_support():

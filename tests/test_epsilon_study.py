@@ -18,7 +18,7 @@ from trainability import study
 from trainability.claims import NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
 from trainability.cli import main
 from trainability.data import Dataset, save_dataset
-from trainability.markdown import render
+from trainability.markdown import render_section
 from trainability.studies.epsilon import claims as eps_claims
 from trainability.studies.epsilon import section
 from trainability.studies.epsilon.spec import LECTURE_EPS, Spec
@@ -110,7 +110,7 @@ def shifted(key, delta):
 def rendered(spec, tables) -> str:
     claims = eps_claims.evaluate(spec, tables)
     ctx = section.context(spec, tables, claims, eps_claims.sanity(spec, tables), "figures")
-    return " ".join(render(study.folder("epsilon") / "section.md.j2", ctx).split())
+    return " ".join("\n".join(render_section("epsilon", ctx)).split())
 
 
 @pytest.fixture(scope="module")
@@ -653,7 +653,7 @@ def test_section_json_has_every_claim_and_the_metrics(staged):
     assert [c["what"] for c in out["sanity"]] == [
         "every divergence persists in float64", "no zero-initialized network diverges",
         "same initial weights in every setting"]
-    text = (staged["results"] / "sections" / "epsilon.md").read_text()
-    assert "| every divergence persists in float64 |" in text  # the section shows them
+    text = (staged["results"] / "appendix" / "epsilon.md").read_text()
+    assert "| every divergence persists in float64 |" in text  # its appendix shows them
     assert set(out["metrics"]["rmsprop_lecture_eps_test_acc"]) == {
         "sigmoid/random_normal/w3", "tanh/random_normal/w3", "sigmoid/he_normal/w3"}

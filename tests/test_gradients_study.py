@@ -15,7 +15,7 @@ import pytest
 
 from trainability import cli
 from trainability import study as studies
-from trainability.markdown import render
+from trainability.markdown import render_section
 from trainability.model import Architecture, Layout, init_params
 from trainability.optim import OptimizerConfig
 from trainability.studies.gradients import claims as g_claims
@@ -246,7 +246,7 @@ def rendered(kind: dict, dataset: str) -> str:
     tables = synthetic_tables(ratios_table(cells(**kind)))
     claims = g_claims.evaluate(spec, tables)
     context = section.context(spec, tables, claims, [], "figures/gradients")
-    text = render(studies.folder("gradients") / "section.md.j2", context)
+    text = "\n".join(render_section("gradients", context))
     return " ".join(text.split())  # sentences wrap anywhere in the template
 
 

@@ -15,6 +15,7 @@ import pytest
 from pipeline_helpers import TINY
 from trainability import cli
 from trainability.data import make_dataset
+from trainability.markdown import render_section
 from trainability.model import Architecture
 from trainability.optim import OptimizerConfig
 from trainability.studies.robustness import claims as rc
@@ -200,12 +201,9 @@ def test_the_mechanism_sentence_follows_the_ablation_checks(dataset, lifts):
     models = models_table(spec, acc)
     checks = {c.what: c for c in rs.ablation(spec, models)}
     assert checks["epochs_x3"].passed is lifts and checks["lr_x3"].failed
-    from trainability.markdown import render
-    from trainability.study import folder
-
-    text = render(folder("robustness") / "section.md.j2",
-                  rs.context(spec, {"models": models, "verdicts": rc.judge(spec, models)},
-                             [], [], "figures/robustness"))
+    text = "\n".join(render_section("robustness", rs.context(
+        spec, {"models": models, "verdicts": rc.judge(spec, models)}, [], [],
+        "figures/robustness")))
     assert ("too few epochs: slow, not stuck**: lifts the network" in text) is lifts
     assert ("None of the declared candidates lifts" in text) is not lifts
 
@@ -238,9 +236,6 @@ def test_the_saturation_sentence_follows_its_check(dataset, share):
 @pytest.mark.parametrize("keeps_up", [True, False])
 def test_the_backward_signal_sentence_is_written_only_when_the_verdicts_show_it(dataset,
                                                                                keeps_up):
-    from trainability.markdown import render
-    from trainability.study import folder
-
     spec = spec_of(params(), dataset)
 
     def acc(v, activation, init, placement):
@@ -250,9 +245,9 @@ def test_the_backward_signal_sentence_is_written_only_when_the_verdicts_show_it(
         return lecture_like(v, activation, init, placement)
 
     models = models_table(spec, acc)
-    text = " ".join(render(folder("robustness") / "section.md.j2", rs.context(
+    text = " ".join("\n".join(render_section("robustness", rs.context(
         spec, {"models": models, "verdicts": rc.judge(spec, models)}, [], [],
-        "figures/robustness")).split())
+        "figures/robustness"))).split())
     sentence = "a vanishing gradient at initialization does not by itself stop it learning"
     assert (sentence in text) is keeps_up
     assert ("under lr_x3 layer 1 still gets at most a tenth" in text) is keeps_up

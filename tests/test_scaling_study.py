@@ -16,7 +16,7 @@ import pytest
 
 from pipeline_helpers import TINY
 from trainability import cli, study
-from trainability.markdown import render
+from trainability.markdown import render_section
 from trainability.model import Architecture, Layout, init_params
 from trainability.scoring import Guess, Learns
 from trainability.studies.scaling import claims as sc
@@ -378,8 +378,8 @@ def _render(tiny, layers, runs):
     tables = dict(tiny.tables, layers=layers, runs=runs)
     claims = sc.evaluate(spec, tables)
     ctx = section.context(spec, tables, claims, sc.sanity(spec, tables), "figures/scaling")
-    return {c.key: c.verdict for c in claims}, render(study.folder("scaling")
-                                                      / "section.md.j2", ctx)
+    return {c.key: c.verdict for c in claims}, "\n".join(
+        render_section("scaling", ctx))
 
 
 SIGMOID_WHY = "Why the sigmoid checks of S3 can fail"
@@ -396,7 +396,7 @@ def test_section_sentences_follow_passing_claims(tiny):
     assert HURT in text and RESTORED in text
     for sentence in (SIGMOID_WHY, NOT_HURT, NOT_RESTORED, "Not compared in S4"):
         assert sentence not in text
-    assert text.count("Verdict: **supported**") == 5
+    assert text.count("Verdict: **supported**") == 2 * 5  # its summary, and its checks
 
 
 def test_section_sentences_follow_failing_claims(tiny):

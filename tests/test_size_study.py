@@ -19,7 +19,7 @@ from trainability.cli import main
 from trainability.config import ConfigError
 from trainability.data import load_dataset
 from trainability.io import InputError
-from trainability.markdown import render
+from trainability.markdown import render_section
 from trainability.model import Architecture
 from trainability.prune import weights_of_width
 from trainability.studies.size import ceiling, section, tables
@@ -229,7 +229,7 @@ def _render(tabs, spec=None, found=None) -> str:
     found = found or size_claims.evaluate(spec, tabs)
     context = section.context(spec, tabs, found, size_claims.sanity(spec, tabs),
                               "figures/size")
-    text = render(study.folder("size") / "section.md.j2", context)
+    text = "\n".join(render_section("size", context))
     return " ".join(text.split())  # sentences wrap: compare with single spaces
 
 
@@ -778,7 +778,7 @@ def test_the_splits_table_holds_the_very_points_the_networks_were_scored_on(stag
     assert [s["what"] for s in out["sanity"]] == [
         "every divergence persists in float64", "no zero-initialized network diverges",
         "circles: the best possible classifier has room above learns.accuracy"]
-    assert "sanity check (of the trainer)" in (results / "sections/size.md").read_text()
+    assert "sanity check (of the trainer)" in (results / "appendix/size.md").read_text()
 
 
 def test_section_results_hold_every_claim_and_the_metrics(staged):

@@ -84,6 +84,15 @@ def verdict_rule(share: float = DEFAULT_SHARE) -> str:
     )
 
 
+def margin(side: str, lo, hi, threshold) -> float:
+    """How far an interval's near edge lies on the claimed side of ``threshold``: positive
+    inside, negative on the wrong side, -inf without an interval."""
+    edge = lo if side == AT_LEAST else hi
+    if edge is None or threshold is None or not math.isfinite(edge):
+        return -math.inf
+    return edge - threshold if side == AT_LEAST else threshold - edge
+
+
 @dataclass(frozen=True)
 class Check:
     """One measured effect, its 95% interval and the threshold it is judged against."""
@@ -132,6 +141,12 @@ class Check:
         if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
             return f"{self.fmt(self.effect)} (no interval)"
         return f"{self.fmt(self.effect)} [{self.fmt(self.lo)}, {self.fmt(self.hi)}]"
+
+    @property
+    def margin(self) -> float:
+        """How far the interval's near edge lies on the claimed side of the threshold
+        (negative: on the wrong side; -inf: no interval)."""
+        return margin(self.side, self.lo, self.hi, self.threshold)
 
     @property
     def criterion(self) -> str:
@@ -220,6 +235,12 @@ class Claim:
             text += (f"; {len(self.apart)} checks apart (premises, no harm), "
                      f"{self.guards_failed} of them fail")
         return text
+
+    @property
+    def weakest(self) -> Check | None:
+        """The headline: the check whose interval reaches furthest towards the wrong side
+        of its threshold, the one that decides the verdict (None: no check)."""
+        return min(self.checks, key=lambda c: c.margin) if self.checks else None
 
     def check(self, what: str) -> Check | None:
         return next((c for c in self.checks if c.what == what), None)
@@ -381,47 +402,34 @@ def rate_difference_check(what: str, s1: int, n1: int, s2: int, n2: int, thresho
 
 
 def results(title: str, claims: Iterable[Claim], sanity: Iterable[Sanity] = (),
-            metrics: Mapping | None = None) -> dict:
-    """What a study's section job writes as JSON: its claims, sanity checks and headline
-    numbers; the report's summary and ``metrics.json`` read it."""
+            metrics: Mapping | None = None, facts: Mapping | None = None) -> dict:
+    """What a study's section job writes as JSON: its claims, sanity checks, headline
+    numbers (``metrics.json``) and the facts the report's answers read (``facts``)."""
     claims = list(claims)
     return {
         "title": title,
         "claims": [c.to_dict() for c in claims],
         "sanity": [s.to_dict() for s in sanity],
         "metrics": dict(metrics or {}),
+        "facts": dict(facts or {}),
     }
 
 
 def claim_metrics(claims: Iterable[Mapping]) -> dict:
-    """Per claim (a dict of ``Claim.to_dict``): its verdict, the check counts and, for up
-    to three checks, each one's effect and interval; for more, the weakest check's (the
-    one whose interval reaches furthest onto the wrong side). For ``dvc exp show``."""
+    """Per claim (a dict of ``Claim.to_dict``), keyed by its stable name: its verdict and
+    its headline, the weakest check's effect and 95% interval (for ``dvc exp show``: three
+    columns a claim, whatever its number of checks)."""
     out = {}
     for claim in claims:
-        entry = {"verdict": claim["verdict"], **claim["counts"]}
-        checks = claim["checks"]
-        shown = checks if len(checks) <= 3 else [_weakest(checks)]
-        for c in shown:
-            name = "weakest" if len(checks) > 3 else _slug(c["what"])
-            entry[name] = {"effect": _round(c["effect"]), "lo": _round(c["lo"]),
-                           "hi": _round(c["hi"])}
-        out[claim["id"]] = entry
+        head = min(claim["checks"], default=None,
+                   key=lambda c: margin(c["side"], c["lo"], c["hi"], c["threshold"]))
+        entry = {"verdict": claim["verdict"], "effect": None, "interval": None}
+        if head is not None and head["effect"] is not None:
+            entry["effect"] = _round(head["effect"])
+            if head["lo"] is not None and head["hi"] is not None:
+                entry["interval"] = f"[{head['lo']:.3g}, {head['hi']:.3g}]"
+        out[claim["key"]] = entry
     return out
-
-
-def _weakest(checks: Sequence[Mapping]) -> Mapping:
-    def margin(c):
-        edge = c["lo"] if c["side"] == AT_LEAST else c["hi"]
-        if edge is None or c["threshold"] is None:
-            return -math.inf
-        return edge - c["threshold"] if c["side"] == AT_LEAST else c["threshold"] - edge
-
-    return min(checks, key=margin)
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_").lower()
 
 
 def _round(x):

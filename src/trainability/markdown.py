@@ -72,8 +72,28 @@ def checks_table(checks: Sequence[Check]) -> str:
                         "result"])
 
 
+def claim_heading(claim: Claim) -> str:
+    """A claim's heading in its study's appendix: ``Claim 2 (sigmoid-lags)``."""
+    return f"Claim {claim.id} ({claim.key})"
+
+
+def claim_summary(claim: Claim, checks_href: str | None = None) -> str:
+    """A claim as the main text shows it, in one paragraph: statement, verdict, check
+    counts and the headline (its weakest check) with its interval; a link to its checks."""
+    text = f"**Claim {claim.id}: {claim.statement}** Verdict: **{claim.verdict}**"
+    head = claim.weakest
+    if head is None:
+        text += f" ({claim.tally})."
+    else:
+        text += (f" ({claim.tally}); weakest check, {head.what}: {head.shown}, claimed "
+                 f"{head.criterion}.")
+    if checks_href:
+        text += f" [Its checks]({checks_href})."
+    return text
+
+
 def claim_block(claim: Claim) -> str:
-    """A claim as the report shows it: statement, source, rule, checks, verdict."""
+    """A claim with everything behind its verdict: statement, source, rule, checks."""
     lines = [
         f"**Claim {claim.id}: {claim.statement}**",
         "",
@@ -101,9 +121,103 @@ def claims_table(claims: Sequence[Claim]) -> str:
     return table(rows, ["#", "claim", "verdict", "checks"])
 
 
+def sanity_summary(sanity: Sequence[Sanity], table_href: str | None = None) -> str:
+    """The sanity checks in one sentence: how many hold; every broken one named."""
+    broken = [s for s in sanity if not s.ok]
+    link = f" ([the table]({table_href}))" if table_href else ""
+    if not broken:
+        return f"The trainer passes all {len(sanity)} of this study's sanity checks{link}."
+    named = "; ".join(f"{s.what} ({s.detail})" for s in broken)
+    return (f"**{len(broken)} of {len(sanity)} sanity checks of the trainer are broken**: "
+            f"{named}{link}. The results that rest on them are not evidence.")
+
+
 def sanity_table(sanity: Sequence[Sanity]) -> str:
     rows = [[s.what, s.detail, "holds" if s.ok else "**broken**"] for s in sanity]
     return table(rows, ["sanity check (of the trainer)", "measured", "result"])
+
+
+def anchor(heading: str) -> str:
+    """The id GitHub (and report.html) gives a heading: lowercase, every character but
+    letters, digits, spaces, '-' and '_' dropped, spaces to '-' (``Claim 2 (sigmoid-lags)``
+    -> ``claim-2-sigmoid-lags``). A file's headings must be unique for it to be the id."""
+    kept = "".join(ch for ch in heading.strip().lower() if ch.isalnum() or ch in " -_")
+    return kept.replace(" ", "-")
+
+
+class Appendix:
+    """What a study's section moves out of the main text, in the order the template moves
+    it: the parts a template wraps in ``{% call appendix("heading") %}``, every claim's
+    checks and the sanity checks. ``appendix/<study>.md`` is written from it."""
+
+    def __init__(self, study_name: str, title: str):
+        self.study, self.title = study_name, title
+        self.parts: list[tuple[str, str]] = []
+        self.claims: list[Claim] = []
+        self.sanity: list[Sanity] = []
+
+    def href(self, heading: str) -> str:
+        """A link from the main text (``results/report.md``) to a heading of this file."""
+        return f"appendix/{self.study}.md#{anchor(heading)}"
+
+    def part(self, heading: str, link: str = "", caller=None) -> str:
+        """A template's ``{% call appendix(heading) %}...{% endcall %}``: the enclosed text
+        goes to the appendix; in its place, ``link`` with the link (``"{}"`` marks where),
+        or nothing. (The newline ends the paragraph: Jinja drops the one after the tag.)"""
+        if any(h == heading for h, _ in self.parts):
+            raise ValueError(f"appendix of {self.study}: two parts headed {heading!r}")
+        self.parts.append((heading, caller().strip()))
+        return link.format(f"[{heading}]({self.href(heading)})") + "\n" if link else ""
+
+    def claim(self, claim: Claim) -> str:
+        self.claims.append(claim)
+        return claim_summary(claim, self.href(claim_heading(claim)))
+
+    def sanity_checks(self, sanity: Sequence[Sanity]) -> str:
+        self.sanity = list(sanity)
+        return sanity_summary(sanity, self.href("Sanity checks"))
+
+    def globals(self) -> dict:
+        """The template names that write to this appendix."""
+        return {"appendix": self.part, "claim": self.claim, "sanity_table": self.sanity_checks}
+
+    def markdown(self, section_heading: str) -> str:
+        """The appendix file (links relative to ``results/appendix/``)."""
+        back = f"../report.md#{anchor(section_heading)}"
+        out = [f"# Appendix: {self.title}", "",
+               f"The details behind [the report's section]({back}).", ""]
+        for heading, text in self.parts:
+            out += [f"## {heading}", "", relocate(text), ""]
+        if self.sanity:
+            out += ["## Sanity checks", "", "Identities the trainer must satisfy; they test "
+                    "the trainer, not the lecture, and never count as support.", "",
+                    sanity_table(self.sanity), ""]
+        if self.claims:
+            out += ["## The claims' checks", ""]
+            for claim in self.claims:
+                out += [f"### {claim_heading(claim)}", "", relocate(claim_block(claim)), ""]
+        return dedupe_captions("\n".join(out).strip() + "\n")
+
+
+def relocate(text: str) -> str:
+    """Markdown written for ``results/report.md`` made to work from ``results/appendix/``:
+    the figure links our ``figure`` writes, and links to other appendices."""
+    return text.replace("](figures/", "](../figures/").replace("](appendix/", "](")
+
+
+def dedupe_captions(text: str) -> str:
+    """Each caption written once: a figure whose caption an earlier figure of the same
+    text already gave refers to that figure instead."""
+    seen, out = {}, []
+    for line in text.split("\n"):
+        if line.startswith("*Figure (") and "): " in line and line.endswith("*"):
+            name, caption_text = line[len("*Figure ("):-1].split("): ", 1)
+            if caption_text in seen:
+                line = f"*Figure ({name}): as figure ({seen[caption_text]}).*"
+            else:
+                seen[caption_text] = name
+        out.append(line)
+    return "\n".join(out)
 
 
 def verdict_counts(claims: Sequence[Mapping]) -> dict[str, int]:
@@ -139,6 +253,16 @@ def render(template: Path, context: Mapping) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
+def render_section(study_name: str, context: Mapping) -> tuple[str, str]:
+    """A study's section from its template: the main text, and its appendix (what the
+    template moved there, every claim's checks, the sanity checks)."""
+    title = study.module(study_name, "spec").TITLE
+    appendix = Appendix(study_name, title)
+    text = render(study.folder(study_name) / "section.md.j2", {**context, **appendix.globals()})
+    heading = next((line[3:] for line in text.splitlines() if line.startswith("## ")), title)
+    return text, appendix.markdown(heading)
+
+
 def write_study_section(spec, root="results") -> list[Path]:
     """The section stage: the study's claims judged on its tables, its section rendered
     from its template, and its results (claims, sanity checks, metrics) as JSON."""
@@ -149,8 +273,12 @@ def write_study_section(spec, root="results") -> list[Path]:
     sanity = claims_module.sanity(spec, tables) if hasattr(claims_module, "sanity") else []
     sanity = [*divergence_sanity(tables), *sanity]
     section = study.module(spec.study, "section")
-    context = section.context(spec, tables, claims, sanity, f"figures/{spec.study}")
-    write_text(where["section"], render(study.folder(spec.study) / "section.md.j2", context))
     title = study.module(spec.study, "spec").TITLE
-    write_json(where["results"], results(title, claims, sanity, section.metrics(spec, tables)))
-    return [where["section"], where["results"]]
+    context = section.context(spec, tables, claims, sanity, f"figures/{spec.study}")
+    text, appendix = render_section(spec.study, context)
+    write_text(where["appendix"], appendix)
+    write_text(where["section"], text)
+    facts = section.facts(spec, tables, claims) if hasattr(section, "facts") else {}
+    write_json(where["results"], results(title, claims, sanity, section.metrics(spec, tables),
+                                         facts))
+    return [where["section"], where["results"], where["appendix"]]

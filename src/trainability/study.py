@@ -118,6 +118,7 @@ def paths(study: str, root: str | Path = "results") -> dict[str, Path]:
         "figures": root / "figures" / study,
         "section": root / "sections" / f"{study}.md",
         "results": root / "sections" / f"{study}.json",
+        "appendix": root / "appendix" / f"{study}.md",
     }
 
 

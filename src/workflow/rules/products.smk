@@ -75,6 +75,7 @@ for _product in PRODUCTS.values():
         output:
             section=_where["section"],
             results=_where["results"],
+            appendix=_where["appendix"],
             stamp=wf.stamp(f"{_study}_section"),
         params:
             spec=studies.spec_json(_spec),

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from trainability.claims import AT_LEAST, Claim
+from trainability.claims import Claim
 from trainability.data import load_dataset
 from trainability.learns import Guess, Learns
 from trainability.studies.batchnorm import claims as bn_claims
@@ -76,23 +76,12 @@ def claims_of(spec, models: pd.DataFrame, variant: str) -> list[Claim]:
     return out
 
 
-def weakest(claim: Claim):
-    """The check whose interval reaches furthest towards the wrong side (None: no check)."""
-    def margin(c):
-        edge = c.lo if c.side == AT_LEAST else c.hi
-        if not math.isfinite(edge):
-            return -math.inf
-        return edge - c.threshold if c.side == AT_LEAST else c.threshold - edge
-
-    return min(claim.checks, key=margin) if claim.checks else None
-
-
 def judge(spec, models: pd.DataFrame) -> pd.DataFrame:
     """The verdicts table: claim x variant."""
     rows = []
     for variant in spec.names:
         for claim in claims_of(spec, models, variant):
-            head = weakest(claim)
+            head = claim.weakest
             rows.append({
                 "claim": claim.id, "key": claim.key, "variant": variant,
                 "verdict": claim.verdict, "check": head.what if head else "",

@@ -16,7 +16,7 @@ from trainability.scoring import Guess, Learns, divergence_sanity
 from trainability.studies.grid import claims as gc
 from trainability.studies.grid import section
 from trainability.studies.grid.spec import Spec
-from trainability.study import folder, paths, spec_json
+from trainability.study import paths, spec_json
 
 LN2 = float(np.log(2))
 PARAMS = {

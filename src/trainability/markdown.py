@@ -77,9 +77,15 @@ def claim_heading(claim: Claim) -> str:
     return f"Claim {claim.id} ({claim.key})"
 
 
+# where the report puts a claim's robustness sentence (the robustness study is judged
+# after the claim's own study: the report joins them)
+ROBUSTNESS_MARK = "<!-- robustness: {} -->"
+
+
 def claim_summary(claim: Claim, checks_href: str | None = None) -> str:
     """A claim as the main text shows it, in one paragraph: statement, verdict, check
-    counts and the headline (its weakest check) with its interval; a link to its checks."""
+    counts and the headline (its weakest check) with its interval; a link to its checks;
+    the mark the report replaces by the claim's robustness sentence."""
     text = f"**Claim {claim.id}: {claim.statement}** Verdict: **{claim.verdict}**"
     head = claim.weakest
     if head is None:
@@ -89,7 +95,7 @@ def claim_summary(claim: Claim, checks_href: str | None = None) -> str:
                  f"{head.criterion}.")
     if checks_href:
         text += f" [Its checks]({checks_href})."
-    return text
+    return f"{text} {ROBUSTNESS_MARK.format(claim.key)}"
 
 
 def claim_block(claim: Claim) -> str:
@@ -226,6 +232,11 @@ def verdict_counts(claims: Sequence[Mapping]) -> dict[str, int]:
     return {v: found.count(v) for v in VERDICTS}
 
 
+def oneline(text: str) -> str:
+    """A paragraph on one line, ended (a template may wrap its source as it likes)."""
+    return " ".join(text.split()) + "\n"
+
+
 def environment(template_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
@@ -235,7 +246,7 @@ def environment(template_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(num=num, pct=pct, claim=claim_block, table=table)
+    env.filters.update(num=num, pct=pct, claim=claim_block, table=table, oneline=oneline)
     env.globals.update(claims_table=claims_table, sanity_table=sanity_table,
                        claim=claim_block, figure=figure, num=num, pct=pct)
     return env

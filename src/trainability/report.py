@@ -1,10 +1,11 @@
-"""The markdown report, assembled: each study's section in the order of ``study.STUDIES``,
-the claims of all of them at a glance, the setup, a summary and the provenance.
+"""The markdown report, assembled: the answers to the lecture's questions first, the claims
+at a glance, each study's section in the order of ``study.STUDIES``, and the appendices.
 
-Nothing is measured here. Each study's section job wrote its markdown and, as JSON, its
-claims with their checks (``results/sections/<study>.{md,json}``); the summary counts the
-verdicts from the JSON, and ``metrics.json`` (what ``dvc exp show`` reads) gathers every
-study's headline numbers and claims.
+Nothing is measured here. Each study's section job wrote its main text, its appendix and,
+as JSON, its claims with their checks and the facts the answers read
+(``results/sections/<study>.{md,json}``, ``results/appendix/<study>.md``). Every sentence
+of the answers is chosen in ``report.md.j2`` by those results; ``metrics.json`` (what
+``dvc exp show`` reads) keeps each claim's verdict and headline under its stable name.
 """
 
 from __future__ import annotations
@@ -13,15 +14,24 @@ import json
 import math
 from pathlib import Path
 
-from trainability.claims import METHOD, VERDICTS, claim_metrics, verdict_rule
+from trainability.claims import (
+    METHOD,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    VERDICTS,
+    Check,
+    claim_metrics,
+    verdict_rule,
+)
 from trainability.io import InputError, write_json, write_text
 from trainability.learns import POLICY, Learns
-from trainability.markdown import num, render, table, verdict_counts
+from trainability.markdown import ROBUSTNESS_MARK, anchor, num, render, table, verdict_counts
 from trainability.provenance import collect_provenance
 from trainability.study import single_precision
 
-DATA = ("report.md.j2",)
+DATA = ("report.md.j2", "method.md.j2")
 TEMPLATE = Path(__file__).with_name("report.md.j2")
+METHOD_TEMPLATE = Path(__file__).with_name("method.md.j2")
 
 
 def read_json(path) -> dict:
@@ -40,7 +50,8 @@ def read_json(path) -> dict:
 
 
 def load_study(sections_dir, study: str) -> dict:
-    """A study's section (markdown) and results (JSON: title, claims, sanity, metrics)."""
+    """A study's section (markdown) and results (JSON: title, claims, sanity, metrics,
+    facts)."""
     md = Path(sections_dir) / f"{study}.md"
     try:
         text = md.read_text()
@@ -50,14 +61,122 @@ def load_study(sections_dir, study: str) -> dict:
     missing = [k for k in ("title", "claims", "sanity", "metrics") if k not in results]
     if missing:
         raise InputError(f"{md.with_suffix('.json')}: missing {', '.join(missing)}")
-    return {"name": study, "text": text.strip(), **results}
+    heading = next((line[3:] for line in text.splitlines() if line.startswith("## ")),
+                   results["title"])
+    return {"name": study, "text": text.strip(), "facts": {}, "anchor": anchor(heading),
+            **results}
+
+
+def as_check(d: dict | None) -> Check | None:
+    """A check as a section's JSON holds it, back as a ``Check`` (its formatting)."""
+    if d is None:
+        return None
+    values = {k: math.nan if d[k] is None else d[k] for k in ("effect", "lo", "hi", "threshold")}
+    return Check(d["what"], values["effect"], values["lo"], values["hi"], d["n"],
+                 values["threshold"], d["side"], d["measure"], d.get("detail", ""),
+                 d.get("digits", 3), d.get("signed", False))
+
+
+class Found:
+    """The studies' results, by study and claim name, for the answers: a missing study or
+    claim is None, so a sentence about it is left out."""
+
+    def __init__(self, studies: list[dict]):
+        self.studies = {s["name"]: s for s in studies}
+
+    def claim(self, study: str, key: str) -> dict | None:
+        s = self.studies.get(study)
+        found = next((c for c in s["claims"] if c["key"] == key), None) if s else None
+        if found is None:
+            return None
+        checks = [as_check(c) for c in found["checks"]]
+        weakest = min(checks, key=lambda c: c.margin) if checks else None
+        return {**found, "study": study, "href": f"#{s['anchor']}", "weakest": weakest,
+                "by_what": {c.what: c for c in checks}}
+
+    def facts(self, study: str) -> dict:
+        s = self.studies.get(study)
+        return s.get("facts", {}) if s else {}
+
+
+def answers(studies: list[dict]) -> dict:
+    """What the first screen words: per question, the claims and facts it reads."""
+    found = Found(studies)
+    grid, robust = found.facts("grid"), found.facts("robustness")
+    accuracy = {k: as_check(v) for k, v in grid.get("accuracy", {}).items()}
+    init, width = grid.get("init"), grid.get("width")
+
+    def acc(activation, i=None, w=None):
+        return accuracy.get(f"{activation}/{i or init}/w{w or width}")
+
+    where = robust.get("where", {})
+    ablation = [as_check(c) for c in robust.get("ablation", [])]
+    by_width = grid.get("verdicts_by_width", {})
+    return {
+        "found": found, "init": init, "width": width, "acc": acc,
+        "href": {s["name"]: f"#{s['anchor']}" for s in studies},
+        "widths": grid.get("widths", []),
+        "lags_by_width": {int(w): v["sigmoid-lags"]
+                          for w, v in sorted(by_width.items(), key=lambda wv: int(wv[0]))
+                          if "sigmoid-lags" in v},
+        "where": where, "variants": robust.get("variants", 0),
+        "changes": robust.get("changes", {}),
+        "lifts": [c for c in ablation if c.passed],
+        "no_lift": [c for c in ablation if c.failed],
+        "undecided": [c for c in ablation if not (c.passed or c.failed)],
+        "saturation": as_check(robust.get("saturation")),
+        "vanishing_yet_learns": robust.get("vanishing_yet_learns", []),
+        "floorless": robust.get("floorless", []),
+        "grid_sanity": next((s for s in studies if s["name"] == "grid"), {}).get("sanity", []),
+    }
+
+
+def robustness_sentence(where: dict, variants: int) -> str:
+    """Under how many one-factor variants a claim keeps its verdict, and which change it."""
+    if not where or not variants:
+        return ""
+    breaks = where["breaks"]
+    if not breaks:
+        return (f"Robustness: the same verdict under all {variants} one-factor variants of "
+                "the lecture's setting.")
+    changed = ", ".join(f"{b['variant']} ({b['verdict']})" for b in breaks)
+    return (f"Robustness: the same verdict under {len(where['same'])} of {variants} "
+            f"one-factor variants of the lecture's setting; another under {changed}.")
+
+
+def with_robustness(studies: list[dict]) -> list[dict]:
+    """Each claim the robustness study judges gets its robustness sentence in its own
+    section's summary (the mark the summary leaves); other marks are removed."""
+    robust = Found(studies).facts("robustness")
+    where, variants = robust.get("where", {}), robust.get("variants", 0)
+    out = []
+    for s in studies:
+        text = s["text"]
+        for c in s["claims"]:
+            mark = ROBUSTNESS_MARK.format(c["key"])
+            w = where.get(c["key"])
+            mine = w is not None and w["study"] == s["name"]
+            text = text.replace(mark, robustness_sentence(w, variants) if mine else "")
+        out.append({**s, "text": text})
+    return out
 
 
 def merged_metrics(studies: list[dict]) -> dict:
-    """One key per study: its headline numbers and, per claim, verdict and intervals."""
-    out = {}
-    for s in studies:
-        out[s["name"]] = {**s["metrics"], "claims": claim_metrics(s["claims"])}
+    """For ``dvc exp show``: per study, each claim's verdict and headline under its stable
+    name; and a few headline numbers (the running example's test accuracies)."""
+    out = {"claims": {s["name"]: claim_metrics(s["claims"]) for s in studies}}
+    a = answers(studies)["acc"]
+    headline = {}
+    for activation in ("relu", "sigmoid", "tanh"):
+        check = a(activation)
+        if check is not None:
+            headline[f"{activation}_test_acc"] = round(check.effect, 6)
+    bn = Found(studies).claim("batchnorm", "bn-rescues-sigmoid")
+    if bn and bn["checks"] and bn["checks"][0]["effect"] is not None:
+        headline["sigmoid_bn_test_acc"] = round(bn["checks"][0]["effect"], 6)
+    headline["claims_supported"] = sum(c["verdict"] == SUPPORTED for s in studies
+                                       for c in s["claims"])
+    out["headline"] = headline
     return out
 
 
@@ -97,21 +216,29 @@ def summary(studies: list[dict]) -> dict:
 
 
 def at_a_glance(studies: list[dict]) -> str:
-    """Every claim and its verdict; with the robustness study, under how many of its
-    variants of the lecture's setting the verdict is the same."""
-    robust = next((s["metrics"] for s in studies if s["name"] == "robustness"), None)
+    """Every claim: what the lecture says, the verdict at the lecture's setting, the
+    headline (weakest check) with its interval, where it holds (the robustness study's
+    variants) and a link to its section."""
+    found = Found(studies)
+    robust = found.facts("robustness")
+    where, variants = robust.get("where", {}), robust.get("variants", 0)
     rows = []
     for s in studies:
         for c in s["claims"]:
-            row = [s["title"], c["id"], c["statement"], f"**{c['verdict']}**"]
-            if robust is not None:
-                r = robust.get(c["key"])
-                mine = r is not None and r["study"] == s["name"]
-                row.append(f"same under {r['same_verdict']} of {r['variants']} variants"
-                           if mine else "")
-            rows.append(row)
-    header = ["study", "#", "claim", "verdict"]
-    return table(rows, header + (["where it holds (robustness)"] if robust else []))
+            claim = found.claim(s["name"], c["key"])
+            head = claim["weakest"]
+            w = where.get(c["key"])
+            holds = (f"same under {len(w['same'])} of {variants}"
+                     if w is not None and w["study"] == s["name"] and variants else "")
+            rows.append([f"[{c['id']}](#{s['anchor']})", c["statement"], c["source"],
+                         f"**{c['verdict']}**",
+                         f"{head.what}: {head.shown}" if head else "no check", holds])
+    header = ["#", "claim", "the lecture says", "verdict", "headline: weakest check [95%]"]
+    if where:
+        header.append("where it holds (one-factor variants)")
+    else:
+        rows = [r[:-1] for r in rows]
+    return table(rows, header)
 
 
 def broken_sanity(studies: list[dict]) -> list[dict]:
@@ -120,28 +247,34 @@ def broken_sanity(studies: list[dict]) -> list[dict]:
             if not check["ok"]]
 
 
-def render_report(params: dict, studies: list[dict], provenance: dict) -> str:
+def context(params: dict, studies: list[dict], provenance: dict) -> dict:
     if not studies:
         raise InputError("no study sections given")
-    central = next((c for s in studies if s["name"] == "grid" for c in s["claims"]
-                    if c.get("key") == "minor-choices"), None)
-    return render(TEMPLATE, {
+    studies = with_robustness(studies)
+    return {
         "studies": studies,
+        "answers": answers(studies),
         "glance": at_a_glance(studies),
         "broken": broken_sanity(studies),
         "rule": verdict_rule(),
         "method": f"{METHOD} {POLICY} Throughout, {Learns.from_params(params).sentence()}.",
         "setup": setup(params),
         "summary": summary(studies),
-        "central": central,
         "provenance": provenance,
         "packages": table(list(provenance.get("packages", {}).items()), ["package", "version"]),
-        "params_json": json.dumps(params, indent=2, sort_keys=True),
-        "num": num,
-    })
+        "num": num, "SUPPORTED": SUPPORTED, "NOT_SUPPORTED": NOT_SUPPORTED,
+    }
+
+
+def render_report(params: dict, studies: list[dict], provenance: dict) -> tuple[str, str]:
+    """The report's main text and its method appendix (``appendix/method.md``)."""
+    ctx = context(params, studies, provenance)
+    return render(TEMPLATE, ctx), render(METHOD_TEMPLATE, ctx)
 
 
 def write_report(params: dict, sections_dir, study_names, out, metrics_out) -> None:
     studies = [load_study(sections_dir, name) for name in study_names]
-    write_text(out, render_report(params, studies, collect_provenance()))
+    main, method = render_report(params, studies, collect_provenance())
+    write_text(Path(out).parent / "appendix" / "method.md", method)
+    write_text(out, main)
     write_json(metrics_out, merged_metrics(studies))

@@ -29,6 +29,7 @@ rule report:
     output:
         report=report("results/report.md", caption="../report/report.rst", category="Report"),
         metrics="results/metrics.json",
+        method="results/appendix/method.md",
         stamp=wf.stamp("report"),
     params:
         studies=[a for s in REPORT_STUDIES for a in ("--study", s)],

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainability.claims import Claim, Sanity
+from trainability.claims import AT_LEAST, Claim, Sanity, mean_check
 from trainability.markdown import caption, figure, table
 from trainability.order import activation_order, init_order
 from trainability.studies.grid import claims as grid_claims
@@ -107,6 +107,26 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "pairs": grid_claims.choice_pairs(by_key["minor-choices"]),
         "lecture": {"relu": 0.99, "tanh": 0.99, "sigmoid": 0.7},
     }
+
+
+def facts(spec, tables, claims: list[Claim]) -> dict:
+    """What the report's answers read: the lecture's cells' mean test accuracy with its
+    95% interval at every width, and the width-specific claims' verdicts at every width."""
+    runs, base = tables["runs"], grid_claims.Baseline.of(spec)
+    init = grid_claims.lecture_init(spec)
+    accuracy = {}
+    for act in ("relu", "sigmoid", "tanh"):
+        for i in dict.fromkeys((init, "zeros")):
+            for w in spec.widths:
+                rows = grid_claims.cell(runs, act, i, w)
+                if len(rows):
+                    check = mean_check(f"{act}/{i}/w{w}", grid_claims.scores(rows, base),
+                                       base.learns.accuracy, AT_LEAST, "mean test accuracy")
+                    accuracy[f"{act}/{i}/w{w}"] = check.to_dict()
+    verdicts = {str(w): {c.key: c.verdict for c in grid_claims.at_width(runs, w, init, base)}
+                for w in spec.widths}
+    return {"init": init, "width": spec.width, "widths": list(spec.widths),
+            "accuracy": accuracy, "verdicts_by_width": verdicts}
 
 
 def metrics(spec, tables) -> dict:

@@ -262,6 +262,21 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
     }
 
 
+def facts(spec, tables, claims: list[Claim]) -> dict:
+    """What the report's answers read: where each claim holds, what lifts the sigmoid
+    network (the ablation checks), and the mechanism checks."""
+    models, verdicts = tables["models"], tables["verdicts"]
+    return {
+        "variants": len(spec.names) - 1,
+        "changes": {v: describe(spec, v) for v in spec.names},
+        "where": where(verdicts),
+        "ablation": [c.to_dict() for c in ablation(spec, models)],
+        "saturation": saturation_check(spec, models).to_dict(),
+        "vanishing_yet_learns": vanishing_yet_learns(verdicts),
+        "floorless": batch_norm_without_floor(verdicts),
+    }
+
+
 def metrics(spec, tables) -> dict:
     """For ``dvc exp show`` and the report's claims at a glance: per claim (by its key),
     under how many of the variants its verdict is the lecture's setting's."""

@@ -5,15 +5,6 @@ REPORT_STUDIES = [s for s in studies.STUDIES if enabled(s)]
 APPENDICES = [f"results/appendix/{s}.md" for s in REPORT_STUDIES]
 
 
-def get_appendices(wildcards):
-    """The appendices some rule writes: the HTML page builds before every study has one."""
-    return [a for a in APPENDICES if any(r.is_producer(a) for r in workflow.rules)]
-
-
-def get_appendix_args(wildcards):
-    return [arg for a in get_appendices(wildcards) for arg in ("--appendix", a)]
-
-
 rule params_file:
     # the parameters as the jobs saw them (params.yaml and any --config), for the report's
     # provenance: a file, so the report's command line stays short

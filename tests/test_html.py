@@ -4,12 +4,12 @@ within it resolving, every table rendered, appendices collapsible, GitHub's anch
 from __future__ import annotations
 
 import base64
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from pipeline_helpers import Page
 from trainability import cli
 from trainability.anchors import Slugger, slug
 from trainability.html import render_html, write_html
@@ -66,49 +66,6 @@ See [the grid](grid.md) and [its details](grid.md#details).
 
 MARKDOWN_TABLES = 2  # one in REPORT, one in GRID
 IMAGES = 3
-
-
-class Page(HTMLParser):
-    """What the tests read of a page: images, internal links, ids (and the <details> each
-    is in), tables, details and the table of contents' links."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.images: list[str] = []
-        self.links: list[str] = []
-        self.ids: list[str] = []
-        self.enclosing: dict[str, str | None] = {}  # id -> the id of its <details>
-        self.tables = 0
-        self.details: list[str] = []
-        self.contents: list[str] = []
-        self._open: list[str] = []  # ids of the <details> we are in
-        self._nav = False
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "details":
-            self.details.append(a["id"])
-            self._open.append(a["id"])
-        if "id" in a:
-            self.ids.append(a["id"])
-            self.enclosing[a["id"]] = self._open[-1] if self._open else None
-        if tag == "img":
-            self.images.append(a["src"])
-        elif tag == "a" and a.get("href", "").startswith("#"):
-            self.links.append(a["href"][1:])
-            if self._nav:
-                self.contents.append(a["href"][1:])
-        elif tag == "table":
-            self.tables += 1
-        elif tag == "nav":
-            self._nav = True
-
-    def handle_endtag(self, tag):
-        if tag == "details":
-            self._open.pop()
-        elif tag == "nav":
-            self._nav = False
 
 
 def image(path: Path, kind: str) -> None:

@@ -7,10 +7,10 @@ import json
 
 import pandas as pd
 import pytest
-from test_html import Page
 
 from pipeline_helpers import (
     TINY,
+    Page,
     make_project,
     planned_jobs,
     read_params,

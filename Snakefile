@@ -31,6 +31,7 @@ rule all:
         # every product a reader sees: a deleted one is rebuilt even when the report is
         # up to date (Snakemake remakes only what something out of date asks for)
         rules.report.output,
+        rules.report_html.output,
         # each study's alias rule lists its products (tables, figures, section)
         [getattr(rules, s).input for s in REPORT_STUDIES],
 
@@ -39,5 +40,6 @@ onsuccess:
     # A plain `snakemake` run leaves DVC without a record of these results, so experiments
     # (`dvc exp run -S ...`) would have no baseline to compare with: say how to make one.
     if "DVC_STAGE" not in os.environ and not Path("dvc.lock").exists():
-        print("Results: results/report.md. To compare DVC experiments with them, record them "
-              "once: dvc commit -f && git add dvc.lock && git commit -m 'default results'")
+        print("Results: results/report.md (as one page: results/report.html). To compare "
+              "DVC experiments with them, record them once: dvc commit -f && git add dvc.lock "
+              "&& git commit -m 'default results'")

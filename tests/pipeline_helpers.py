@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
@@ -190,3 +191,47 @@ def git_init(project: Path) -> None:
     run(["dvc", "config", "core.analytics", "false"], project)
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "tiny project"], project)
+
+
+class Page(HTMLParser):
+    """What the tests read of the report's HTML page (``trainability html``): images,
+    internal links, ids (and the <details> each is in), tables, details and the table of
+    contents' links."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.ids: list[str] = []
+        self.enclosing: dict[str, str | None] = {}  # id -> the id of its <details>
+        self.tables = 0
+        self.details: list[str] = []
+        self.contents: list[str] = []
+        self._open: list[str] = []  # ids of the <details> we are in
+        self._nav = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "details":
+            self.details.append(a["id"])
+            self._open.append(a["id"])
+        if "id" in a:
+            self.ids.append(a["id"])
+            self.enclosing[a["id"]] = self._open[-1] if self._open else None
+        if tag == "img":
+            self.images.append(a["src"])
+        elif tag == "a" and a.get("href", "").startswith("#"):
+            self.links.append(a["href"][1:])
+            if self._nav:
+                self.contents.append(a["href"][1:])
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "nav":
+            self._nav = True
+
+    def handle_endtag(self, tag):
+        if tag == "details":
+            self._open.pop()
+        elif tag == "nav":
+            self._nav = False

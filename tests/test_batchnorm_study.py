@@ -520,5 +520,6 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
                ["claims"]) == {"B1", "B2", "B3"}
     assert planned_jobs(project) == {}
     (project / "results/figures/batchnorm/final.png").unlink()
-    assert set(planned_jobs(project)) == {"batchnorm_figures", "batchnorm_section", "report"}
+    assert set(planned_jobs(project)) == {"batchnorm_figures", "batchnorm_section", "report",
+                                          "report_html"}
     assert "good condition" in snakemake(project, "--lint").stderr

@@ -176,7 +176,8 @@ def test_results_round_trip_through_a_local_remote(project, tmp_path):
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
     run(["dvc", "pull"], clone)
-    for name in ("results/report.md", "results/tables/grid/runs.csv", "results/metrics.json"):
+    for name in ("results/report.md", "results/report.html", "results/tables/grid/runs.csv",
+                 "results/metrics.json"):
         assert (clone / name).read_bytes() == (project / name).read_bytes()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline_helpers import (
     TINY,
+    Page,
     make_project,
     planned_jobs,
     read_params,
@@ -45,9 +46,15 @@ def test_full_run_writes_tables_figures_report_and_metrics(finished_project):
     for figure in (finished_project / "results/figures").rglob("*.*"):
         assert f"figures/{figure.relative_to(finished_project / 'results/figures')}" in report
     assert (finished_project / "results/figures/grid/heatmap_w3.png").stat().st_size > 0
+    page = Page((finished_project / "results/report.html").read_text())
+    figures = list((finished_project / "results/figures").rglob("*.*"))
+    assert len(page.images) >= len(figures)  # each shown at least once, embedded
+    assert all(src.startswith("data:image/") for src in page.images)
+    assert set(page.links) <= set(page.ids)
     benchmarks = list((finished_project / "results/benchmarks").rglob("*.tsv"))
     assert {b.parts[-2] if b.parent.name != "benchmarks" else b.stem for b in benchmarks} >= {
-        "grid_train", "grid_tables", "grid_figures", "grid_section", "report", "dataset"}
+        "grid_train", "grid_tables", "grid_figures", "grid_section", "report", "report_html",
+        "dataset"}
 
 
 def test_second_run_has_nothing_to_do(finished_project):
@@ -73,10 +80,10 @@ def test_changing_lr_retrains_cells_but_keeps_the_dataset(project_copy):
     assert {"grid_tables", "grid_figures", "grid_section", "report"} <= set(jobs)
 
 
-def test_editing_report_code_rebuilds_only_the_report(project_copy):
+def test_editing_report_code_rebuilds_only_the_report_and_its_page(project_copy):
     with open(project_copy / "src/trainability/report.py", "a") as f:
         f.write("\n# an edit\n")
-    assert planned_jobs(project_copy) == {"report": 1}
+    assert planned_jobs(project_copy) == {"report": 1, "report_html": 1}
 
 
 def test_invalid_params_fail_before_any_job_with_the_key_named(tmp_path):
@@ -100,8 +107,9 @@ def test_workflow_passes_lint(finished_project):
 
 
 def test_snakemake_html_report_has_the_figures_and_captions(project_copy):
-    snakemake(project_copy, "--report", "results/report.html")
-    html = (project_copy / "results/report.html").read_text(errors="replace")
+    # the figure gallery: under its own name, since results/report.html is the report's page
+    snakemake(project_copy, "--report", "results/gallery.html")
+    html = (project_copy / "results/gallery.html").read_text(errors="replace")
     assert "heatmap_w3.png" in html
     caption = (project_copy / "src/trainability/studies/grid/captions/heatmap.rst").read_text()
     assert " ".join(caption.split()[:8]) in html  # the caption the markdown report shows too
@@ -109,16 +117,20 @@ def test_snakemake_html_report_has_the_figures_and_captions(project_copy):
 
 # Each job's code is the import closure of what it runs: editing a module a job imports
 # makes that job out of date; editing one it does not import leaves it alone.
-GRID_JOBS = ("grid_train", "grid_tables", "grid_figures", "grid_section", "report")
+# (the report's HTML page reads the report and the figures: it follows every job)
+GRID_JOBS = ("grid_train", "grid_tables", "grid_figures", "grid_section", "report",
+             "report_html")
+PAGE = {"report", "report_html"}
 EDITS = {
-    "train.py": {"grid_train", "grid_tables", "grid_figures", "grid_section", "report"},
-    "optim.py": {"grid_train", "grid_tables", "grid_figures", "grid_section", "report"},
-    "studies/grid/figures.py": {"grid_figures", "grid_section", "report"},
-    "studies/grid/claims.py": {"grid_section", "report"},
-    "studies/grid/section.md.j2": {"grid_section", "report"},
-    "plotting.py": {"grid_figures", "grid_section", "report"},
-    "markdown.py": {"grid_section", "report"},
-    "report.py": {"report"},
+    "train.py": {"grid_train", "grid_tables", "grid_figures", "grid_section", *PAGE},
+    "optim.py": {"grid_train", "grid_tables", "grid_figures", "grid_section", *PAGE},
+    "studies/grid/figures.py": {"grid_figures", "grid_section", *PAGE},
+    "studies/grid/claims.py": {"grid_section", *PAGE},
+    "studies/grid/section.md.j2": {"grid_section", *PAGE},
+    "plotting.py": {"grid_figures", "grid_section", *PAGE},
+    "markdown.py": {"grid_section", *PAGE},
+    "report.py": PAGE,
+    "html.py": {"report_html"},
     "cli.py": set(),  # argument parsing: no job's code
     "usage.py": set(),  # imported by no job of the grid
 }

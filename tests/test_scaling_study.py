@@ -500,4 +500,4 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     assert "Congratulations" in lint.stdout + lint.stderr
     params["scaling"]["enabled"] = False  # switched off: only the report changes
     write_params(project, params)
-    assert planned_jobs(project) == {"params_file": 1, "report": 1}
+    assert planned_jobs(project) == {"params_file": 1, "report": 1, "report_html": 1}

@@ -215,6 +215,29 @@ def _run_report(args):
     print(f"wrote {args.out} and {args.metrics_out}")
 
 
+def _add_html(sub):
+    p = sub.add_parser(
+        "html",
+        help="the report as one self-contained HTML page, appendices collapsible",
+        description="Write the markdown report and its appendices as one HTML page "
+        "(atomically): a table of contents, every image embedded, every link between the "
+        "files a link within the page. A missing image, file or anchor is an error naming it.",
+    )
+    p.add_argument("--report", required=True, help="the main text (.md); images and links "
+                   "in it are relative to its folder, where the page should go too")
+    p.add_argument("--appendix", action="append", default=[], metavar="MD",
+                   help="an appendix (.md), named by its file's stem (repeat, in page order)")
+    p.add_argument("--out", required=True, help="output .html")
+    p.set_defaults(func=_run_html)
+
+
+def _run_html(args):
+    from trainability.html import write_html
+
+    write_html(args.report, args.appendix, args.out)
+    print(f"wrote {args.out}")
+
+
 def _add_usage(sub):
     p = sub.add_parser(
         "usage",
@@ -241,6 +264,7 @@ def _parser(cls=argparse.ArgumentParser):
     _add_dataset(sub)
     _add_train(sub)
     _add_report(sub)
+    _add_html(sub)
     _add_usage(sub)
     for study in STUDIES:
         _add_study(sub, study)

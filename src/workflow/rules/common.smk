@@ -64,6 +64,17 @@ def spec_of(study, **extra):
         raise WorkflowError(f"params.yaml is invalid:\n  - {e}") from None
 
 
+def get_appendices(wildcards):
+    """The report's appendices (APPENDICES, report.smk) the workflow makes (so the HTML
+    page builds before every study has one)."""
+    return [a for a in APPENDICES if any(r.is_producer(a) for r in workflow.rules)]
+
+
+def get_appendix_args(wildcards):
+    """`trainability html`'s arguments for them."""
+    return [arg for a in get_appendices(wildcards) for arg in ("--appendix", a)]
+
+
 PRODUCTS = {}  # study -> what its product rules need (products.smk makes them)
 
 
@@ -165,17 +176,23 @@ def shell_resources(name, outputs):
     return _fixed_resources(name, outputs, cost.shell_cost, "")
 
 
-def report_resources():
-    """`resources:` of the report: out of date when anything else is."""
-    estimate = _once(functools.partial(cost.product_cost, "report", 0))
+REPORTS = []  # the rules report_resources sizes, each reading the ones before it
+
+
+def report_resources(name="report"):
+    """`resources:` of rule `name`, a job that assembles the report (the markdown, then
+    its HTML page): out of date when anything else is, but the report jobs after it."""
+    REPORTS.append(name)
+    estimate = _once(functools.partial(cost.product_cost, name, 0))
 
     def jobs():
-        others = [j for r in BUDGET.rules() if r != "report" for j in BUDGET.jobs(r)]
-        todo = any(j.todo for j in others) or not os.path.exists(wf.stamp("report"))
-        yield Job("report", estimate(), todo, _benchmark_of(workflow.get_rule("report"), {}))
+        after = REPORTS[REPORTS.index(name):]
+        others = [j for r in BUDGET.rules() if r not in after for j in BUDGET.jobs(r)]
+        todo = any(j.todo for j in others) or not os.path.exists(wf.stamp(name))
+        yield Job(name, estimate(), todo, _benchmark_of(workflow.get_rule(name), {}))
 
-    BUDGET.add("report", jobs)
-    return _resources("report", estimate)
+    BUDGET.add(name, jobs)
+    return _resources(name, estimate)
 
 
 def _fixed_resources(name, outputs, make_cost, study):

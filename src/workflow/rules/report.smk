@@ -1,6 +1,8 @@
 # ---- the markdown report: every enabled study's section, in the lecture's order ----
 
 REPORT_STUDIES = [s for s in studies.STUDIES if enabled(s)]
+# each study's appendix, which the report links to (appendix/<study>.md)
+APPENDICES = [f"results/appendix/{s}.md" for s in REPORT_STUDIES]
 
 
 rule params_file:
@@ -44,6 +46,32 @@ rule report:
     shell:
         "trainability report --params {input.params:q} {params.studies:q}"
         " --metrics-out {output.metrics:q} --out {output.report:q} > {log:q} 2>&1"
+        " && printf '%s\\n' {input:q} > {output.stamp:q}"
+
+
+rule report_html:
+    # the report as one self-contained page: its figures embedded, appendices collapsible
+    input:
+        report=rules.report.output.report,
+        appendices=get_appendices,
+        figures=[getattr(rules, f"{s}_figures").output.figures for s in REPORT_STUDIES],
+        code=code("trainability.html"),
+    output:
+        html="results/report.html",
+        stamp=wf.stamp("report_html"),
+    params:
+        appendices=get_appendix_args,
+    resources:
+        **report_resources("report_html"),
+    benchmark:
+        jobusage.benchmark("report_html")
+    conda:
+        "../envs/trainability.yaml"
+    log:
+        jobusage.log("report_html"),
+    shell:
+        "trainability html --report {input.report:q} {params.appendices:q}"
+        " --out {output.html:q} > {log:q} 2>&1"
         " && printf '%s\\n' {input:q} > {output.stamp:q}"
 
 

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from trainability import claims as C
-from trainability.markdown import ROBUSTNESS_MARK, anchor, claim_summary
+from trainability.anchors import slug
+from trainability.markdown import ROBUSTNESS_MARK, claim_summary
 from trainability.report import merged_metrics, render_report
 from trainability.scoring import POLICY
 
@@ -34,7 +35,7 @@ def study(name, title, claims=(), sanity=(), facts=None):
     """A study as report.load_study gives it: its main text holds each claim's summary."""
     claims = list(claims)
     text = "\n\n".join([f"## {title}", *(claim_summary(c) for c in claims)])
-    return {"name": name, "title": title, "text": text, "anchor": anchor(title),
+    return {"name": name, "title": title, "text": text, "anchor": slug(title),
             **C.results(title, claims, sanity, facts=facts)}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from trainability import study
+from trainability.anchors import slug
 from trainability.claims import NOT_TESTED, VERDICTS, Check, Claim, Sanity, results
 from trainability.io import write_json, write_text
 from trainability.scoring import divergence_sanity
@@ -143,14 +144,6 @@ def sanity_table(sanity: Sequence[Sanity]) -> str:
     return table(rows, ["sanity check (of the trainer)", "measured", "result"])
 
 
-def anchor(heading: str) -> str:
-    """The id GitHub (and report.html) gives a heading: lowercase, every character but
-    letters, digits, spaces, '-' and '_' dropped, spaces to '-' (``Claim 2 (sigmoid-lags)``
-    -> ``claim-2-sigmoid-lags``). A file's headings must be unique for it to be the id."""
-    kept = "".join(ch for ch in heading.strip().lower() if ch.isalnum() or ch in " -_")
-    return kept.replace(" ", "-")
-
-
 class Appendix:
     """What a study's section moves out of the main text, in the order the template moves
     it: the parts a template wraps in ``{% call appendix("heading") %}``, every claim's
@@ -164,7 +157,7 @@ class Appendix:
 
     def href(self, heading: str) -> str:
         """A link from the main text (``results/report.md``) to a heading of this file."""
-        return f"appendix/{self.study}.md#{anchor(heading)}"
+        return f"appendix/{self.study}.md#{slug(heading)}"
 
     def part(self, heading: str, link: str = "", caller=None) -> str:
         """A template's ``{% call appendix(heading) %}...{% endcall %}``: the enclosed text
@@ -189,7 +182,7 @@ class Appendix:
 
     def markdown(self, section_heading: str) -> str:
         """The appendix file (links relative to ``results/appendix/``)."""
-        back = f"../report.md#{anchor(section_heading)}"
+        back = f"../report.md#{slug(section_heading)}"
         out = [f"# Appendix: {self.title}", "",
                f"The details behind [the report's section]({back}).", ""]
         for heading, text in self.parts:

@@ -14,6 +14,7 @@ import json
 import math
 from pathlib import Path
 
+from trainability.anchors import slug
 from trainability.claims import (
     METHOD,
     NOT_SUPPORTED,
@@ -25,7 +26,7 @@ from trainability.claims import (
 )
 from trainability.io import InputError, write_json, write_text
 from trainability.learns import POLICY, Learns
-from trainability.markdown import ROBUSTNESS_MARK, anchor, num, render, table, verdict_counts
+from trainability.markdown import ROBUSTNESS_MARK, num, render, table, verdict_counts
 from trainability.provenance import collect_provenance
 from trainability.study import single_precision
 
@@ -63,7 +64,7 @@ def load_study(sections_dir, study: str) -> dict:
         raise InputError(f"{md.with_suffix('.json')}: missing {', '.join(missing)}")
     heading = next((line[3:] for line in text.splitlines() if line.startswith("## ")),
                    results["title"])
-    return {"name": study, "text": text.strip(), "facts": {}, "anchor": anchor(heading),
+    return {"name": study, "text": text.strip(), "facts": {}, "anchor": slug(heading),
             **results}
 
 

@@ -64,17 +64,6 @@ def spec_of(study, **extra):
         raise WorkflowError(f"params.yaml is invalid:\n  - {e}") from None
 
 
-def get_appendices(wildcards):
-    """The report's appendices (APPENDICES, report.smk) the workflow makes (so the HTML
-    page builds before every study has one)."""
-    return [a for a in APPENDICES if any(r.is_producer(a) for r in workflow.rules)]
-
-
-def get_appendix_args(wildcards):
-    """`trainability html`'s arguments for them."""
-    return [arg for a in get_appendices(wildcards) for arg in ("--appendix", a)]
-
-
 PRODUCTS = {}  # study -> what its product rules need (products.smk makes them)
 
 

@@ -1,8 +1,10 @@
 # ---- the markdown report: every enabled study's section, in the lecture's order ----
 
 REPORT_STUDIES = [s for s in studies.STUDIES if enabled(s)]
-# each study's appendix, which the report links to (appendix/<study>.md)
-APPENDICES = [f"results/appendix/{s}.md" for s in REPORT_STUDIES]
+# the appendices the report links to: each study's (its section job writes it) and the
+# method's (the report job writes it)
+APPENDICES = [studies.paths(s)["appendix"] for s in REPORT_STUDIES] + [
+    "results/appendix/method.md"]
 
 
 rule params_file:
@@ -31,7 +33,7 @@ rule report:
     output:
         report=report("results/report.md", caption="../report/report.rst", category="Report"),
         metrics="results/metrics.json",
-        method="results/appendix/method.md",
+        method=APPENDICES[-1],
         stamp=wf.stamp("report"),
     params:
         studies=[a for s in REPORT_STUDIES for a in ("--study", s)],
@@ -53,14 +55,14 @@ rule report_html:
     # the report as one self-contained page: its figures embedded, appendices collapsible
     input:
         report=rules.report.output.report,
-        appendices=get_appendices,
+        appendices=APPENDICES,
         figures=[getattr(rules, f"{s}_figures").output.figures for s in REPORT_STUDIES],
         code=code("trainability.html"),
     output:
         html="results/report.html",
         stamp=wf.stamp("report_html"),
     params:
-        appendices=get_appendix_args,
+        appendices=[arg for a in APPENDICES for arg in ("--appendix", a)],
     resources:
         **report_resources("report_html"),
     benchmark:

@@ -57,7 +57,8 @@ def grid(lags=PASS, zeros_sanity_ok=True, widths=None):
 
 def robustness(breaks=7, variants=15, vanishing=("lr_x10",), saturated_share=(0.0, 0.0),
                lifts=(("epochs_x10", 0.35, 0.44), ("eps_outside_root", 0.01, 0.05),
-                      ("lr_x0.3", -0.17, -0.08))):
+                      ("lr_x0.3", -0.17, -0.08), ("width_16", 0.35, 0.44)),
+               signal_ratio=(-1.9, -1.7), signal_growth=(0.4, 0.6)):
     where = {"sigmoid-lags": {"id": "2", "study": "grid", "verdict": "supported",
                               "same": [f"s{i}" for i in range(variants - breaks)],
                               "breaks": [{"variant": f"b{i}", "verdict": "not supported",
@@ -65,7 +66,9 @@ def robustness(breaks=7, variants=15, vanishing=("lr_x10",), saturated_share=(0.
     facts = {"variants": variants, "changes": {}, "where": where,
              "ablation": [mean(v, lo, hi, 0.05, signed=True).to_dict() for v, lo, hi in lifts],
              "saturation": mean("sat", *saturated_share, 0.10, C.AT_MOST).to_dict(),
-             "vanishing_yet_learns": list(vanishing), "floorless": []}
+             "vanishing_yet_learns": list(vanishing), "floorless": [],
+             "signal": {"weak": [mean("ratio", *signal_ratio, -1.0, C.AT_MOST).to_dict()],
+                        "grows": [mean("width_16", *signal_growth, 0.301).to_dict()]}}
     return study("robustness", ROBUSTNESS_TITLE, facts=facts)
 
 
@@ -105,7 +108,7 @@ def test_the_vanishing_gradient_sentence_follows_the_variants_that_learn_with_it
     assert ("no variant shows it learning while that holds" in text) is not vanishing
     g1_fails = first_screen([grid(), gradients(FAIL), robustness(vanishing=vanishing)])
     assert "That its gradient vanishes is not supported here" in g1_fails
-    assert "tenth or less" not in g1_fails
+    assert "tenth or less of the classifier's gradient" not in g1_fails
 
 
 @pytest.mark.parametrize(("share", "says_not_saturation"), [((0.0, 0.02), True),
@@ -114,6 +117,19 @@ def test_saturation_is_ruled_out_only_when_its_check_passes(share, says_not_satu
     text = first_screen([grid(), robustness(saturated_share=share)])
     assert ("Nor saturation" in text) is says_not_saturation
     assert "of its units are saturated at initialization" in text
+
+
+@pytest.mark.parametrize(("ratio", "growth", "words", "absent"), [
+    ((-1.9, -1.7), (0.4, 0.6), "Its forward signal is weak: its last hidden layer varies "
+     "between the data points a tenth or less as much as tanh's (log10 of the ratio -1.800 "
+     "[-1.900, -1.700]), and it at least doubles under width_16, which also lifts its "
+     "accuracy.", "not weak"),
+    ((-1.9, -1.7), (0.0, 0.6), "a tenth or less as much as tanh's (log10 of the ratio -1.800 "
+     "[-1.900, -1.700]).", "at least doubles"),
+    ((-0.5, -0.2), (0.4, 0.6), "Its forward signal is not weak", "is weak")])
+def test_the_forward_signal_sentence_follows_its_checks(ratio, growth, words, absent):
+    text = first_screen([grid(), robustness(signal_ratio=ratio, signal_growth=growth)])
+    assert words in text and absent not in text
 
 
 @pytest.mark.parametrize("ok", [True, False])
@@ -131,7 +147,8 @@ def test_the_width_answer_gives_claim_2_at_every_width():
 
 def test_what_the_setting_hides_sorts_each_variant_by_its_check():
     text = first_screen([grid(), robustness()])
-    assert "lifted by epochs_x10 +0.395 [+0.350, +0.440];" in text
+    assert "lifted by epochs_x10 +0.395 [+0.350, +0.440], width_16 +0.395 [+0.350, +0.440];" \
+        in text
     assert "not by lr_x0.3 -0.125 [-0.170, -0.080];" in text
     assert "undecided for eps_outside_root +0.030 [+0.010, +0.050]." in text
     none_lift = first_screen([grid(), robustness(lifts=(("lr_x0.3", -0.17, -0.08),))])

@@ -139,9 +139,10 @@ def test_a_setting_with_its_own_learning_rate_trains_as_alone(dataset, tmp_path)
 # ---------------------------------------------------------------- claims per variant
 
 
-def models_table(spec, acc) -> pd.DataFrame:
+def models_table(spec, acc, signal=lambda v, activation: 0.5) -> pd.DataFrame:
     """Synthetic models of every variant: ``acc(variant, activation, init, placement)``
-    gives the test accuracy of every seed (a little spread so intervals are real)."""
+    gives the test accuracy of every seed (a little spread so intervals are real),
+    ``signal(variant, activation)`` the forward signal at initialization."""
     rows = []
     for v in spec.names:
         for activation, placement in spec.networks():
@@ -157,7 +158,8 @@ def models_table(spec, acc) -> pd.DataFrame:
                         "status": "ok", "float32_fault": False,
                         "grad_first": 1e-3 if activation == "sigmoid" else 1.0,
                         "grad_classifier": 1.0,
-                        "saturated_l1": 0.0, "saturated_l2": 0.0})
+                        "saturated_l1": 0.0, "saturated_l2": 0.0,
+                        "signal_last": signal(v, activation) * (1 + 0.01 * seed)})
     return pd.DataFrame(rows)
 
 
@@ -167,6 +169,33 @@ def lecture_like(v, activation, init, placement):
     if activation == "sigmoid" and placement == "none":
         return 0.99 if v == "lr_x3" else 0.6
     return 0.99
+
+
+def test_the_forward_signal_is_the_spread_of_the_last_hidden_layer_between_points():
+    from trainability.model import Architecture, Layout
+    from trainability.studies.robustness.tables import forward_signal
+
+    arch = Architecture(depth=1, width=2, activation="relu")
+    theta = np.zeros((1, Layout(arch).size))
+    Layout(arch).views(theta)["W0"][...] = np.eye(2)  # the hidden layer is relu(x)
+    X = np.array([[1.0, -1.0], [3.0, 2.0], [-2.0, 4.0]])
+    meta = {"depth": 1, "width": 2, "activation": "relu"}
+    expected = np.maximum(X, 0).std(axis=0).mean()
+    assert forward_signal(meta, theta, X) == pytest.approx([expected])
+
+
+@pytest.mark.parametrize(("sigmoid_signal", "weak"), [(0.01, True), (0.3, False)])
+def test_the_forward_signal_checks_follow_the_signals(dataset, sigmoid_signal, weak):
+    spec = spec_of(params(width_9={"model.width": 9}), dataset)
+
+    def signal(v, activation):  # the sigmoid's signal grows 5-fold with width
+        return 0.5 if activation != "sigmoid" else sigmoid_signal * (5 if v != BASELINE else 1)
+
+    checks = rs.forward_signal(spec, models_table(spec, lecture_like, signal))
+    assert checks["weak"][0].passed is weak and checks["weak"][0].failed is not weak
+    assert [c.what for c in checks["grows"]] == ["width_9"] and checks["grows"][0].passed
+    flat = rs.forward_signal(spec, models_table(spec, lecture_like, lambda v, a: 0.5))
+    assert flat["grows"][0].failed
 
 
 def test_each_variant_is_judged_by_the_studies_own_claims(dataset):

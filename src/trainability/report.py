@@ -126,6 +126,10 @@ def answers(studies: list[dict]) -> dict:
         "no_lift": [c for c in ablation if c.failed],
         "undecided": [c for c in ablation if not (c.passed or c.failed)],
         "saturation": as_check(robust.get("saturation")),
+        "signal_weak": next((as_check(c) for c in robust.get("signal", {}).get("weak", [])),
+                            None),
+        "signal_grows": [as_check(c) for c in robust.get("signal", {}).get("grows", [])
+                         if c["lo"] is not None and as_check(c).passed],
         "vanishing_yet_learns": robust.get("vanishing_yet_learns", []),
         "floorless": robust.get("floorless", []),
         "grid_sanity": next((s for s in studies if s["name"] == "grid"), {}).get("sanity", []),

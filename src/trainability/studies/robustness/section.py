@@ -134,6 +134,39 @@ def saturation_check(spec, models: pd.DataFrame) -> Check:
                       FEW_SATURATED, AT_MOST, "share of saturated units at init")
 
 
+def signal(models: pd.DataFrame, variant: str, activation: str = "sigmoid") -> pd.Series:
+    """log10 of a network's forward signal at initialization per seed (``signal_last``)."""
+    rows = models[(models.variant == variant) & (models.activation == activation)
+                  & (models.init == INIT) & (models.placement == NONE)].sort_values("seed")
+    with np.errstate(divide="ignore"):
+        return pd.Series(np.log10(rows.signal_last.to_numpy()), index=rows.seed.to_numpy())
+
+
+def forward_signal(spec, models: pd.DataFrame) -> dict[str, list[Check]]:
+    """(e) of the mechanism, the forward signal: at the lecture's width, the sigmoid
+    network's last hidden layer varies between the training points by at most a tenth of
+    what tanh's does (paired by seed: the same normal draws); and under each width variant
+    it at least doubles (two independent samples)."""
+    base = signal(models, BASELINE)
+    weak = paired_check("sigmoid vs tanh, lecture's width", base, signal(models, BASELINE,
+                                                                         "tanh"),
+                        -1.0, AT_MOST, "log10 of the ratio of forward signals", digits=2)
+    grows = []
+    for v in spec.names[1:]:
+        if spec.resolved[v]["model"]["width"] != spec.resolved[BASELINE]["model"]["width"] \
+                and spec.data_file(v) == spec.dataset:
+            grows.append(difference_check(v, signal(models, v).to_numpy(), base.to_numpy(),
+                                          math.log10(2), AT_LEAST,
+                                          "log10 of the signal's growth (variant / lecture)",
+                                          digits=2))
+    return {"weak": [weak], "grows": grows}
+
+
+def median_signal(models: pd.DataFrame, variant: str) -> float:
+    v = signal(models, variant).to_numpy()
+    return float(10 ** np.median(v)) if len(v) else math.nan
+
+
 def vanishing_yet_learns(verdicts: pd.DataFrame) -> list[str]:
     """Variants under which G1 is supported (layer 1 gets at most a tenth of the
     classifier's gradient) while claim 2 is not (the sigmoid network keeps up)."""
@@ -214,15 +247,16 @@ def map_table(spec, verdicts: pd.DataFrame, ceiling_of: dict[str, float]) -> str
 
 
 def ablation_table(spec, checks: list[Check], models: pd.DataFrame) -> str:
-    rows = [[BASELINE, describe(spec, BASELINE), "-", num(gradient_ratio(models, BASELINE), 2),
-             num(saturation(models, BASELINE), 3), "-"]]
+    def measured(v):
+        return [num(gradient_ratio(models, v), 2), num(saturation(models, v), 3),
+                num(median_signal(models, v), 3)]
+
+    rows = [[BASELINE, describe(spec, BASELINE), "-", *measured(BASELINE), "-"]]
     for c in checks:
-        rows.append([c.what, describe(spec, c.what), c.shown,
-                     num(gradient_ratio(models, c.what), 2),
-                     num(saturation(models, c.what), 3), c.verdict])
+        rows.append([c.what, describe(spec, c.what), c.shown, *measured(c.what), c.verdict])
     return table(rows, ["variant", "what it changes", "sigmoid: variant - lecture [95%]",
                         "median log10(‖g1‖/‖gC‖) at init", "saturated share at init",
-                        f"lifts >= {LIFT}"])
+                        "forward signal at init (median)", f"lifts >= {LIFT}"])
 
 
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
@@ -250,6 +284,7 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "ablation_table": ablation_table(spec, checks, models),
         "lifted": lifted,
         "saturation": saturation_check(spec, models),
+        "signal": forward_signal(spec, models),
         "vanishing_yet_learns": vanishing_yet_learns(verdicts),
         "floorless": batch_norm_without_floor(verdicts),
         # G1 and B3 read the networks at initialization, which only these variants change
@@ -272,6 +307,7 @@ def facts(spec, tables, claims: list[Claim]) -> dict:
         "where": where(verdicts),
         "ablation": [c.to_dict() for c in ablation(spec, models)],
         "saturation": saturation_check(spec, models).to_dict(),
+        "signal": {k: [c.to_dict() for c in v] for k, v in forward_signal(spec, models).items()},
         "vanishing_yet_learns": vanishing_yet_learns(verdicts),
         "floorless": batch_norm_without_floor(verdicts),
     }

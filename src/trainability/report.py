@@ -26,7 +26,14 @@ from trainability.claims import (
 )
 from trainability.io import InputError, write_json, write_text
 from trainability.learns import POLICY, Learns
-from trainability.markdown import ROBUSTNESS_MARK, num, render, table, verdict_counts
+from trainability.markdown import (
+    ROBUSTNESS_MARK,
+    dedupe_captions,
+    num,
+    render,
+    table,
+    verdict_counts,
+)
 from trainability.provenance import collect_provenance
 from trainability.study import single_precision
 
@@ -121,6 +128,7 @@ def answers(studies: list[dict]) -> dict:
                           for w, v in sorted(by_width.items(), key=lambda wv: int(wv[0]))
                           if "sigmoid-lags" in v},
         "where": where, "variants": robust.get("variants", 0),
+        "ceiling": robust.get("ceiling"),
         "changes": robust.get("changes", {}),
         "lifts": [c for c in ablation if c.passed],
         "no_lift": [c for c in ablation if c.failed],
@@ -274,7 +282,7 @@ def context(params: dict, studies: list[dict], provenance: dict) -> dict:
 def render_report(params: dict, studies: list[dict], provenance: dict) -> tuple[str, str]:
     """The report's main text and its method appendix (``appendix/method.md``)."""
     ctx = context(params, studies, provenance)
-    return render(TEMPLATE, ctx), render(METHOD_TEMPLATE, ctx)
+    return dedupe_captions(render(TEMPLATE, ctx)), render(METHOD_TEMPLATE, ctx)
 
 
 def write_report(params: dict, sections_dir, study_names, out, metrics_out) -> None:

@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from trainability.bayes import ceiling
 from trainability.claims import (
     AT_LEAST,
     AT_MOST,
@@ -35,7 +36,6 @@ from trainability.markdown import caption, figure, num, table
 from trainability.scoring import per_seed
 from trainability.studies.robustness.claims import CLAIMS, INIT
 from trainability.studies.robustness.spec import BASELINE, NONE
-from trainability.studies.size.ceiling import ceiling
 from trainability.study import folder
 
 LIFT = 0.05  # "lifts the sigmoid network": test accuracy at least 0.05 higher
@@ -301,8 +301,10 @@ def facts(spec, tables, claims: list[Claim]) -> dict:
     """What the report's answers read: where each claim holds, what lifts the sigmoid
     network (the ablation checks), and the mechanism checks."""
     models, verdicts = tables["models"], tables["verdicts"]
+    best = ceilings(spec)[BASELINE]
     return {
         "variants": len(spec.names) - 1,
+        "ceiling": best if math.isfinite(best) else None,  # JSON has no NaN
         "changes": {v: describe(spec, v) for v in spec.names},
         "where": where(verdicts),
         "ablation": [c.to_dict() for c in ablation(spec, models)],

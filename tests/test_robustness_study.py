@@ -191,9 +191,17 @@ def test_the_forward_signal_checks_follow_the_signals(dataset, sigmoid_signal, w
     def signal(v, activation):  # the sigmoid's signal grows 5-fold with width
         return 0.5 if activation != "sigmoid" else sigmoid_signal * (5 if v != BASELINE else 1)
 
-    checks = rs.forward_signal(spec, models_table(spec, lecture_like, signal))
+    models = models_table(spec, lecture_like, signal)
+    checks = rs.forward_signal(spec, models)
     assert checks["weak"][0].passed is weak and checks["weak"][0].failed is not weak
     assert [c.what for c in checks["grows"]] == ["width_9"] and checks["grows"][0].passed
+    text = " ".join("\n".join(render_section("robustness", rs.context(
+        spec, {"models": models, "verdicts": rc.judge(spec, models)}, [], [],
+        "figures/robustness"))).split())
+    assert ("a tenth or less: its last hidden layer barely tells the data points apart"
+            in text) is weak
+    assert ("more than a tenth: not a weak signal by this rule" in text) is not weak
+    assert "Under width_9 its log10 grows by" in text and "(at least doubles)." in text
     flat = rs.forward_signal(spec, models_table(spec, lecture_like, lambda v, a: 0.5))
     assert flat["grows"][0].failed
 

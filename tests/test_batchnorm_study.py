@@ -517,7 +517,7 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     report = (project / "results/report.md").read_text()
     assert "## Batch normalization and the sigmoid network" in report
     assert set(json.loads((project / "results/metrics.json").read_text())["batchnorm"]
-               ["claims"]) == {"B1", "B2", "B3"}
+               ["claims"]) == {"bn-rescues-sigmoid", "bn-harmless", "bn-gradient"}
     assert planned_jobs(project) == {}
     (project / "results/figures/batchnorm/final.png").unlink()
     assert set(planned_jobs(project)) == {"batchnorm_figures", "batchnorm_section", "report"}

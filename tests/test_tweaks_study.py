@@ -19,7 +19,7 @@ from pipeline_helpers import TINY
 from trainability import cli, study
 from trainability.claims import mean_check
 from trainability.data import load_dataset, split_validation
-from trainability.markdown import render
+from trainability.markdown import render_section
 from trainability.scoring import Learns
 from trainability.studies.tweaks import claims as tc
 from trainability.studies.tweaks import section, selection
@@ -136,7 +136,7 @@ def _tables(spec, acc, diverged=()):
 def _render(spec, tables):
     found = tc.evaluate(spec, tables)
     ctx = section.context(spec, tables, found, tc.sanity(spec, tables), "figures/tweaks")
-    return {c.key: c for c in found}, render(study.folder("tweaks") / "section.md.j2", ctx)
+    return {c.key: c for c in found}, "\n".join(render_section("tweaks", ctx))
 
 
 def _flat(text: str) -> str:
@@ -557,12 +557,13 @@ def test_tables_hold_every_model_and_the_validation_history(staged):
 def test_every_declared_figure_is_written_and_linked(staged):
     spec, results = staged
     text = (results / "sections/tweaks.md").read_text()
-    for name, kind in spec.figures():
+    appendix = (results / "appendix/tweaks.md").read_text()
+    for name, kind in spec.figures():  # in the main text or in the appendix
         assert (results / "figures/tweaks" / name).read_bytes().startswith(PNG)
-        assert f"(figures/tweaks/{name})" in text
         caption = " ".join((study.folder("tweaks") / "captions" / f"{kind}.rst")
                            .read_text().split())
-        assert caption in text
+        assert (f"(figures/tweaks/{name})" in text and caption in text) or (
+            f"(../figures/tweaks/{name})" in appendix and caption in appendix)
 
 
 def test_section_results_hold_the_three_claims_and_the_sanity_check(staged):
@@ -594,8 +595,9 @@ def test_tiny_run_writes_the_study_tables_figures_and_section(finished_project):
     assert set(zip(runs.optimizer, runs.variant, strict=True)) == configs
     assert len(runs) == len(cfg["activations"]) * len(configs) * len(cfg["lrs"]) * cfg["seeds"]
     report = (results / "report.md").read_text()
+    appendix = (results / "appendix/tweaks.md").read_text()
     assert "## Improving trainability" in report
-    for png in ("lr_sweep.png", "chosen.png", "best_curves.png"):
+    for png in ("lr_sweep.png", "chosen.png", "best_curves.png"):  # in either part
         assert (results / "figures/tweaks" / png).stat().st_size > 0
-        assert f"(figures/tweaks/{png})" in report
+        assert f"(figures/tweaks/{png})" in report or f"(../figures/tweaks/{png})" in appendix
     assert "tweaks" in json.loads((results / "metrics.json").read_text())

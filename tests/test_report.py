@@ -237,3 +237,10 @@ def test_the_setup_states_the_eps_placement_as_our_choice(convention, words):
     assert "Which Keras made the lecture's figures is not known" in method
     assert ("inside the square root" if convention == "keras" else "outside the square root") \
         in main
+
+
+def test_a_link_to_the_section_of_a_study_switched_off_becomes_plain_words():
+    g = grid()
+    g["text"] += "\n\nSee [the size study](#size) and [the grid](#the-grid)."
+    main, _ = render_report(PARAMS, [g], PROVENANCE)
+    assert "See the size study and [the grid](#the-grid)." in main

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
-from trainability.anchors import slug
+from trainability.anchors import Slugger, slug
 from trainability.claims import (
     METHOD,
     NOT_SUPPORTED,
@@ -279,10 +280,23 @@ def context(params: dict, studies: list[dict], provenance: dict) -> dict:
     }
 
 
+LOCAL_LINK = re.compile(r"\[([^\]]+)\]\(#([^)\s]+)\)")
+
+
+def without_dangling_links(text: str) -> str:
+    """A link to a heading this text does not have (a section of a study switched off in
+    params.yaml) becomes its plain words."""
+    slugger = Slugger()
+    headings = {slugger.slug(line.lstrip("#").strip()) for line in text.splitlines()
+                if line.startswith("#")}
+    return LOCAL_LINK.sub(lambda m: m[0] if m[2] in headings else m[1], text)
+
+
 def render_report(params: dict, studies: list[dict], provenance: dict) -> tuple[str, str]:
     """The report's main text and its method appendix (``appendix/method.md``)."""
     ctx = context(params, studies, provenance)
-    return dedupe_captions(render(TEMPLATE, ctx)), render(METHOD_TEMPLATE, ctx)
+    main = without_dangling_links(dedupe_captions(render(TEMPLATE, ctx)))
+    return main, render(METHOD_TEMPLATE, ctx)
 
 
 def write_report(params: dict, sections_dir, study_names, out, metrics_out) -> None:

@@ -52,7 +52,7 @@ def gradients_figure(spec, gradients: pd.DataFrame) -> Figure:
                       ha="right")
         ax.set_xlim(-0.6, len(nets) - 0.4)
         ax.set_ylabel("layer-1 RMS gradient entry at init")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small",
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5),
                   frameon=False)
         fig.suptitle("Layer-1 gradients at initialization and the floors of RMSprop's "
                      "denominator")
@@ -98,13 +98,12 @@ def accuracy_figure(spec, runs: pd.DataFrame) -> Figure:
                 ax = axes[i, j]
                 _panel(ax, spec, runs, net, opt)
                 if i == 0:
-                    ax.set_title(network_label(*net), fontsize="medium")
+                    ax.set_title(network_label(*net))
                 if j == 0:
                     ax.set_ylabel(f"{opt}\n{TEST_ACC_LABEL}")
                 if i == len(opts) - 1:
                     ax.set_xlabel("eps")
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, title="convention", loc="outside right center",
-                   fontsize="small", frameon=False)
+        fig.legend(handles, labels, title="convention", loc="outside right center", frameon=False)
         fig.suptitle(f"Final test accuracy by eps and convention ({spec.seeds} seeds)")
     return fig

@@ -88,7 +88,7 @@ def per_layer_figure(epochs: pd.DataFrame, init: str, eps: tuple[float, str] | N
                     axes[i, j].axhline(eps[0], color="0.5", lw=0.8, ls=":", label=eps[1])
                 if not (cell[panels[i][0]].abs() > 0).any():
                     axes[i, j].text(0.5, 0.5, "every gradient is exactly 0", ha="center",
-                                    transform=axes[i, j].transAxes, fontsize=8)
+                                    transform=axes[i, j].transAxes)
             axes[0, j].set_title(f"{act} ({cell.seed.nunique()} seeds)")
             axes[1, j].set_xlabel("epoch (0 = initialization)")
         for i, (_, label) in enumerate(panels):
@@ -193,8 +193,8 @@ def depth_ratio_figure(ratios: pd.DataFrame) -> Figure:
                            edgecolor=palette[init], s=20, zorder=3, linewidths=1.2)
             zeros = at[at["init"] == "zeros"]
             if len(zeros):
-                ax.text(0.03, 0.03, _zeros_note(zeros), transform=ax.transAxes,
-                        fontsize=7, va="bottom", color="0.25")
+                ax.text(0.03, 0.03, _zeros_note(zeros), transform=ax.transAxes, va="bottom",
+                        color="0.25")
         axes[0, 0].set_xscale("log", base=2)
         axes[0, 0].set_xticks(depths, [str(d) for d in depths])
         axes[0, 0].minorticks_off()

@@ -47,7 +47,7 @@ def map_figure(spec, verdicts: pd.DataFrame) -> Figure:
         ax.imshow(codes, cmap=ListedColormap(VERDICT_COLORS), vmin=-0.5,
                   vmax=len(VERDICTS) - 0.5, aspect="auto")
         for (i, j), t in np.ndenumerate(text):
-            ax.text(j, i, t, ha="center", va="center", fontsize=9)
+            ax.text(j, i, t, ha="center", va="center")
         ax.set_xticks(range(len(CLAIMS)), [d for d, _, _ in CLAIMS])
         ax.set_yticks(range(len(variants)), variants)
         ax.tick_params(length=0)

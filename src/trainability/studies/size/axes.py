@@ -48,7 +48,6 @@ def log2_widths(ax, widths) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.tick_params(axis="x", labelsize=7)
 
 
 def percent_axis(ax, densities) -> None:
@@ -68,9 +67,9 @@ def bottom_legend(fig, ax, ncol: int = 3) -> None:
     as many columns as fit its width (one panel: fewer)."""
     ncol = max(1, min(ncol, int(fig.get_figwidth() / 2.7)))
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize="small",
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol,
                frameon=False)
 
 
 def suptitle(fig, *lines: str) -> None:
-    fig.suptitle("\n".join(lines), fontsize="medium")
+    fig.suptitle("\n".join(lines))

@@ -72,8 +72,7 @@ def _sweep_line(ax, summary, choices, act, optimizer, variant, color, offset):
     for xi, row in zip(x, sel.itertuples(), strict=True):
         if row.n_diverged:
             ax.annotate(f"{row.n_diverged}/{row.n}\ndiv.", (xi, 0.0),
-                        xycoords=("data", "axes fraction"), ha="center", va="bottom",
-                        fontsize=6, color=color)
+                        xycoords=("data", "axes fraction"), ha="center", va="bottom", color=color)
 
 
 def sweep_figure(spec, summary, choices, chance: float, learned: float) -> Figure:
@@ -106,8 +105,7 @@ def sweep_figure(spec, summary, choices, chance: float, learned: float) -> Figur
                 ax.set_xscale("log")
             axes[i, 0].set_ylabel(VAL_LABEL)
             handles, labels = axes[i, 0].get_legend_handles_labels()
-            axes[i, -1].legend(handles, labels, title=title, fontsize="x-small",
-                               title_fontsize="small", loc="center left",
+            axes[i, -1].legend(handles, labels, title=title, loc="center left",
                                bbox_to_anchor=(1.02, 0.5))
         for ax in axes[-1]:
             ax.set_xlabel("learning rate (log scale)")
@@ -155,7 +153,7 @@ def chosen_figure(spec, choices: pd.DataFrame, chance: float, learned: float) ->
                 text = f"lr {row.lr:g}" if kind != "one_setting" else label(
                     row.optimizer, row.variant, row.lr)
                 ax.annotate(text, (row.test_acc_mean, y), xytext=(0, 5),
-                            textcoords="offset points", ha="center", fontsize=6)
+                            textcoords="offset points", ha="center")
             ax.set_title(act)
             ax.set_xlabel(TEST_LABEL)
         axes[0].set_yticks(range(len(rows)), [r[0] for r in rows])

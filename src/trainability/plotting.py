@@ -17,6 +17,7 @@ size (96 pixels per inch) unless it is wider than the page:
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 import matplotlib as mpl
@@ -95,6 +96,16 @@ def legend_outside(fig: Figure, axes, where="right", ncol: int | None = None, **
     else:
         kwargs = {"loc": "outside right center", "ncol": ncol or 1, **kwargs}
     return fig.legend(list(handles.values()), list(handles), **kwargs)
+
+
+def suptitle(fig: Figure, *lines: str, **kwargs):
+    """The figure's title, each line wrapped to the figure's width (a narrow figure of a
+    few panels would cut a long line off at its edges)."""
+    size = mpl.font_manager.FontProperties(size=kwargs.get("fontsize", FONTS[
+        "figure.titlesize"])).get_size_in_points()
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.6 * size)))  # 0.6 em a character
+    wrapped = [textwrap.fill(line, chars) for text in lines for line in text.split("\n")]
+    return fig.suptitle("\n".join(wrapped), **kwargs)
 
 
 def panel_grid(n: int, max_columns: int = 4) -> tuple[int, int]:

@@ -10,13 +10,14 @@ page, which shrinks it. So, per figure, as it is saved:
   share of the width the viewer shows (1 for a figure within the limit), over 96/72;
 - no legend overlaps the data area of any axes (an axes holding nothing but a legend is
   no data area), nor any text drawn outside it;
+- no two texts overlap (their boxes; slanted texts aside);
 - no text, legend or axes reaches beyond the figure's edges (cut off).
 """
 
 from __future__ import annotations
 
 from matplotlib.axes import Axes
-from matplotlib.axis import Axis, Tick
+from matplotlib.axis import Axis, Tick, XTick
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
@@ -45,13 +46,19 @@ def problems(fig: Figure) -> list[str]:
                    f"to {shown:.0%}")
     page = fig.bbox
     texts = list(_drawn_texts(fig))
-    for text, tick in texts:
+    for text, _ in texts:
         pt = text.get_fontsize() * fig.dpi / 72 * shown * 72 / SCREEN_DPI
         if pt < MIN_FONT_PT - 1e-6:
             out.append(f"text {text.get_text()[:40]!r}: {pt:.2f} pt on screen "
                        f"(at least {MIN_FONT_PT:g})")
-        if not tick and not _inside(text.get_window_extent(renderer), page):
+        if not _inside(text.get_window_extent(renderer), page):
             out.append(f"text {text.get_text()[:40]!r} is cut off at the figure's edge")
+    # a rotated text's box is not its ink: adjacent slanted tick labels do not collide
+    boxes = [(t, t.get_window_extent(renderer)) for t, _ in texts if t.get_rotation() % 90 == 0]
+    for k, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[k + 1:]:
+            if _overlap(box_a, box_b):
+                out.append(f"texts {a.get_text()[:30]!r} and {b.get_text()[:30]!r} overlap")
     data = [ax for ax in fig.axes if ax.get_visible() and _has_data(ax)]
     for legend in _legends(fig):
         box = legend.get_window_extent(renderer)
@@ -86,15 +93,25 @@ def check_figures(makers: dict) -> dict[str, list[str]]:
 
 def _drawn_texts(node, in_tick: bool = False):
     """``(text, is a tick label)`` of every non-empty text drawn under ``node``: the
-    visible artists, without the axis of an axes switched off."""
+    visible artists, without the axis of an axes switched off and the ticks an axis keeps
+    beyond its view."""
     for child in node.get_children():
         if not child.get_visible() or (isinstance(child, Axis) and not child.axes.axison):
+            continue
+        if isinstance(child, Tick) and not _in_view(child):
             continue
         if isinstance(child, Text):
             if child.get_text().strip():
                 yield child, in_tick
         else:
             yield from _drawn_texts(child, in_tick or isinstance(child, Tick))
+
+
+def _in_view(tick: Tick) -> bool:
+    axis = tick.axes.xaxis if isinstance(tick, XTick) else tick.axes.yaxis
+    lo, hi = sorted(axis.get_view_interval())
+    slack = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+    return lo - slack <= tick.get_loc() <= hi + slack
 
 
 def _legends(fig: Figure) -> list[Legend]:

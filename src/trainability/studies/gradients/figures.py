@@ -126,7 +126,8 @@ def _moment_panels(acts: list[str], lo: float, hi: float):
     """A figure with a row per moment (MOMENT_TEXT) and a column per activation, every
     panel shaded by regime and the top row titled; returns it, its axes and
     ``(moment, activation, ax)`` per panel."""
-    fig = figure(3.2 * len(acts) + 1.8, 6.4)
+    fig = figure(3.2 * len(acts) + 1.8, 6.6)
+    fig.get_layout_engine().set(h_pad=0.12)  # a row's top decade label clears the row above
     axes = np.asarray(fig.subplots(2, len(acts), sharex=True, sharey=True, squeeze=False))
     panels = []
     for i, moment in enumerate(MOMENT_TEXT):

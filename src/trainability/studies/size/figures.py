@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from trainability.plotting import figure, style
+from trainability.plotting import figure, legend_outside, style
 from trainability.studies.size import pruning_figures
 from trainability.studies.size.axes import (
     REG_STYLE,
@@ -105,7 +105,7 @@ def width_accuracy_figure(width: pd.DataFrame, runs: pd.DataFrame) -> Figure:
             ax.set_title(name)
             ax.set_xlabel(WIDTH_LABEL)
         axes[0].set_ylabel(TEST_ACC)
-        axes[0].legend(loc="lower right")
+        legend_outside(fig, axes, "below")
         suptitle(fig, "Final test accuracy vs width",
                   "every seed (grey), median and interquartile range (blue)")
     return fig
@@ -136,7 +136,7 @@ def width_epochs_figure(width: pd.DataFrame) -> Figure:
         axes[0, 0].set_ylim(0, (top if np.isfinite(top) else 1.0) * 1.08)
         axes[0, 0].set_ylabel("epochs to 95%\ntraining accuracy")
         axes[1, 0].set_ylabel("share that\nnever got there")
-        axes[0, 0].legend(loc="upper right")
+        legend_outside(fig, axes[0, 0], "below")
         suptitle(fig, "How fast does each width learn?",
                   "epochs until 95% of the training points are right")
     return fig
@@ -173,7 +173,7 @@ def dead_units_figure(dead: pd.DataFrame) -> Figure:
                     ax.set_ylabel(f"{name}\nshare of hidden units")
             axes[-1, 0].set_xlabel(WIDTH_LABEL)
             axes[-1, 1].set_xlabel(WIDTH_LABEL)
-        axes[0, 0].legend(loc="upper left")
+        legend_outside(fig, axes, "below")
         suptitle(fig, "How many units of a trained network are dead?",
                   f"mean over seeds and hidden layers; dotted: {MANY_DEAD:.0%}")
     return fig
@@ -198,7 +198,7 @@ def dead_tau_figure(dead: pd.DataFrame) -> Figure:
             ax.set_title(name)
             ax.set_xlabel("tau (score threshold, fraction of the layer's largest score)")
         axes[0].set_ylabel("share of hidden units norm-dead")
-        axes[0].legend(loc="upper left")
+        legend_outside(fig, axes, "below")
         suptitle(fig, "Norm-dead share vs the threshold tau",
                   "at the widest width of each regularizer;",
                   "score = ||incoming weights, bias|| x ||outgoing weights||")

@@ -152,8 +152,9 @@ def chosen_figure(spec, choices: pd.DataFrame, chance: float, learned: float) ->
                         else "C0", ms=5, zorder=5)
                 text = f"lr {row.lr:g}" if kind != "one_setting" else label(
                     row.optimizer, row.variant, row.lr)
-                ax.annotate(text, (row.test_acc_mean, y), xytext=(0, 5),
-                            textcoords="offset points", ha="center")
+                ax.annotate(text, (min(lo, row.test_acc_mean) if math.isfinite(lo)
+                                   else row.test_acc_mean, y), xytext=(-6, 0),
+                            textcoords="offset points", ha="right", va="center")
             ax.set_title(act)
             ax.set_xlabel(TEST_LABEL)
         axes[0].set_yticks(range(len(rows)), [r[0] for r in rows])
@@ -188,9 +189,10 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
     acts = activation_order(spec.activations)
     colors = palette(dict.fromkeys([*spec.optimizers, spec.variant_optimizer]))
     with style():
-        fig = figure(3.3 * len(acts) + 0.6, 6.4)
-        axes = np.asarray(fig.subplots(2, len(acts), sharex=True, squeeze=False))
-        for j, act in enumerate(acts):
+        fig = figure(9.6, 2.5 * len(acts) + 1.2)
+        axes = np.asarray(fig.subplots(len(acts), 2, sharex=True, squeeze=False))
+        for i, act in enumerate(acts):
+            loss, acc = axes[i]
             for text, o, v, lr, kind in _curves(spec, choices, act):
                 sel = history[(history.activation == act) & (history.optimizer == o)
                               & (history.variant == v) & np.isclose(history.lr, lr, rtol=1e-9)]
@@ -198,17 +200,19 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
                 color = {"lecture": "black", "variant": "0.45"}.get(kind, colors[o])
                 style_ = {"lw": 2.0 if kind == "lecture" else 1.3,
                           "ls": "--" if kind == "variant" else "-"}
-                axes[0, j].plot(per.index, per.train_loss, color=color, label=text, **style_)
-                axes[1, j].plot(per.index, per.val_acc, color=color, label=text, **style_)
-            axes[0, j].axhline(math.log(2), color="0.6", lw=0.8, ls=":")
-            ensure_span(axes[0, j], MIN_SPAN["loss"])
-            ensure_span(axes[1, j], MIN_SPAN["acc"])
-            axes[0, j].set_title(act)
-            axes[1, j].set_xlabel("epoch")
-            axes[1, j].legend(fontsize="x-small", loc="upper center",
-                              bbox_to_anchor=(0.5, -0.22), frameon=False)
-        axes[0, 0].set_ylabel(LOSS_LABEL.replace("loss", "training loss"))
-        axes[1, 0].set_ylabel("validation accuracy")
+                loss.plot(per.index, per.train_loss, color=color, label=text, **style_)
+                acc.plot(per.index, per.val_acc, color=color, label=text, **style_)
+            loss.axhline(math.log(2), color="0.6", lw=0.8, ls=":")
+            ensure_span(loss, MIN_SPAN["loss"])
+            ensure_span(acc, MIN_SPAN["acc"])
+            loss.set_ylabel(f"{act}\ntraining loss")
+            acc.set_ylabel("validation accuracy")
+            # the chosen rates differ between activations: a legend per row, beside it
+            acc.legend(loc="center left", bbox_to_anchor=(1.03, 0.5), title=act)
+        axes[0, 0].set_title(LOSS_LABEL.replace("loss", "training loss"))
+        axes[0, 1].set_title("validation accuracy")
+        for ax in axes[-1]:
+            ax.set_xlabel("epoch")
         fig.suptitle("Training curves of the lecture's setting and the settings chosen on "
                      "validation\nmean over seeds (diverged seeds from their divergence on "
                      "left out); dotted: ln 2")

@@ -20,7 +20,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 
-from trainability.plotting import TEST_ACC_LABEL, ensure_span, figure, style
+from trainability.plotting import TEST_ACC_LABEL, ensure_span, figure, style, suptitle
 from trainability.studies.batchnorm.spec import LECTURE_SIGMOID, NONE, placement_label
 
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
@@ -109,7 +109,7 @@ def curves_figure(history: pd.DataFrame, spec) -> Figure:
                     ax.set_ylabel(label)
             axes[2, j].set_xlabel("epoch")
         _legend(fig, axes, ncol=3)
-        fig.suptitle("Training with and without batch normalization, per activation\n"
+        suptitle(fig, "Training with and without batch normalization, per activation\n"
                      "line: mean over seeds; band: min to max over seeds")
     return fig
 
@@ -218,7 +218,7 @@ def layers_figure(layers: pd.DataFrame, activation: str, spec) -> Figure:
             axes[0, j].set_title(placement_label(p))
             axes[2, j].set_xlabel("epoch (0 = initialization)")
         _legend(fig, axes, ncol=spec.depth + 1)
-        fig.suptitle(f"{activation}: each hidden layer's output and each weight matrix's "
+        suptitle(fig, f"{activation}: each hidden layer's output and each weight matrix's "
                      "gradient\nmean over seeds; activation mean and std over points and units, "
                      "before any batch normalization\nthat follows the layer; gradients "
                      "from one full-batch pass")

@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from trainability.plotting import TEST_ACC_LABEL, figure, legend_outside, panel_grid, style
+from trainability.plotting import (
+    TEST_ACC_LABEL,
+    figure,
+    legend_outside,
+    panel_grid,
+    style,
+    suptitle,
+)
 from trainability.studies.epsilon.claims import layer1_gradients, rows
 from trainability.studies.epsilon.spec import LECTURE_EPS
 from trainability.studies.epsilon.tables import network_label
@@ -52,7 +59,7 @@ def gradients_figure(spec, gradients: pd.DataFrame) -> Figure:
         ax.set_xlim(-0.6, len(nets) - 0.4)
         ax.set_ylabel("layer-1 RMS gradient entry at init")
         legend_outside(fig, ax, "below")
-        fig.suptitle("Layer-1 gradients at initialization and the floors of RMSprop's "
+        suptitle(fig, "Layer-1 gradients at initialization and the floors of RMSprop's "
                      "denominator")
     return fig
 
@@ -107,5 +114,5 @@ def accuracy_figure(spec, runs: pd.DataFrame) -> Figure:
                 g, j = divmod(k, columns)
                 axes[i * groups + g, j].set_visible(False)
         legend_outside(fig, axes, "below", title="convention")
-        fig.suptitle(f"Final test accuracy by eps and convention ({spec.seeds} seeds)")
+        suptitle(fig, f"Final test accuracy by eps and convention ({spec.seeds} seeds)")
     return fig

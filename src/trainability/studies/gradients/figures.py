@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from trainability.io import InputError
 from trainability.order import activation_order, init_order
-from trainability.plotting import figure, style
+from trainability.plotting import figure, style, suptitle
 from trainability.studies.gradients import stats
 from trainability.studies.gradients.tables import summarize
 
@@ -95,7 +95,7 @@ def per_layer_figure(epochs: pd.DataFrame, init: str, eps: tuple[float, str] | N
             axes[i, 0].set_ylabel(f"{label} of the entries\n(log scale)")
         handles, labels = axes[1, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right center", title="weight matrix")
-        fig.suptitle(
+        suptitle(fig,
             f"Per-layer gradients of the running example ({depth} hidden layers, {init} "
             "init)\nover the entries of each weight matrix's full-batch gradient; line = "
             "geometric mean over seeds,\nband (sd only) = min to max over seeds"
@@ -158,7 +158,7 @@ def _finish(fig, axes, ylabel: str, title: str) -> None:
         axes[i, 0].set_ylabel(f"{MOMENT_TEXT[moment]}\n{ylabel}\n{NORM_RATIO}")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="initialization")
-    fig.suptitle(title)
+    suptitle(fig, title)
 
 
 def depth_ratio_figure(ratios: pd.DataFrame) -> Figure:

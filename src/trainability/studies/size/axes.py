@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.ticker import NullLocator
 
 from trainability.plotting import figure
+from trainability.plotting import suptitle as wrapped_title
 
 TEST_ACC = "final test accuracy (fraction)"
 WIDTH_LABEL = "width (units per hidden layer, log2 scale)"
@@ -72,4 +73,4 @@ def bottom_legend(fig, ax, ncol: int = 3) -> None:
 
 
 def suptitle(fig, *lines: str) -> None:
-    fig.suptitle("\n".join(lines))
+    wrapped_title(fig, *lines)

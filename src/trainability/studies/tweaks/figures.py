@@ -19,7 +19,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from trainability.order import activation_order
-from trainability.plotting import LOSS_LABEL, ensure_span, figure, style
+from trainability.plotting import LOSS_LABEL, ensure_span, figure, style, suptitle
 from trainability.scoring import Learns
 from trainability.studies.tweaks.selection import chosen, label
 from trainability.studies.tweaks.spec import BASE, LECTURE
@@ -112,7 +112,7 @@ def sweep_figure(spec, summary, choices, chance: float, learned: float) -> Figur
         axes[0, 0].set_xticks(spec.lrs, [f"{r:g}" for r in spec.lrs])
         axes[0, 0].minorticks_off()
         axes[0, 0].set_ylim(min(0.3, chance - 0.1), 1.04)
-        fig.suptitle("Final validation accuracy against the learning rate\nmean ± 1 sd over "
+        suptitle(fig, "Final validation accuracy against the learning rate\nmean ± 1 sd over "
                      "seeds; star: the rate chosen for each line\n"
                      f"dashed: {learned:g} (learned); dotted: a constant guess; points of one "
                      "rate are spread sideways")
@@ -160,7 +160,7 @@ def chosen_figure(spec, choices: pd.DataFrame, chance: float, learned: float) ->
         axes[0].set_yticks(range(len(rows)), [r[0] for r in rows])
         axes[0].set_ylim(len(rows) - 0.5, -0.7)
         axes[0].set_xlim(min(0.3, chance - 0.1), 1.02)
-        fig.suptitle("Test accuracy of the settings chosen on validation: mean over seeds "
+        suptitle(fig, "Test accuracy of the settings chosen on validation: mean over seeds "
                      f"and 95% interval\ndashed: {learned:g} (learned); dotted: a constant guess")
     return fig
 
@@ -213,7 +213,7 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
         axes[0, 1].set_title("validation accuracy")
         for ax in axes[-1]:
             ax.set_xlabel("epoch")
-        fig.suptitle("Training curves of the lecture's setting and the settings chosen on "
+        suptitle(fig, "Training curves of the lecture's setting and the settings chosen on "
                      "validation\nmean over seeds (diverged seeds from their divergence on "
                      "left out); dotted: ln 2")
     return fig

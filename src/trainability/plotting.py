@@ -90,12 +90,19 @@ def legend_outside(fig: Figure, axes, where="right", ncol: int | None = None, **
         return where.legend(list(handles.values()), list(handles), loc="center",
                             ncol=ncol or 1, **kwargs)
     if where == "below":
-        fits = max(1, int(fig.get_figwidth() / 2.4))
+        fits = legend_columns(fig, list(handles))
         kwargs = {"loc": "outside lower center", "ncol": ncol or min(len(handles), fits),
                   **kwargs}
     else:
         kwargs = {"loc": "outside right center", "ncol": ncol or 1, **kwargs}
     return fig.legend(list(handles.values()), list(handles), **kwargs)
+
+
+def legend_columns(fig: Figure, labels) -> int:
+    """How many columns of ``labels`` a legend across the figure's width holds (a label's
+    characters 0.6 em each, and its handle)."""
+    column = 0.6 * FONTS["legend.fontsize"] / 72 * max(map(len, labels), default=1) + 0.8
+    return max(1, int(fig.get_figwidth() / column))
 
 
 def suptitle(fig: Figure, *lines: str, **kwargs):

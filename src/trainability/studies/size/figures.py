@@ -116,9 +116,9 @@ def width_epochs_figure(width: pd.DataFrame) -> Figure:
     seeds that never get there."""
     names = datasets(width)
     with style():
-        fig = figure(4.6 * len(names) + 0.4, 5.0)
+        fig = figure(4.6 * len(names) + 0.4, 5.4)
         axes = np.asarray(fig.subplots(2, len(names), sharex="col", sharey="row",
-                                       squeeze=False, height_ratios=[3, 1]))
+                                       squeeze=False, height_ratios=[2.5, 1.2]))
         for j, name in enumerate(names):
             d = width[width.dataset == name].sort_values("width")
             ax, low = axes[0, j], axes[1, j]
@@ -135,7 +135,7 @@ def width_epochs_figure(width: pd.DataFrame) -> Figure:
         top = width.epochs_to_95_q75.max()  # NaN when no seed got there: pandas skips it
         axes[0, 0].set_ylim(0, (top if np.isfinite(top) else 1.0) * 1.08)
         axes[0, 0].set_ylabel("epochs to 95%\ntraining accuracy")
-        axes[1, 0].set_ylabel("share that\nnever got there")
+        axes[1, 0].set_ylabel("share never\ngot there")
         legend_outside(fig, axes[0, 0], "below")
         suptitle(fig, "How fast does each width learn?",
                   "epochs until 95% of the training points are right")

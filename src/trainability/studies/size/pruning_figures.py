@@ -19,7 +19,6 @@ from trainability.studies.size.axes import (
     ARM_STYLE,
     DENSITY_LABEL,
     STRUCT_STYLE,
-    TEST_ACC,
     bottom_legend,
     datasets,
     log2_widths,
@@ -64,7 +63,7 @@ def lottery_accuracy(lot: pd.DataFrame) -> Figure:
                     ax.set_ylim(ref - 0.06, min(1.0, ref + 0.02))
                     ax.set_title(f"{name}, zoomed in")
                     ax.set_xlabel(DENSITY_LABEL)
-        axes[0, 0].set_ylabel(f"{TEST_ACC}, median")
+        axes[0, 0].set_ylabel("median final test\naccuracy (fraction)")
         axes[1, 0].set_ylabel("zoom")
         bottom_legend(fig, axes[1, -1])
         suptitle(fig, "Lottery tickets and their controls",
@@ -125,7 +124,7 @@ def lottery_weights(lot: pd.DataFrame, width: pd.DataFrame | None) -> Figure:
             ax.set_ylim(max(0.45, float(d.acc_q25.min()) - 0.03), 1.0)
             ax.set_title(name)
             ax.set_xlabel("number of weights (biases not counted, log scale)")
-        axes[0].set_ylabel(f"{TEST_ACC}, median")
+        axes[0].set_ylabel("median final test\naccuracy (fraction)")
         bottom_legend(fig, axes[-1])
         suptitle(fig, "Same number of weights: sparse tickets vs dense nets",
                   "median over seeds, band: interquartile range")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from pipeline_helpers import TINY, make_project, planned_jobs, snakemake
 from trainability import cli, study
 from trainability.claims import Sanity
@@ -523,3 +524,10 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     assert set(planned_jobs(project)) == {"batchnorm_figures", "batchnorm_section", "report",
                                           "report_html"}
     assert "good condition" in snakemake(project, "--lint").stderr
+
+
+def test_every_figure_is_legible(trained, monkeypatch):
+    spec, results = trained
+    monkeypatch.chdir(results.parent)
+    tables = read_study_tables(spec, results / "tables/batchnorm")
+    legibility.assert_legible(study.module("batchnorm", "figures").make(spec, tables))

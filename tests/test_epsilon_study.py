@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from pipeline_helpers import TINY
 from trainability import study
 from trainability.claims import NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
@@ -22,6 +23,7 @@ from trainability.markdown import render_section
 from trainability.studies.epsilon import claims as eps_claims
 from trainability.studies.epsilon import section
 from trainability.studies.epsilon.spec import LECTURE_EPS, Spec
+from trainability.tables import read_study_tables
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SEEDS = 8
@@ -657,3 +659,10 @@ def test_section_json_has_every_claim_and_the_metrics(staged):
     assert "| every divergence persists in float64 |" in text  # its appendix shows them
     assert set(out["metrics"]["rmsprop_lecture_eps_test_acc"]) == {
         "sigmoid/random_normal/w3", "tanh/random_normal/w3", "sigmoid/he_normal/w3"}
+
+
+def test_every_figure_is_legible(staged, monkeypatch):
+    spec = staged["spec"]
+    monkeypatch.chdir(staged["root"])
+    tables = read_study_tables(spec, staged["results"] / "tables/epsilon")
+    legibility.assert_legible(study.module("epsilon", "figures").make(spec, tables))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from trainability import cli
 from trainability import study as studies
 from trainability.markdown import render_section
@@ -22,6 +23,7 @@ from trainability.studies.gradients import claims as g_claims
 from trainability.studies.gradients import section, stats
 from trainability.studies.gradients.spec import Spec
 from trainability.studies.gradients.tables import summarize
+from trainability.tables import read_study_tables
 from trainability.train import train
 
 TRAIN = {"optimizer": "rmsprop", "lr": 0.01, "momentum": 0.9, "eps": 1e-7,
@@ -454,3 +456,10 @@ def test_study_plans_alone_and_switches_off(tmp_path):
     assert "grid_train" not in out
     write_params(project, {**only, "gradients": {**only["gradients"], "enabled": False}})
     assert not any(r.startswith("gradients") for r in planned_jobs(Path(project)))
+
+
+def test_every_figure_is_legible(tiny, monkeypatch):
+    root, spec = tiny
+    monkeypatch.chdir(root)
+    tables = read_study_tables(spec, root / "results/tables/gradients")
+    legibility.assert_legible(studies.module("gradients", "figures").make(spec, tables))

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from trainability import claims as C
+from trainability import study
 from trainability.cli import main
 from trainability.data import dataset_job
 from trainability.markdown import render_section
@@ -17,6 +19,7 @@ from trainability.studies.grid import claims as gc
 from trainability.studies.grid import section
 from trainability.studies.grid.spec import Spec
 from trainability.study import paths, spec_json
+from trainability.tables import read_study_tables
 
 LN2 = float(np.log(2))
 PARAMS = {
@@ -544,3 +547,10 @@ def test_the_reports_setup_names_the_widths_trained_in_single_precision():
     assert setup(params)["float32_widths"] == [4]
     params["model"]["width"] = 6  # the running example's width is trained too
     assert setup(params)["float32_widths"] == [4, 6]
+
+
+def test_every_figure_is_legible(grid, monkeypatch):
+    monkeypatch.chdir(grid["root"])  # run files are named relative to the project
+    spec = grid["spec"]
+    tables = read_study_tables(spec, grid["results"] / "tables/grid")
+    legibility.assert_legible(study.module("grid", "figures").make(spec, tables))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 INSTALL = 'pip install -c requirements.lock -e ".[test]"'
 # our own modules: the package, and the helpers tests and benchmarks import by file name
-FIRST_PARTY = {"trainability", "pipeline_helpers", "marker_guard", "plain_loop"}
+FIRST_PARTY = {"trainability", "pipeline_helpers", "marker_guard", "legibility", "plain_loop"}
 # imported only where present (a benchmark column that is skipped without it)
 OPTIONAL = {"torch"}
 # the lock pins the installer's own tools too; they do not change a result

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from pipeline_helpers import TINY
-from trainability import cli
+from trainability import cli, study
 from trainability.data import make_dataset
 from trainability.markdown import render_section
 from trainability.model import Architecture
@@ -288,3 +289,10 @@ def test_the_backward_signal_sentence_is_written_only_when_the_verdicts_show_it(
     sentence = "a vanishing gradient at initialization does not by itself stop it learning"
     assert (sentence in text) is keeps_up
     assert ("under lr_x3 layer 1 still gets at most a tenth" in text) is keeps_up
+
+
+def test_every_figure_is_legible(dataset):
+    spec = spec_of(params(), dataset)
+    models = models_table(spec, lecture_like)
+    tables = {"models": models, "verdicts": rc.judge(spec, models)}
+    legibility.assert_legible(study.module("robustness", "figures").make(spec, tables))

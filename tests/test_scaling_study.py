@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from pipeline_helpers import TINY
 from trainability import cli, study
 from trainability.markdown import render_section
@@ -101,12 +102,25 @@ def test_a_deeper_network_starts_with_the_shallow_networks_layers():
 # ---------------------------------------------------------------- histograms and inputs
 
 
-def test_bounded_activations_keep_their_own_range_and_relu_takes_layer_ones_quantile():
-    assert sr.output_range("sigmoid", [np.full(5, 9.0)]) == (0.0, 1.0)
-    assert sr.output_range("tanh", [np.zeros(3)]) == (-1.0, 1.0)
-    outputs = [np.arange(101.0), np.zeros(101)]  # 99th percentile of the pooled values
-    lo, hi = sr.output_range("relu", outputs)
-    assert lo == 0.0 and hi == pytest.approx(np.quantile(np.r_[outputs[0], outputs[1]], 0.99))
+def test_each_panel_takes_the_central_range_of_its_own_outputs_within_the_activations():
+    v = np.r_[np.arange(1.0, 1001.0), np.zeros(500)]  # zeros do not count
+    assert sr.output_range("relu", v) == (0.0, pytest.approx(np.percentile(v[v != 0], 99.75)))
+    tiny = 0.5 + 1e-3 * np.linspace(-1, 1, 2001)  # sigmoid of tiny weights: 0.5 +- 0.001
+    lo, hi = sr.output_range("sigmoid", tiny)
+    assert 0.499 < lo < hi < 0.501  # its own spread, not the activation's [0, 1]
+    assert sr.output_range("tanh", np.r_[-np.ones(10), np.ones(10), 0.5]) == (-1.0, 1.0)
+    lo, hi = sr.output_range("elu", -np.arange(1.0, 101.0))
+    assert hi == 0.0 and lo == pytest.approx(np.percentile(-np.arange(1.0, 101.0), 0.25))
+
+
+def test_a_badly_scaled_layer_is_binned_on_its_own_range_not_in_one_end_bin():
+    """relu with std-1 weights: each layer's outputs ~7x the previous layer's."""
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    arch = Architecture(4, 100, "relu", n_inputs=2)
+    layers = sr.forward_layers(arch, init_params(Layout(arch), "random_normal", [0, 1], 1.0), X)
+    for _, a in layers:
+        counts = sr.binned(a, *sr.output_range("relu", a), 40)[:40]
+        assert counts.max() < 0.3 * counts.sum()  # no bar holds most of the outputs
 
 
 def test_binned_clips_into_the_end_bins_and_counts_zeros_apart():
@@ -435,9 +449,12 @@ def test_tiny_tables_have_the_declared_shape_and_known_answers(tiny):
     assert len(t["history"]) == len(t["runs"]) * (TINY["train"]["epochs"] + 1)
     pre = t["runs"].groupby("variant").preact_std_1.mean()
     assert pre["scaled"] == pytest.approx(spec.input_scale * pre["raw"])
-    ranges = t["histograms"].groupby("activation").agg(lo=("left", "min"), hi=("right", "max"))
-    assert tuple(ranges.loc["sigmoid"]) == (0.0, 1.0)
-    assert tuple(ranges.loc["tanh"]) == (-1.0, 1.0)
+    ranges = t["histograms"].groupby(["activation", "setting", "layer"]).agg(
+        lo=("left", "min"), hi=("right", "max"))
+    for (act, _, _), (lo, hi) in ranges.iterrows():  # each panel its own, within the bounds
+        bounds = sr.RANGES.get(act, (-np.inf, np.inf))
+        assert bounds[0] <= lo < hi <= bounds[1]
+    assert ranges.loc["sigmoid"].hi.nunique() > 1  # not one range for all
 
 
 def test_tiny_stages_write_every_declared_figure_and_link_it(tiny):
@@ -503,3 +520,8 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     params["scaling"]["enabled"] = False  # switched off: only the report changes
     write_params(project, params)
     assert planned_jobs(project) == {"params_file": 1, "report": 1, "report_html": 1}
+
+
+def test_every_figure_is_legible(tiny, monkeypatch):
+    monkeypatch.chdir(tiny.root)
+    legibility.assert_legible(study.module("scaling", "figures").make(tiny.spec, tiny.tables))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from pipeline_helpers import TINY, make_project, planned_jobs, read_params, snakemake, write_params
 from trainability import study
 from trainability.cli import main
@@ -25,6 +26,7 @@ from trainability.studies.size import ceiling, section, tables
 from trainability.studies.size import claims as size_claims
 from trainability.studies.size.spec import Spec, problems, quick
 from trainability.studies.size.training import split
+from trainability.tables import read_study_tables
 
 SIZE = TINY["size"]
 SEEDS = range(10)
@@ -840,3 +842,10 @@ def test_invalid_size_settings_fail_before_any_job_with_the_key_named(tmp_path):
     assert result.returncode != 0
     assert "size.lottery.rewind_epoch: 5 must be below size.train.epochs (3)" in (
         result.stdout + result.stderr)
+
+
+def test_every_figure_is_legible(staged, monkeypatch):
+    spec, results = staged
+    monkeypatch.chdir(results.parent)
+    tables = read_study_tables(spec, results / "tables/size")
+    legibility.assert_legible(study.module("size", "figures").make(spec, tables))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import legibility
 from pipeline_helpers import TINY
 from trainability import cli, study
 from trainability.claims import mean_check
@@ -25,6 +26,7 @@ from trainability.studies.tweaks import claims as tc
 from trainability.studies.tweaks import section, selection
 from trainability.studies.tweaks import tables as tt
 from trainability.studies.tweaks.spec import BASE, Spec
+from trainability.tables import read_study_tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ACTS = ["relu", "sigmoid", "tanh"]
@@ -601,3 +603,10 @@ def test_tiny_run_writes_the_study_tables_figures_and_section(finished_project):
         assert (results / "figures/tweaks" / png).stat().st_size > 0
         assert f"(figures/tweaks/{png})" in report or f"(../figures/tweaks/{png})" in appendix
     assert "tweaks" in json.loads((results / "metrics.json").read_text())
+
+
+def test_every_figure_is_legible(staged, monkeypatch):
+    spec, results = staged
+    monkeypatch.chdir(results.parent)
+    tables = read_study_tables(spec, results / "tables/tweaks")
+    legibility.assert_legible(study.module("tweaks", "figures").make(spec, tables))

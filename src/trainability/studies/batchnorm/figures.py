@@ -20,7 +20,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 
-from trainability.plotting import TEST_ACC_LABEL, ensure_span, figure, style
+from trainability.plotting import TEST_ACC_LABEL, ensure_span, figure, style, suptitle
 from trainability.studies.batchnorm.spec import LECTURE_SIGMOID, NONE, placement_label
 
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
@@ -50,7 +50,7 @@ def _legend(fig: Figure, axes, ncol: int = 4) -> None:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, h)
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncol=min(len(handles), ncol), fontsize="small")
+               ncol=min(len(handles), ncol))
 
 
 CURVE_ROWS = (("train_loss", "training loss (BCE, nats,\nlog scale)"),
@@ -109,7 +109,7 @@ def curves_figure(history: pd.DataFrame, spec) -> Figure:
                     ax.set_ylabel(label)
             axes[2, j].set_xlabel("epoch")
         _legend(fig, axes, ncol=3)
-        fig.suptitle("Training with and without batch normalization, per activation\n"
+        suptitle(fig, "Training with and without batch normalization, per activation\n"
                      "line: mean over seeds; band: min to max over seeds")
     return fig
 
@@ -154,12 +154,10 @@ def final_figure(runs: pd.DataFrame, spec) -> Figure:
         for (act, p), n in diverged.items():
             j, k = spec.activations.index(act), spec.placements.index(p)
             x = j + (k - (len(spec.placements) - 1) / 2) * 0.8 / len(spec.placements)
-            ax.text(x, 0.02, f"{n}\ndiv.", transform=ax.get_xaxis_transform(), ha="center",
-                    fontsize=6.5)
+            ax.text(x, 0.02, f"{n}\ndiv.", transform=ax.get_xaxis_transform(), ha="center")
         ax.set_ylim(min(0.45, float(np.nanmin(ok.test_acc, initial=1.0)) - 0.03), 1.01)
         ax.set_ylabel(TEST_ACC_LABEL)
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside right center",
-                   fontsize="small")
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
         ax.set_title("Final test accuracy with and without batch normalization\n"
                      "dots: seeds (grey lines join a seed across settings)")
     return fig
@@ -174,8 +172,7 @@ def gradient_ratio_figure(ratios: pd.DataFrame, spec) -> Figure:
         ax.axhline(0.0, color="0.6", lw=0.8, ls=":", label="equal norms (ratio 1)")
         _seed_dots(ax, ratios, spec, "log10_ratio", colors(spec.placements))
         ax.set_ylabel("log10 (||dL/dW1|| / ||dL/dW_classifier||)")
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside right center",
-                   fontsize="small")
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
         ax.set_title("Gradient reaching the first layer relative to the classifier's, at "
                      "initialization\ndots: seeds (grey lines join a seed across settings)")
     return fig
@@ -221,8 +218,8 @@ def layers_figure(layers: pd.DataFrame, activation: str, spec) -> Figure:
             axes[0, j].set_title(placement_label(p))
             axes[2, j].set_xlabel("epoch (0 = initialization)")
         _legend(fig, axes, ncol=spec.depth + 1)
-        fig.suptitle(f"{activation}: each hidden layer's output and each weight matrix's "
+        suptitle(fig, f"{activation}: each hidden layer's output and each weight matrix's "
                      "gradient\nmean over seeds; activation mean and std over points and units, "
                      "before any batch normalization\nthat follows the layer; gradients "
-                     "from one full-batch pass", fontsize="medium")
+                     "from one full-batch pass")
     return fig

@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from trainability.plotting import TEST_ACC_LABEL, figure, style
+from trainability.plotting import (
+    TEST_ACC_LABEL,
+    figure,
+    legend_outside,
+    panel_grid,
+    style,
+    suptitle,
+)
 from trainability.studies.epsilon.claims import layer1_gradients, rows
 from trainability.studies.epsilon.spec import LECTURE_EPS
 from trainability.studies.epsilon.tables import network_label
@@ -48,13 +55,11 @@ def gradients_figure(spec, gradients: pd.DataFrame) -> Figure:
             ax.axhline(y, color=COLORS[conv], lw=1.5, ls=ls,
                        label=f"{text} ({y:.1e}, eps = {LECTURE_EPS:g})")
         ax.set_yscale("log")
-        ax.set_xticks(range(len(nets)), [network_label(*n) for n in nets], rotation=20,
-                      ha="right")
+        ax.set_xticks(range(len(nets)), [network_label(*n).replace("/", "\n") for n in nets])
         ax.set_xlim(-0.6, len(nets) - 0.4)
         ax.set_ylabel("layer-1 RMS gradient entry at init")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small",
-                  frameon=False)
-        fig.suptitle("Layer-1 gradients at initialization and the floors of RMSprop's "
+        legend_outside(fig, ax, "below")
+        suptitle(fig, "Layer-1 gradients at initialization and the floors of RMSprop's "
                      "denominator")
     return fig
 
@@ -83,28 +88,31 @@ def _panel(ax, spec, runs, net, optimizer) -> None:
         means = [v.mean() for v in accs[conv]]
         ax.plot(x + dx, means, marker="o", ms=6, color=COLORS.get(conv), label=conv, zorder=3)
     ax.axvline(math.log10(LECTURE_EPS), color="0.5", ls=":", lw=1)
-    ax.set_xticks(x, [f"{e:g}" for e in spec.eps], rotation=30)
+    ax.set_xticks(x, [f"{e:g}" for e in spec.eps])
     ax.set_ylim(min(0.3, ax.get_ylim()[0]), 1.02)
 
 
 def accuracy_figure(spec, runs: pd.DataFrame) -> Figure:
-    """Rows: optimizers; columns: networks; x: eps (log); colours: conventions."""
+    """Per optimizer, a row (or rows of three) of panels, one per network; x: eps (log);
+    colours: conventions."""
     nets, opts = spec.networks(), spec.optimizers
+    groups, columns = panel_grid(len(nets), 3)
     with style():
-        fig = figure(2.6 * len(nets) + 0.8, 2.8 * len(opts) + 0.8)
-        axes = np.asarray(fig.subplots(len(opts), len(nets), sharey=True, squeeze=False))
+        fig = figure(3.0 * columns + 1.2, 2.6 * groups * len(opts) + 1.3)
+        axes = np.asarray(fig.subplots(groups * len(opts), columns, sharey=True,
+                                       squeeze=False))
         for i, opt in enumerate(opts):
-            for j, net in enumerate(nets):
-                ax = axes[i, j]
+            for k, net in enumerate(nets):
+                g, j = divmod(k, columns)
+                ax = axes[i * groups + g, j]
                 _panel(ax, spec, runs, net, opt)
-                if i == 0:
-                    ax.set_title(network_label(*net), fontsize="medium")
+                ax.set_title(f"{network_label(*net)}, {opt}")
                 if j == 0:
                     ax.set_ylabel(f"{opt}\n{TEST_ACC_LABEL}")
-                if i == len(opts) - 1:
-                    ax.set_xlabel("eps")
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, title="convention", loc="outside right center",
-                   fontsize="small", frameon=False)
-        fig.suptitle(f"Final test accuracy by eps and convention ({spec.seeds} seeds)")
+                ax.set_xlabel("eps")
+            for k in range(len(nets), groups * columns):
+                g, j = divmod(k, columns)
+                axes[i * groups + g, j].set_visible(False)
+        legend_outside(fig, axes, "below", title="convention")
+        suptitle(fig, f"Final test accuracy by eps and convention ({spec.seeds} seeds)")
     return fig

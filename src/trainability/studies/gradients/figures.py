@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from trainability.io import InputError
 from trainability.order import activation_order, init_order
-from trainability.plotting import figure, style
+from trainability.plotting import figure, style, suptitle
 from trainability.studies.gradients import stats
 from trainability.studies.gradients.tables import summarize
 
@@ -88,14 +88,14 @@ def per_layer_figure(epochs: pd.DataFrame, init: str, eps: tuple[float, str] | N
                     axes[i, j].axhline(eps[0], color="0.5", lw=0.8, ls=":", label=eps[1])
                 if not (cell[panels[i][0]].abs() > 0).any():
                     axes[i, j].text(0.5, 0.5, "every gradient is exactly 0", ha="center",
-                                    transform=axes[i, j].transAxes, fontsize=8)
+                                    transform=axes[i, j].transAxes)
             axes[0, j].set_title(f"{act} ({cell.seed.nunique()} seeds)")
             axes[1, j].set_xlabel("epoch (0 = initialization)")
         for i, (_, label) in enumerate(panels):
             axes[i, 0].set_ylabel(f"{label} of the entries\n(log scale)")
         handles, labels = axes[1, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right center", title="weight matrix")
-        fig.suptitle(
+        suptitle(fig,
             f"Per-layer gradients of the running example ({depth} hidden layers, {init} "
             "init)\nover the entries of each weight matrix's full-batch gradient; line = "
             "geometric mean over seeds,\nband (sd only) = min to max over seeds"
@@ -126,7 +126,8 @@ def _moment_panels(acts: list[str], lo: float, hi: float):
     """A figure with a row per moment (MOMENT_TEXT) and a column per activation, every
     panel shaded by regime and the top row titled; returns it, its axes and
     ``(moment, activation, ax)`` per panel."""
-    fig = figure(3.2 * len(acts) + 1.8, 6.4)
+    fig = figure(3.2 * len(acts) + 1.8, 6.6)
+    fig.get_layout_engine().set(h_pad=0.12)  # a row's top decade label clears the row above
     axes = np.asarray(fig.subplots(2, len(acts), sharex=True, sharey=True, squeeze=False))
     panels = []
     for i, moment in enumerate(MOMENT_TEXT):
@@ -157,7 +158,7 @@ def _finish(fig, axes, ylabel: str, title: str) -> None:
         axes[i, 0].set_ylabel(f"{MOMENT_TEXT[moment]}\n{ylabel}\n{NORM_RATIO}")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="initialization")
-    fig.suptitle(title)
+    suptitle(fig, title)
 
 
 def depth_ratio_figure(ratios: pd.DataFrame) -> Figure:
@@ -193,8 +194,8 @@ def depth_ratio_figure(ratios: pd.DataFrame) -> Figure:
                            edgecolor=palette[init], s=20, zorder=3, linewidths=1.2)
             zeros = at[at["init"] == "zeros"]
             if len(zeros):
-                ax.text(0.03, 0.03, _zeros_note(zeros), transform=ax.transAxes,
-                        fontsize=7, va="bottom", color="0.25")
+                ax.text(0.03, 0.03, _zeros_note(zeros), transform=ax.transAxes, va="bottom",
+                        color="0.25")
         axes[0, 0].set_xscale("log", base=2)
         axes[0, 0].set_xticks(depths, [str(d) for d in depths])
         axes[0, 0].minorticks_off()

@@ -340,9 +340,7 @@ def at_width(runs, width: int, init: str, base: Baseline) -> list[Claim]:
 
 def lecture_init(spec) -> str:
     """The lecture's initializer, or the first non-zero one the grid has."""
-    if "random_normal" in spec.inits:
-        return "random_normal"
-    return next((i for i in spec.inits if i != "zeros"), spec.inits[0])
+    return spec.lecture_init()
 
 
 def evaluate(spec, tables) -> list[Claim]:

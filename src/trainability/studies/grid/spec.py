@@ -116,11 +116,29 @@ class Spec:
         out = [("data.png", "data")]
         out += [(f"lecture_{i}.png", "lecture") for i in self.inits]
         out += [(f"heatmap_w{w}.png", "heatmap") for w in self.widths]
-        out += [("accuracy_vs_width.png", "accuracy_vs_width")]
+        out += [("accuracy_vs_width.png", "accuracy_vs_width"),
+                ("accuracy_vs_width_all.png", "accuracy_vs_width_all")]
+        out += [("boundaries_lecture.png", "boundaries_lecture")]
         out += [(f"boundaries_w{w}.png", "boundaries") for w in self.widths]
         if self.animation_cells():
             out += [("boundary_animation.gif", "boundary_animation")]
         return out
+
+    def lecture_init(self) -> str:
+        """The lecture's initializer, or the first non-zero one the grid has."""
+        if "random_normal" in self.inits:
+            return "random_normal"
+        return next((i for i in self.inits if i != "zeros"), self.inits[0])
+
+    def lecture_activations(self) -> list[str]:
+        """The lecture's activations the grid trains (all of the grid's if none)."""
+        return [a for a in LECTURE_ACTIVATIONS if a in self.activations] or self.activations
+
+    def lecture_cells(self) -> tuple[list[str], list[str]]:
+        """``(activations, inits)`` of the lecture's cells the grid trains: its activations
+        and its two initializers (the lecture's initializer alone if neither is trained)."""
+        inits = [i for i in LECTURE_INITS if i in self.inits] or [self.lecture_init()]
+        return self.lecture_activations(), inits
 
     def animation_cells(self) -> list[tuple[str, str]]:
         """``(activation, init)`` of the animation's panels, those the grid trains."""

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from trainability.claims import VERDICTS, bootstrap_mean
 from trainability.data import load_dataset
 from trainability.learns import Guess, Learns
-from trainability.plotting import TEST_ACC_LABEL, figure, style
+from trainability.plotting import TEST_ACC_LABEL, figure, style, suptitle
 from trainability.studies.robustness.claims import CLAIMS
 from trainability.studies.robustness.section import gradient_ratio, sigmoid_accuracy
 
@@ -47,7 +47,7 @@ def map_figure(spec, verdicts: pd.DataFrame) -> Figure:
         ax.imshow(codes, cmap=ListedColormap(VERDICT_COLORS), vmin=-0.5,
                   vmax=len(VERDICTS) - 0.5, aspect="auto")
         for (i, j), t in np.ndenumerate(text):
-            ax.text(j, i, t, ha="center", va="center", fontsize=9)
+            ax.text(j, i, t, ha="center", va="center")
         ax.set_xticks(range(len(CLAIMS)), [d for d, _, _ in CLAIMS])
         ax.set_yticks(range(len(variants)), variants)
         ax.tick_params(length=0)
@@ -58,7 +58,7 @@ def map_figure(spec, verdicts: pd.DataFrame) -> Figure:
         ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5),
                   frameon=False, title="verdict")
         ax.set_xlabel("claim")
-        fig.suptitle("The running-example claims under one-factor variants")
+        suptitle(fig, "The running-example claims under one-factor variants")
     return fig
 
 
@@ -82,5 +82,5 @@ def sigmoid_figure(spec, models: pd.DataFrame) -> Figure:
         left.invert_yaxis()
         right.scatter([gradient_ratio(models, v) for v in variants], y, color="0.2")
         right.set_xlabel("median log10(||g1|| / ||gC||) at init")
-        fig.suptitle("The sigmoid network under each variant")
+        suptitle(fig, "The sigmoid network under each variant")
     return fig

@@ -14,8 +14,8 @@ def add_commands(sub) -> None:
         help="scaling study: every hidden layer's outputs at initialization (forward only)",
         description="Write (atomically) one .npz with the statistics of every hidden layer's "
         "outputs per width, activation, initialization and seed, and the histograms of the "
-        "first --depth layers at the first width (units, points and seeds pooled; one "
-        "x-range per activation).",
+        "first --depth layers at the first width (units, points and seeds pooled; each "
+        "on its own x-range).",
     )
     p.add_argument("--data", required=True, help="dataset .npz (its training points are used)")
     p.add_argument("--activations", nargs="+", required=True)

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from trainability.io import InputError
 from trainability.order import activation_order, init_order
-from trainability.plotting import ACC_LABEL, SPLIT_COLORS, figure, style
+from trainability.plotting import MIN_FONT_PT, SPLIT_COLORS, figure, legend_outside, style, suptitle
 from trainability.studies.scaling.spec import VARIANTS
 from trainability.studies.scaling.tables import (
     at_width,
@@ -50,17 +50,17 @@ def _panel_note(s: pd.Series, zero: float, beyond: float) -> str:
     if zero > 0:
         lines[1] += f", {share_text(zero)} = 0"
     if np.isfinite(s.saturated) and s.saturated > 0:
-        lines[1] += f", {share_text(s.saturated)} saturated"
+        lines[1] += f", {share_text(s.saturated)} sat."
     if beyond > 0:
-        lines.append(f"{share_text(beyond)} beyond the x-range")
+        lines.append(f"{share_text(beyond)} beyond")
     return "\n".join(lines)
 
 
 def histograms_figure(hists: pd.DataFrame, layers: pd.DataFrame, activation: str) -> Figure:
-    """Rows: initializations; columns: hidden layers; one x-range for every panel (the
-    activation's own range, or the one ``runs.output_range`` chose), outputs beyond it in
-    the end bins, outputs exactly 0 not drawn (their share is in the title). Titles: the
-    layer's mean, std and signal (means over seeds), and the shares not drawn."""
+    """Rows: initializations; columns: hidden layers; every panel on its own x-range (the
+    central 99.5% of its outputs, ``runs.output_range``), outputs beyond it in the end
+    bins, outputs exactly 0 not drawn. Titles: the layer's mean, std and signal (means over
+    seeds), and the shares not drawn."""
     h = hists[hists.activation == activation]
     if h.empty:
         raise InputError(f"no histogram rows for activation {activation!r}")
@@ -70,10 +70,9 @@ def histograms_figure(hists: pd.DataFrame, layers: pd.DataFrame, activation: str
     shown = at_width(layers, n["units"])
     stats = shown[(shown.activation == activation) & (shown.layer <= n_layers)].groupby(
         ["setting", "layer"])[["mean", "std", "signal", "zero", "saturated"]].mean()
-    lo, hi = float(h.left.min()), float(h.right.max())
     with style():
-        fig = figure(2.6 * n_layers + 1.3, 1.7 * len(settings) + 1.6)
-        axes = np.asarray(fig.subplots(len(settings), n_layers, sharex=True, squeeze=False))
+        fig = figure(2.35 * n_layers + 1.2, 2.2 * len(settings) + 1.5)
+        axes = np.asarray(fig.subplots(len(settings), n_layers, squeeze=False))
         for i, setting in enumerate(settings):
             for j in range(n_layers):
                 ax = axes[i, j]
@@ -83,23 +82,23 @@ def histograms_figure(hists: pd.DataFrame, layers: pd.DataFrame, activation: str
                 first = cell.iloc[0]
                 ax.set_title(_panel_note(stats.loc[(setting, j + 1)], first.zero / n["outputs"],
                                          (first.below + first.above) / n["outputs"]),
-                             fontsize=7.5)
-                ax.set_xlim(lo, hi)
+                             fontsize=MIN_FONT_PT)
+                ax.set_xlim(edges[0], edges[-1])
+                ax.xaxis.set_major_locator(MaxNLocator(3))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+                ax.yaxis.set_major_locator(MaxNLocator(3))
                 ax.set_ylim(0, max(0.05, float(cell.share.max()) * 1.1))
-                ax.tick_params(labelsize=6.5)
                 if j == 0:
-                    ax.set_ylabel(f"{setting}\nshare of all outputs", fontsize=8)
+                    ax.set_ylabel(f"{setting}\nshare of outputs")
                 if i == len(settings) - 1:
-                    ax.set_xlabel(f"layer {j + 1} output (dimensionless)", fontsize=8)
-        fig.suptitle(
-            f"{activation}: every hidden layer's outputs at initialization, before any update\n"
-            f"each panel pools {n['units']} units x {n['points']} training points x "
-            f"{n['seeds']} seeds = {n['outputs']:,} outputs, on one x-range "
-            f"[{lo:.3g}, {hi:.3g}] (outputs beyond it in the end bins)\n"
-            "title: mean and std of the outputs and their signal (std across points, RMS "
-            "over units), means over seeds;\n= 0: share of outputs exactly 0, not drawn; "
-            "saturated: share where the derivative is below 10% of its peak",
-            fontsize="medium",
+                    ax.set_xlabel(f"layer {j + 1} output")
+        suptitle(fig,
+            f"{activation}: every hidden layer's outputs at initialization, each panel on "
+            "its own x-range\n"
+            f"a panel pools {n['units']} units x {n['points']} points x {n['seeds']} seeds "
+            f"= {n['outputs']:,} outputs; title: their mean, std and signal,\n"
+            "the share exactly 0 (not drawn), saturated (sat.: derivative below 10% of its peak) "
+            "and beyond the x-range"
         )
     return fig
 
@@ -135,7 +134,7 @@ def _signal_line(ax, cell: pd.DataFrame, color, dash, label, floor) -> None:
         at_floor = np.flatnonzero(np.nanmax(v / rms, axis=1) < ROUNDING)
     if len(at_floor):
         ax.annotate("rounding floor\n(float64)", (x[at_floor[-1]], geo[at_floor[-1]]),
-                    xytext=(0, 6), textcoords="offset points", ha="right", fontsize=6.5,
+                    xytext=(0, 6), textcoords="offset points", ha="right",
                     color=color)
 
 
@@ -149,7 +148,7 @@ def layer_scale_figure(layers: pd.DataFrame) -> Figure:
     positive = layers.signal[layers.signal > 0]
     floor = max(float(positive.min()) / 3, 1e-30) if len(positive) else 1e-30
     with style():
-        fig = figure(3.3 * len(acts) + 1.9, 4.2)
+        fig = figure(2.8 * len(acts) + 2.0, 4.4)
         axes = np.asarray(fig.subplots(1, len(acts), sharey=True, squeeze=False))[0]
         for ax, act in zip(axes, acts, strict=True):
             for setting in settings:
@@ -161,16 +160,14 @@ def layer_scale_figure(layers: pd.DataFrame) -> Figure:
             ax.set_title(act)
             ax.set_xlabel(f"hidden layer (1..{n_layers})")
             ax.set_xticks(range(1, n_layers + 1, max(1, n_layers // 8)))
-        axes[0].set_ylabel("signal: RMS over units of each unit's\nstd across data points "
-                           "(output units, log scale)", fontsize=8.5)
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside right center", title="initialization")
-        fig.suptitle(
+        axes[0].set_ylabel("signal: RMS over units of each\nunit's std across data points\n"
+                           "(output units, log scale)")
+        legend_outside(fig, axes, title="initialization")
+        suptitle(fig,
             f"How much of the input's variation each layer passes on, at initialization "
             f"({int(layers.width.iloc[0])} units per layer)\ngeometric mean over seeds, band "
             "= min to max; x at the bottom: from this layer on some seed's outputs are all "
             "identical",
-            fontsize="medium",
         )
     return fig
 
@@ -210,10 +207,10 @@ def standardization_figure(history: pd.DataFrame, input_scale: float) -> Figure:
     acts, inits = activation_order(history.activation), init_order(history["init"])
     labels = {"raw": "raw features", "scaled": f"raw x {input_scale:g}",
               "standardized": f"raw x {input_scale:g}, standardized"}
-    metrics = (("train_loss", "training loss\n(BCE, nats, log scale)"),
-               ("test_acc", f"test {ACC_LABEL}"))
+    metrics = (("train_loss", "training loss\n(BCE, nats, log)"),
+               ("test_acc", "test accuracy\n(fraction)"))
     with style():
-        fig = figure(3.0 * len(acts) + 2.4, 2.3 * len(inits) * 2 + 1.2)
+        fig = figure(2.7 * len(acts) + 2.6, 2.3 * len(inits) * 2 + 1.4)
         axes = np.asarray(fig.subplots(2 * len(inits), len(acts), sharex=True, squeeze=False))
         for r, init in enumerate(inits):
             for m, (metric, ylabel) in enumerate(metrics):
@@ -232,15 +229,13 @@ def standardization_figure(history: pd.DataFrame, input_scale: float) -> Figure:
                     if row == 0:
                         ax.set_title(act)
                     if j == 0:
-                        ax.set_ylabel(f"{init}\n{ylabel}", fontsize=8.5)
+                        ax.set_ylabel(f"{init}\n{ylabel}")
                     if row == 2 * len(inits) - 1:
                         ax.set_xlabel("epoch")
-        handles, labs = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labs, loc="outside right center", title="inputs")
-        fig.suptitle(
+        legend_outside(fig, axes, "below", title="inputs")
+        suptitle(fig,
             "Training on raw, scaled and standardized inputs\nfull passes after each epoch "
-            "(epoch 0: initialization); line = mean over seeds, band = min to max; dotted: "
+            "(epoch 0: initialization); line = mean over seeds, band = min to max;\ndotted: "
             "ln 2 (the loss of predicting 0.5) and accuracy 0.5",
-            fontsize="medium",
         )
     return fig

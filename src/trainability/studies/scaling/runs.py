@@ -21,8 +21,9 @@ seed:
 - ``zero``: share of outputs exactly 0 (relu's inactive units).
 
 and, for layers ``1..depth`` of the first width, a histogram of every output of the layer
-(all units, all points, all seeds pooled) on one x-range per activation
-(``output_range``), so the panels of one activation can be compared by eye; outputs
+(all units, all points, all seeds pooled) on its own x-range (``output_range``: where the
+outputs lie, which moves by orders of magnitude from layer to layer under a badly scaled
+initialization, so one range for all would draw most panels as a single bar); outputs
 exactly 0 are counted apart.
 """
 
@@ -40,12 +41,13 @@ from trainability.model import Architecture, Layout, Network, init_params
 
 SATURATED = 0.10  # derivative below 10% of its peak: a saturated output
 STATS = ("preact_std", "mean", "std", "signal", "rms", "saturated", "zero")
-# Histogram x-ranges: an activation's own range where it has one; otherwise from 0 (or the
-# lowest output) to the RANGE_QUANTILE of layer 1's outputs, all initializations pooled.
-# Layer 1 sees the raw inputs, so its spread is set by the inputs and the initializers,
-# not by what earlier layers did; outputs beyond the range are counted in the end bins.
+# Histogram x-ranges, one per panel: the central RANGE_SHARE of the panel's non-zero
+# outputs (from the 0.25th to the 99.75th percentile), stretched to 0 when it nearly
+# reaches it (relu's outputs start there) and never beyond the activation's own range;
+# outputs beyond it are counted in the end bins (and their share printed).
 RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
-RANGE_QUANTILE = 0.99
+RANGE_SHARE = 0.995
+TO_ZERO = 0.1  # a range whose near end is within 10% of its far end's size starts at 0
 
 
 def init_settings(stds: Sequence[float], inits: Sequence[str]) -> list[tuple[str, str, float]]:
@@ -85,19 +87,25 @@ def layer_stats(z: np.ndarray, a: np.ndarray, activation: str) -> dict[str, np.n
     return stats
 
 
-def output_range(activation: str, first_layer: Sequence[np.ndarray]) -> tuple[float, float]:
-    """The histograms' x-range of one activation: its own range if bounded (sigmoid [0, 1],
-    tanh [-1, 1]), else ``[min(0, q), Q]`` with q, Q the (1 - RANGE_QUANTILE) and
-    RANGE_QUANTILE quantiles of layer 1's finite outputs under every initialization."""
-    if activation in RANGES:
-        return RANGES[activation]
-    v = np.concatenate([np.ravel(a) for a in first_layer])
-    v = v[np.isfinite(v)]
+def output_range(activation: str, outputs: np.ndarray) -> tuple[float, float]:
+    """The x-range of one histogram panel (``RANGE_SHARE``, ``TO_ZERO``, ``RANGES``): the
+    central share of the finite non-zero ``outputs``."""
+    v = np.ravel(outputs)
+    v = v[np.isfinite(v) & (v != 0)]
+    bounds = RANGES.get(activation, (-np.inf, np.inf))
     if not len(v):
-        return 0.0, 1.0
-    lo = min(0.0, float(np.quantile(v, 1 - RANGE_QUANTILE)))
-    hi = float(np.quantile(v, RANGE_QUANTILE))
-    return lo, hi if hi > lo else lo + 1.0
+        return (0.0, 1.0) if activation not in RANGES else bounds
+    tail = 100 * (1 - RANGE_SHARE) / 2
+    lo, hi = (float(q) for q in np.percentile(v, [tail, 100 - tail]))
+    if lo >= 0 and lo < TO_ZERO * hi:
+        lo = 0.0
+    elif hi <= 0 and -hi < TO_ZERO * -lo:
+        hi = 0.0
+    lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    if hi <= lo:  # every output the same value
+        pad = max(abs(lo), 1.0) * 1e-3
+        lo, hi = lo - pad, hi + pad
+    return lo, hi
 
 
 def binned(values: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
@@ -119,20 +127,13 @@ def _networks(activation, settings, n_inputs, n_layers, width, seeds):
     return [(arch, init_params(Layout(arch), init, seeds, scale)) for _, init, scale in settings]
 
 
-def _first_layer(arch, theta, X) -> np.ndarray:
-    """Layer 1's outputs ``(K, N, width)`` (biases are 0 at initialization): all the range
-    needs, without the deeper layers."""
-    with np.errstate(all="ignore"):
-        return get_activation(arch.activation).fn(np.matmul(X, Layout(arch).views(theta)["W0"]))
-
-
 def init_outputs(data_path, out, *, activations: Sequence[str], stds: Sequence[float],
                  inits: Sequence[str], depth: int, profile_depth: int, widths: Sequence[int],
                  seeds: Sequence[int], bins: int) -> str:
     """Write the layer statistics and histograms at initialization (module docstring) as
     one ``.npz``: ``stat_<name>`` ``(widths, activations, settings, seeds, layers)``,
     ``counts`` ``(activations, settings, depth, bins + 3)`` (``binned``, of the first
-    width), ``edges`` ``(activations, bins + 1)``, and ``meta``."""
+    width), ``edges`` ``(activations, settings, depth, bins + 1)``, and ``meta``."""
     X = np.asarray(load_dataset(data_path).X_train, dtype=float)
     seeds, widths = [int(s) for s in seeds], list(dict.fromkeys(int(w) for w in widths))
     settings = init_settings(stds, inits)
@@ -140,19 +141,17 @@ def init_outputs(data_path, out, *, activations: Sequence[str], stds: Sequence[f
     shape = (len(widths), len(activations), len(settings), len(seeds), n_layers)
     stats = {name: np.empty(shape) for name in STATS}
     counts = np.zeros((len(activations), len(settings), depth, bins + 3), dtype=np.int64)
-    edges = np.empty((len(activations), bins + 1))
+    edges = np.empty((len(activations), len(settings), depth, bins + 1))
     for w, width in enumerate(widths):
         for i, activation in enumerate(activations):
             nets = _networks(activation, settings, X.shape[1], n_layers, width, seeds)
-            if w == 0:
-                lo, hi = output_range(activation, [_first_layer(arch, theta, X)
-                                                   for arch, theta in nets])
-                edges[i] = np.linspace(lo, hi, bins + 1)
             for j, (arch, theta) in enumerate(nets):  # one setting at a time: they are large
                 for layer, (z, a) in enumerate(forward_layers(arch, theta, X)):
                     for name, values in layer_stats(z, a, activation).items():
                         stats[name][w, i, j, :, layer] = values
                     if w == 0 and layer < depth:
+                        lo, hi = output_range(activation, a)
+                        edges[i, j, layer] = np.linspace(lo, hi, bins + 1)
                         counts[i, j, layer] = binned(a, lo, hi, bins)
     meta = dict(activations=list(activations), settings=[list(s) for s in settings],
                 depth=depth, profile_depth=profile_depth, widths=widths, seeds=seeds,

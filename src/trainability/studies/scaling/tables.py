@@ -79,7 +79,8 @@ def histograms_table(meta: dict, arrays: dict) -> pd.DataFrame:
                 total = max(int(c[: bins + 1].sum()), 1)  # binned + exactly 0
                 frames.append(pd.DataFrame({
                     "activation": activation, **keys, "layer": layer + 1,
-                    "bin": np.arange(bins), "left": edges[i, :-1], "right": edges[i, 1:],
+                    "bin": np.arange(bins), "left": edges[i, j, layer, :-1],
+                    "right": edges[i, j, layer, 1:],
                     "count": c[:bins], "share": c[:bins] / total, "zero": c[bins],
                     "below": c[bins + 1], "above": c[bins + 2], "units": meta["widths"][0],
                     "points": meta["points"], "seeds": len(meta["seeds"]),

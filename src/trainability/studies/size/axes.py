@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullLocator
 
-from trainability.plotting import figure
+from trainability.plotting import figure, legend_columns, legend_outside
+from trainability.plotting import suptitle as wrapped_title
 
 TEST_ACC = "final test accuracy (fraction)"
 WIDTH_LABEL = "width (units per hidden layer, log2 scale)"
@@ -48,7 +49,6 @@ def log2_widths(ax, widths) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.tick_params(axis="x", labelsize=7)
 
 
 def percent_axis(ax, densities) -> None:
@@ -64,13 +64,11 @@ def percent_axis(ax, densities) -> None:
 
 
 def bottom_legend(fig, ax, ncol: int = 3) -> None:
-    """One legend for the figure, below the panels (it would hide data inside them), with
-    as many columns as fit its width (one panel: fewer)."""
-    ncol = max(1, min(ncol, int(fig.get_figwidth() / 2.7)))
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize="small",
-               frameon=False)
+    """One legend for the figure, below the panels (it would hide data inside them), in at
+    most ``ncol`` columns, fewer if its width holds fewer."""
+    labels = ax.get_legend_handles_labels()[1]
+    legend_outside(fig, ax, "below", ncol=min(ncol, len(labels), legend_columns(fig, labels)))
 
 
 def suptitle(fig, *lines: str) -> None:
-    fig.suptitle("\n".join(lines), fontsize="medium")
+    wrapped_title(fig, *lines)

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from trainability.plotting import figure, style
+from trainability.plotting import figure, legend_outside, style
 from trainability.studies.size import pruning_figures
 from trainability.studies.size.axes import (
     REG_STYLE,
@@ -71,7 +71,7 @@ def width_success_figure(width: pd.DataFrame) -> Figure:
             for _, r in d[d.success_rate < 0.9].iterrows():  # the failures, by count
                 ax.annotate(f"{int(r.successes)}/{int(r.n)}", (r.width, r.success_rate),
                             textcoords="offset points", xytext=(6, -4), ha="left",
-                            va="top", fontsize=6.5, color="0.3")
+                            va="top", color="0.3")
             log2_widths(ax, d.width)
             ax.set_ylim(-0.05, 1.08)
             ax.set_title(f"{name}: success = test accuracy ≥ {d.threshold.iloc[0]:g}")
@@ -105,7 +105,7 @@ def width_accuracy_figure(width: pd.DataFrame, runs: pd.DataFrame) -> Figure:
             ax.set_title(name)
             ax.set_xlabel(WIDTH_LABEL)
         axes[0].set_ylabel(TEST_ACC)
-        axes[0].legend(loc="lower right", fontsize="small")
+        legend_outside(fig, axes, "below")
         suptitle(fig, "Final test accuracy vs width",
                   "every seed (grey), median and interquartile range (blue)")
     return fig
@@ -116,9 +116,9 @@ def width_epochs_figure(width: pd.DataFrame) -> Figure:
     seeds that never get there."""
     names = datasets(width)
     with style():
-        fig = figure(4.6 * len(names) + 0.4, 5.0)
+        fig = figure(4.6 * len(names) + 0.4, 5.4)
         axes = np.asarray(fig.subplots(2, len(names), sharex="col", sharey="row",
-                                       squeeze=False, height_ratios=[3, 1]))
+                                       squeeze=False, height_ratios=[2.5, 1.2]))
         for j, name in enumerate(names):
             d = width[width.dataset == name].sort_values("width")
             ax, low = axes[0, j], axes[1, j]
@@ -135,8 +135,8 @@ def width_epochs_figure(width: pd.DataFrame) -> Figure:
         top = width.epochs_to_95_q75.max()  # NaN when no seed got there: pandas skips it
         axes[0, 0].set_ylim(0, (top if np.isfinite(top) else 1.0) * 1.08)
         axes[0, 0].set_ylabel("epochs to 95%\ntraining accuracy")
-        axes[1, 0].set_ylabel("share that\nnever got there")
-        axes[0, 0].legend(loc="upper right", fontsize="small")
+        axes[1, 0].set_ylabel("share never\ngot there")
+        legend_outside(fig, axes[0, 0], "below")
         suptitle(fig, "How fast does each width learn?",
                   "epochs until 95% of the training points are right")
     return fig
@@ -168,12 +168,12 @@ def dead_units_figure(dead: pd.DataFrame) -> Figure:
                 log2_widths(ax, main.width)
                 ax.set_ylim(-0.03, 1.03)
                 if i == 0:
-                    ax.set_title(title, fontsize="medium")
+                    ax.set_title(title)
                 if j == 0:
                     ax.set_ylabel(f"{name}\nshare of hidden units")
             axes[-1, 0].set_xlabel(WIDTH_LABEL)
             axes[-1, 1].set_xlabel(WIDTH_LABEL)
-        axes[0, 0].legend(loc="upper left", fontsize="small")
+        legend_outside(fig, axes, "below")
         suptitle(fig, "How many units of a trained network are dead?",
                   f"mean over seeds and hidden layers; dotted: {MANY_DEAD:.0%}")
     return fig
@@ -198,7 +198,7 @@ def dead_tau_figure(dead: pd.DataFrame) -> Figure:
             ax.set_title(name)
             ax.set_xlabel("tau (score threshold, fraction of the layer's largest score)")
         axes[0].set_ylabel("share of hidden units norm-dead")
-        axes[0].legend(loc="upper left", fontsize="small")
+        legend_outside(fig, axes, "below")
         suptitle(fig, "Norm-dead share vs the threshold tau",
                   "at the widest width of each regularizer;",
                   "score = ||incoming weights, bias|| x ||outgoing weights||")

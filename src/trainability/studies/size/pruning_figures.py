@@ -19,7 +19,6 @@ from trainability.studies.size.axes import (
     ARM_STYLE,
     DENSITY_LABEL,
     STRUCT_STYLE,
-    TEST_ACC,
     bottom_legend,
     datasets,
     log2_widths,
@@ -62,9 +61,9 @@ def lottery_accuracy(lot: pd.DataFrame) -> Figure:
                     ax.set_title(name)
                 else:
                     ax.set_ylim(ref - 0.06, min(1.0, ref + 0.02))
-                    ax.set_title(f"{name}, zoomed in", fontsize="small")
+                    ax.set_title(f"{name}, zoomed in")
                     ax.set_xlabel(DENSITY_LABEL)
-        axes[0, 0].set_ylabel(f"{TEST_ACC}, median")
+        axes[0, 0].set_ylabel("median final test\naccuracy (fraction)")
         axes[1, 0].set_ylabel("zoom")
         bottom_legend(fig, axes[1, -1])
         suptitle(fig, "Lottery tickets and their controls",
@@ -117,7 +116,7 @@ def lottery_weights(lot: pd.DataFrame, width: pd.DataFrame | None) -> Figure:
                 for _, r in w.iterrows():
                     if r.width in (2, 4, 8, 32, 128, 512):
                         ax.annotate(f"w{int(r.width)}", (r.weights, r.acc_median),
-                                    textcoords="offset points", xytext=(0, -10), fontsize=6,
+                                    textcoords="offset points", xytext=(0, -10),
                                     ha="center")
             _arm_lines(ax, d[d.arm.isin(["ticket", "reinit", "random", "dense"])],
                        "weights", "acc_median", "acc_q25", "acc_q75")
@@ -125,7 +124,7 @@ def lottery_weights(lot: pd.DataFrame, width: pd.DataFrame | None) -> Figure:
             ax.set_ylim(max(0.45, float(d.acc_q25.min()) - 0.03), 1.0)
             ax.set_title(name)
             ax.set_xlabel("number of weights (biases not counted, log scale)")
-        axes[0].set_ylabel(f"{TEST_ACC}, median")
+        axes[0].set_ylabel("median final test\naccuracy (fraction)")
         bottom_legend(fig, axes[-1])
         suptitle(fig, "Same number of weights: sparse tickets vs dense nets",
                   "median over seeds, band: interquartile range")
@@ -178,8 +177,7 @@ def structured(st: pd.DataFrame, live: pd.DataFrame) -> Figure:
             ax.set_ylim(-0.05, 1.08)
             big = int(st[st.dataset == name].big_width.iloc[0]) if len(st) else 0
             thr = d.threshold.iloc[0] if len(d) else float("nan")
-            ax.set_title(f"{name}: from width {big}; success = test acc ≥ {thr:g}",
-                         fontsize="medium")
+            ax.set_title(f"{name}: from width {big}; success = test acc ≥ {thr:g}")
             ax.set_xlabel("units kept per hidden layer (k, log2 scale)")
         axes[0].set_ylabel("share of seeds that succeed")
         bottom_legend(fig, axes[-1], ncol=2)

@@ -19,7 +19,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from trainability.order import activation_order
-from trainability.plotting import LOSS_LABEL, ensure_span, figure, style
+from trainability.plotting import LOSS_LABEL, ensure_span, figure, style, suptitle
 from trainability.scoring import Learns
 from trainability.studies.tweaks.selection import chosen, label
 from trainability.studies.tweaks.spec import BASE, LECTURE
@@ -72,8 +72,7 @@ def _sweep_line(ax, summary, choices, act, optimizer, variant, color, offset):
     for xi, row in zip(x, sel.itertuples(), strict=True):
         if row.n_diverged:
             ax.annotate(f"{row.n_diverged}/{row.n}\ndiv.", (xi, 0.0),
-                        xycoords=("data", "axes fraction"), ha="center", va="bottom",
-                        fontsize=6, color=color)
+                        xycoords=("data", "axes fraction"), ha="center", va="bottom", color=color)
 
 
 def sweep_figure(spec, summary, choices, chance: float, learned: float) -> Figure:
@@ -106,15 +105,14 @@ def sweep_figure(spec, summary, choices, chance: float, learned: float) -> Figur
                 ax.set_xscale("log")
             axes[i, 0].set_ylabel(VAL_LABEL)
             handles, labels = axes[i, 0].get_legend_handles_labels()
-            axes[i, -1].legend(handles, labels, title=title, fontsize="x-small",
-                               title_fontsize="small", loc="center left",
+            axes[i, -1].legend(handles, labels, title=title, loc="center left",
                                bbox_to_anchor=(1.02, 0.5))
         for ax in axes[-1]:
             ax.set_xlabel("learning rate (log scale)")
         axes[0, 0].set_xticks(spec.lrs, [f"{r:g}" for r in spec.lrs])
         axes[0, 0].minorticks_off()
         axes[0, 0].set_ylim(min(0.3, chance - 0.1), 1.04)
-        fig.suptitle("Final validation accuracy against the learning rate\nmean ± 1 sd over "
+        suptitle(fig, "Final validation accuracy against the learning rate\nmean ± 1 sd over "
                      "seeds; star: the rate chosen for each line\n"
                      f"dashed: {learned:g} (learned); dotted: a constant guess; points of one "
                      "rate are spread sideways")
@@ -154,14 +152,15 @@ def chosen_figure(spec, choices: pd.DataFrame, chance: float, learned: float) ->
                         else "C0", ms=5, zorder=5)
                 text = f"lr {row.lr:g}" if kind != "one_setting" else label(
                     row.optimizer, row.variant, row.lr)
-                ax.annotate(text, (row.test_acc_mean, y), xytext=(0, 5),
-                            textcoords="offset points", ha="center", fontsize=6)
+                ax.annotate(text, (min(lo, row.test_acc_mean) if math.isfinite(lo)
+                                   else row.test_acc_mean, y), xytext=(-6, 0),
+                            textcoords="offset points", ha="right", va="center")
             ax.set_title(act)
             ax.set_xlabel(TEST_LABEL)
         axes[0].set_yticks(range(len(rows)), [r[0] for r in rows])
         axes[0].set_ylim(len(rows) - 0.5, -0.7)
         axes[0].set_xlim(min(0.3, chance - 0.1), 1.02)
-        fig.suptitle("Test accuracy of the settings chosen on validation: mean over seeds "
+        suptitle(fig, "Test accuracy of the settings chosen on validation: mean over seeds "
                      f"and 95% interval\ndashed: {learned:g} (learned); dotted: a constant guess")
     return fig
 
@@ -190,9 +189,10 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
     acts = activation_order(spec.activations)
     colors = palette(dict.fromkeys([*spec.optimizers, spec.variant_optimizer]))
     with style():
-        fig = figure(3.3 * len(acts) + 0.6, 6.4)
-        axes = np.asarray(fig.subplots(2, len(acts), sharex=True, squeeze=False))
-        for j, act in enumerate(acts):
+        fig = figure(9.6, 2.5 * len(acts) + 1.2)
+        axes = np.asarray(fig.subplots(len(acts), 2, sharex=True, squeeze=False))
+        for i, act in enumerate(acts):
+            loss, acc = axes[i]
             for text, o, v, lr, kind in _curves(spec, choices, act):
                 sel = history[(history.activation == act) & (history.optimizer == o)
                               & (history.variant == v) & np.isclose(history.lr, lr, rtol=1e-9)]
@@ -200,18 +200,20 @@ def curves_figure(spec, history: pd.DataFrame, choices: pd.DataFrame) -> Figure:
                 color = {"lecture": "black", "variant": "0.45"}.get(kind, colors[o])
                 style_ = {"lw": 2.0 if kind == "lecture" else 1.3,
                           "ls": "--" if kind == "variant" else "-"}
-                axes[0, j].plot(per.index, per.train_loss, color=color, label=text, **style_)
-                axes[1, j].plot(per.index, per.val_acc, color=color, label=text, **style_)
-            axes[0, j].axhline(math.log(2), color="0.6", lw=0.8, ls=":")
-            ensure_span(axes[0, j], MIN_SPAN["loss"])
-            ensure_span(axes[1, j], MIN_SPAN["acc"])
-            axes[0, j].set_title(act)
-            axes[1, j].set_xlabel("epoch")
-            axes[1, j].legend(fontsize="x-small", loc="upper center",
-                              bbox_to_anchor=(0.5, -0.22), frameon=False)
-        axes[0, 0].set_ylabel(LOSS_LABEL.replace("loss", "training loss"))
-        axes[1, 0].set_ylabel("validation accuracy")
-        fig.suptitle("Training curves of the lecture's setting and the settings chosen on "
+                loss.plot(per.index, per.train_loss, color=color, label=text, **style_)
+                acc.plot(per.index, per.val_acc, color=color, label=text, **style_)
+            loss.axhline(math.log(2), color="0.6", lw=0.8, ls=":")
+            ensure_span(loss, MIN_SPAN["loss"])
+            ensure_span(acc, MIN_SPAN["acc"])
+            loss.set_ylabel(f"{act}\ntraining loss")
+            acc.set_ylabel("validation accuracy")
+            # the chosen rates differ between activations: a legend per row, beside it
+            acc.legend(loc="center left", bbox_to_anchor=(1.03, 0.5), title=act)
+        axes[0, 0].set_title(LOSS_LABEL.replace("loss", "training loss"))
+        axes[0, 1].set_title("validation accuracy")
+        for ax in axes[-1]:
+            ax.set_xlabel("epoch")
+        suptitle(fig, "Training curves of the lecture's setting and the settings chosen on "
                      "validation\nmean over seeds (diverged seeds from their divergence on "
                      "left out); dotted: ln 2")
     return fig

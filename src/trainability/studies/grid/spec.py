@@ -67,6 +67,14 @@ class Spec:
         fields["tag"] = tag("grid", shared, train_code)
         return cls(**fields)
 
+    @property
+    def lecture_init(self) -> str:
+        """The initializer the running-example claims are judged at: the lecture's
+        (random_normal), or the first non-zero one the grid has."""
+        if "random_normal" in self.inits:
+            return "random_normal"
+        return next((i for i in self.inits if i != "zeros"), self.inits[0])
+
     # ------------------------------------------------------------ what it trains
 
     def run_file(self, activation: str, width: int) -> str:

@@ -16,6 +16,7 @@ from trainability import study
 from trainability.claims import SUPPORTED, Check
 from trainability.io import write_text
 from trainability.markdown import render, table
+from trainability.studies.batchnorm.spec import placement_label
 from trainability.studies.lecture import section
 from trainability.studies.lecture.spec import ACTIVATIONS, REPORT
 from trainability.tables import read_study_tables
@@ -51,7 +52,7 @@ def claim_rows(claims: pd.DataFrame) -> list[dict]:
 def context(spec, tables, rel: str) -> dict:
     rows = claim_rows(tables["claims"])
     grid_others = [a for a in spec.grid_activations if a not in ACTIVATIONS]
-    bn_others = [p for p in spec.bn_placements if p != spec.placement]
+    bn_others = [placement_label(p) for p in spec.bn_placements if p != spec.placement]
     return {
         **section.context(spec, tables, [], [], rel),
         "claims": rows,

@@ -73,6 +73,13 @@ def setup_differences(spec) -> list[str]:
             if spec.setup[k] != v]
 
 
+def seed_counts(values: pd.DataFrame) -> str:
+    """``RandomNormal(1) 5, ...``: how many seeds each of the lecture's figures has here."""
+    trained = values[values.n_seeds > 0]
+    counts = trained.groupby("source", sort=False).n_seeds.max()
+    return ", ".join(f"{SHORT[s]} {n}" for s, n in counts.items()) + " seeds"
+
+
 def tolerance_words(spec) -> str:
     t = spec.tolerance
     kinds = ", ".join(f"{k} {t[k]:g}" for k in ("accuracy", "loss", "gradient", "output",
@@ -94,6 +101,7 @@ def context(spec, tables, claims, sanity, rel: str) -> dict:
         "not_trained": NOT_TRAINED, "no_value": NO_VALUE,
         "values_table": values_markdown(values),
         "tolerance": tolerance_words(spec),
+        "seeds": seed_counts(values),
         "differences": setup_differences(spec),
         "figure": {name: figure(rel, name, caption(HERE, kind)) for name, kind in
                    spec.figures()},

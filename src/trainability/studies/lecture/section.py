@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 DIGITS = {"accuracy": 3, "loss": 3, "gradient": 3, "output": 3, "epoch": 0}
 SHORT = {  # the lecture's figure, as the table's first column names it
     "random_normal": "RandomNormal(1)", "zeros": "zeros", "gradients": "gradients",
-    "std 1": "outputs, std 1", "std 0.01": "outputs, std 0.01",
+    "std 1": "outputs std 1", "std 0.01": "outputs std 0.01",
     "batch_norm": "batch norm"}
 MARK = {INSIDE: "inside", WITHIN_SEEDS: "outside, within seeds", OUTSIDE: "**outside**",
         NOT_TRAINED: "not trained", NO_VALUE: "no value"}
@@ -74,10 +74,13 @@ def setup_differences(spec) -> list[str]:
 
 
 def seed_counts(values: pd.DataFrame) -> str:
-    """``RandomNormal(1) 5, ...``: how many seeds each of the lecture's figures has here."""
+    """``5 seeds for RandomNormal(1), zeros; 10 for ...``: how many seeds (networks) each
+    of the lecture's figures has here."""
     trained = values[values.n_seeds > 0]
     counts = trained.groupby("source", sort=False).n_seeds.max()
-    return ", ".join(f"{SHORT[s]} {n}" for s, n in counts.items()) + " seeds"
+    groups = {n: [SHORT[s] for s, m in counts.items() if m == n] for n in counts}
+    parts = [f"{n} for {', '.join(names)}" for n, names in sorted(groups.items())]
+    return ("seeds: " + "; ".join(parts)) if parts else "no seeds"
 
 
 def tolerance_words(spec) -> str:

@@ -247,7 +247,8 @@ def test_the_claims_sentence_follows_the_verdicts(verdict):
 def test_the_lectures_claims_are_the_studies_checks_on_the_same_networks(finished_project):
     """Every check of the lecture's claims is the same check, with the same effect and
     interval, as in the study that owns the claim (which may have more: claim 4 on every
-    activation of the grid, B1 and B3 on every placement)."""
+    activation of the grid, B1 and B3 on every placement). The tables keep 9 significant
+    digits, the sections' JSON 10."""
     claims = pd.read_csv(finished_project / "results/tables/lecture/claims.csv")
     checked = claims[claims.role.notna() & (claims.role != "")]
     assert len(checked)
@@ -261,7 +262,7 @@ def test_the_lectures_claims_are_the_studies_checks_on_the_same_networks(finishe
                 if check[k] is None:
                     assert math.isnan(r[k]), (r.key, r.what, k)
                 else:
-                    assert r[k] == pytest.approx(check[k], rel=1e-8, abs=1e-12), (r.key, r.what)
+                    assert r[k] == pytest.approx(check[k], rel=1e-7, abs=1e-9), (r.key, r.what)
             assert r.result == check["verdict"]
     assert (finished_project / "results/lecture.md").is_file()
 

@@ -217,6 +217,16 @@ def test_a_setting_other_than_the_lectures_is_named():
         spec_of(), *synthetic(spec_of())))
 
 
+@pytest.mark.parametrize("gradients", [True, False])
+def test_the_values_of_networks_not_trained_here_are_counted_only_when_there_are(gradients):
+    spec = spec_of(with_changes(gradients={"enabled": gradients}))
+    values = lt.values_table(spec, *synthetic(spec))
+    assert ((values.verdict == lt.NOT_TRAINED).sum() == 4) is not gradients
+    text = rendered(spec, values)
+    assert ("This configuration does not train the networks of 4 of them" in text) is not \
+        gradients
+
+
 def claims_rows(verdicts: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame([{"claim": c, "key": f"k{c}", "study": "grid", "statement": f"s{c}",
                           "verdict": v, "tally": "t", "role": "check", "what": "w",
@@ -238,6 +248,20 @@ def test_the_claims_sentence_follows_the_verdicts(verdict):
     assert ("Not supported as the lecture states them: claim 2" in text) is (
         verdict != SUPPORTED)
     assert "| 2 | s2 | **" + verdict + "** | w: 0.900 [0.800, 1.000] (>= 0.500) |" in text
+
+
+@pytest.mark.parametrize("others", [True, False])
+def test_claim_4_says_the_grid_judges_more_activations_only_when_it_trains_more(others):
+    activations = PARAMS["grid"]["activations"] if others else ["relu", "sigmoid", "tanh"]
+    spec = spec_of(with_changes(grid={"activations": activations}))
+    curves, gradients, outputs = synthetic(spec)
+    tables = {"values": lt.values_table(spec, curves, gradients, outputs), "curves": curves,
+              "gradients": gradients, "outputs": outputs, "claims": claims_rows({"1": SUPPORTED})}
+    text = " ".join(render(report.HERE / "lecture.md.j2",
+                           report.context(spec, tables, "figures/lecture")).split())
+    assert ("claim 4 is judged on relu, sigmoid and tanh, the grid's also on leaky_relu, elu"
+            in text) is others
+    assert "the batch-norm study's also at BN after every layer" in text
 
 
 # ---------------------------------------------------------------- the tiny pipeline

@@ -187,6 +187,32 @@ def test_the_values_transcribe_the_reference():
             assert number in text, (v.key, number)
 
 
+def test_each_kind_of_figure_is_at_most_1100_pixels_wide_with_no_text_below_10_points():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from trainability.plotting import DPI, style
+    from trainability.studies.lecture import figures
+
+    spec = spec_of()
+    curves, gradients, _ = synthetic(spec, seeds=2)
+    X = np.random.default_rng(0).uniform(-1, 1, (60, 2))
+    outputs, histograms = lt.init_outputs(spec, X)
+    tables = {"curves": curves, "gradients": gradients, "outputs": outputs,
+              "histograms": histograms,
+              "values": lt.values_table(spec, curves, gradients, outputs)}
+    made = figures.make(spec, tables)
+    assert list(made) == [name for name, _ in spec.figures()]
+    for name in ("loss_acc_random_normal.png", "gradients.png", "histograms_std1.png"):
+        fig = made[name]()  # one of each kind
+        with style():
+            FigureCanvasAgg(fig).draw()
+        assert fig.get_figwidth() * DPI <= 1100, name
+        small = {t.get_text(): t.get_fontsize() for t in fig.findobj(Text)
+                 if t.get_text().strip() and t.get_visible() and t.get_fontsize() < 10}
+        assert not small, (name, small)
+
+
 # ---------------------------------------------------------------- sentences chosen by results
 
 

@@ -112,9 +112,12 @@ def context(spec, tables, claims, sanity, rel: str) -> dict:
     }
 
 
+METRIC_KEYS = {INSIDE: "inside", WITHIN_SEEDS: "within_seeds", OUTSIDE: "outside",
+               NOT_TRAINED: "not_trained", NO_VALUE: "no_value"}
+
+
 def metrics(spec, tables) -> dict:
     """For ``dvc exp show``: how many of the lecture's values fall where (``VERDICTS``)."""
     values = tables["values"]
     return {"values": len(values),
-            **{v.replace(", ", "_").replace(" ", "_"): int((values.verdict == v).sum())
-               for v in VERDICTS}}
+            **{METRIC_KEYS[v]: int((values.verdict == v).sum()) for v in VERDICTS}}

@@ -21,6 +21,7 @@ include: "src/workflow/rules/tweaks.smk"
 include: "src/workflow/rules/epsilon.smk"
 include: "src/workflow/rules/robustness.smk"
 include: "src/workflow/rules/size.smk"
+include: "src/workflow/rules/lecture.smk"
 include: "src/workflow/rules/products.smk"
 include: "src/workflow/rules/report.smk"
 

@@ -137,7 +137,7 @@ def _maps(spec, data) -> list:
 def test_the_grids_figures_at_the_default_size_are_legible(spec, runs, history):
     data = make_dataset("circles", n_samples=200, noise=0.1, factor=0.5, seed=0)
     maps = _maps(spec, data)
-    acts, init = spec.lecture_activations(), spec.lecture_init()
+    acts, init = spec.lecture_activations(), spec.lecture_init
     legibility.assert_legible({
         "heatmap": lambda: gf.heatmap_figure(runs, spec.width),
         "accuracy_vs_width": lambda: gf.lecture_width_figure(runs, acts, init),
@@ -161,7 +161,7 @@ def test_the_lecture_strip_wraps_into_rows_of_four_with_one_legend(spec, history
 
 
 def test_the_main_width_figure_is_one_panel_of_the_lectures_activations(spec, runs):
-    fig = gf.lecture_width_figure(runs, spec.lecture_activations(), spec.lecture_init())
+    fig = gf.lecture_width_figure(runs, spec.lecture_activations(), spec.lecture_init)
     (ax,) = fig.axes
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert [x for x in labels if x != "coin flip"] == ["relu", "sigmoid", "tanh"]

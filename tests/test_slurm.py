@@ -355,7 +355,7 @@ def test_profile_groups_every_rule_that_runs_a_job_and_the_rules_size_themselves
     assert set(profile["groups"].values()) == GROUPS
     assert "set-resources" not in profile and "set-threads" not in profile
     helper = re.compile(r"(?m)^\s*resources:\s*\n\s*\*\*(train|product|command|dataset|"
-                        r"shell|report)_resources\(")
+                        r"document|shell|report)_resources\(")
     unsized = sorted(name for name, body in jobs.items() if not helper.search(body))
     assert not unsized, f"rules without resources from the cost model: {unsized}"
 

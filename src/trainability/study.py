@@ -47,8 +47,8 @@ from pathlib import Path
 from types import ModuleType
 
 # Report order: the lecture's argument. A study not listed here is not in the report.
-STUDIES = ("grid", "gradients", "scaling", "batchnorm", "tweaks", "epsilon", "robustness",
-           "size")
+STUDIES = ("lecture", "grid", "gradients", "scaling", "batchnorm", "tweaks", "epsilon",
+           "robustness", "size")
 STAGES = ("tables", "figures", "section")
 
 

@@ -67,13 +67,14 @@ def spec_of(study, **extra):
 PRODUCTS = {}  # study -> what its product rules need (products.smk makes them)
 
 
-def products(spec, reads=None, history=None):
+def products(spec, reads=None, history=None, also=()):
     """Register a study for products.smk: its tables, figures, section and alias rules.
     `reads`: per stage, inputs beside the spec's run files, tables and code (e.g.
     {"section": {"data": DATASET}}); `history`: per stage, False where it reads final values
-    only, not the per-epoch history (what product_resources estimates it by)."""
+    only, not the per-epoch history (what product_resources estimates it by); `also`: files
+    beside those products that the alias rule (and so the default target) asks for."""
     PRODUCTS[spec.study] = types.SimpleNamespace(
-        spec=spec, reads=reads or {},
+        spec=spec, reads=reads or {}, also=list(also),
         history={stage: (history or {}).get(stage, True) for stage in studies.STAGES})
 
 
@@ -157,6 +158,13 @@ def dataset_resources(name, outputs, n_samples, study="data"):
     """`resources:` of a rule that makes datasets, one job per file of `outputs`, each of
     `n_samples` points with `trainability dataset`."""
     return _fixed_resources(name, outputs, functools.partial(cost.dataset_cost, n_samples),
+                            study)
+
+
+def document_resources(name, outputs, study):
+    """`resources:` of a rule that renders a document from a study's tables (one job per
+    file of `outputs`): a section's cost."""
+    return _fixed_resources(name, outputs, functools.partial(cost.product_cost, "section", 0),
                             study)
 
 

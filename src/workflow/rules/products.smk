@@ -101,3 +101,4 @@ for _product in PRODUCTS.values():
             getattr(rules, f"{_study}_tables").output,
             getattr(rules, f"{_study}_figures").output,
             getattr(rules, f"{_study}_section").output,
+            _product.also,

@@ -338,14 +338,9 @@ def at_width(runs, width: int, init: str, base: Baseline) -> list[Claim]:
             minor_choices(runs, width, base)]
 
 
-def lecture_init(spec) -> str:
-    """The lecture's initializer, or the first non-zero one the grid has."""
-    return spec.lecture_init()
-
-
 def evaluate(spec, tables) -> list[Claim]:
     runs, base = tables["runs"], Baseline.of(spec)
-    claims = at_width(runs, spec.width, lecture_init(spec), base)
+    claims = at_width(runs, spec.width, spec.lecture_init, base)
     return number([*claims, wider_easier(runs, base)], "")
 
 

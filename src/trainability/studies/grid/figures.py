@@ -60,7 +60,7 @@ def make(spec, tables) -> dict[str, Callable[[], Figure]]:
         out[f"lecture_{init}.png"] = lambda i=init: lecture_figure(history, i, spec.width)
     for w in spec.widths:
         out[f"heatmap_w{w}.png"] = lambda w=w: heatmap_figure(runs, w)
-    acts, init = spec.lecture_activations(), spec.lecture_init()
+    acts, init = spec.lecture_activations(), spec.lecture_init
     out["accuracy_vs_width.png"] = lambda: lecture_width_figure(runs, acts, init)
     out["accuracy_vs_width_all.png"] = lambda: accuracy_vs_width_figure(runs)
     maps = boundaries.final_maps(spec, data)

@@ -53,7 +53,7 @@ def activation_table(cells: pd.DataFrame, init: str, width: int) -> str:
 
 def verdicts_by_width(spec, runs: pd.DataFrame, base: grid_claims.Baseline) -> str:
     """The width-specific claims judged again at every width."""
-    init = grid_claims.lecture_init(spec)
+    init = spec.lecture_init
     by_width = {w: {c.key: c for c in grid_claims.at_width(runs, w, init, base)}
                 for w in spec.widths}
     rows = [[key] + [f"{by_width[w][key].verdict} ({by_width[w][key].counts['passes']}/"
@@ -86,7 +86,7 @@ def figures(spec, rel: str) -> dict[str, str]:
 def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -> dict:
     runs, base = tables["runs"], grid_claims.Baseline.of(spec)
     cells = cell_table(runs)
-    init = grid_claims.lecture_init(spec)
+    init = spec.lecture_init
     by_key = {c.key: c for c in claims}
     return {
         "spec": spec,
@@ -113,7 +113,7 @@ def facts(spec, tables, claims: list[Claim]) -> dict:
     """What the report's answers read: the lecture's cells' mean test accuracy with its
     95% interval at every width, and the width-specific claims' verdicts at every width."""
     runs, base = tables["runs"], grid_claims.Baseline.of(spec)
-    init = grid_claims.lecture_init(spec)
+    init = spec.lecture_init
     accuracy = {}
     for act in ("relu", "sigmoid", "tanh"):
         for i in dict.fromkeys((init, "zeros")):

@@ -67,6 +67,14 @@ class Spec:
         fields["tag"] = tag("grid", shared, train_code)
         return cls(**fields)
 
+    @property
+    def lecture_init(self) -> str:
+        """The initializer the running-example claims are judged at: the lecture's
+        (random_normal), or the first non-zero one the grid has."""
+        if "random_normal" in self.inits:
+            return "random_normal"
+        return next((i for i in self.inits if i != "zeros"), self.inits[0])
+
     # ------------------------------------------------------------ what it trains
 
     def run_file(self, activation: str, width: int) -> str:
@@ -124,12 +132,6 @@ class Spec:
             out += [("boundary_animation.gif", "boundary_animation")]
         return out
 
-    def lecture_init(self) -> str:
-        """The lecture's initializer, or the first non-zero one the grid has."""
-        if "random_normal" in self.inits:
-            return "random_normal"
-        return next((i for i in self.inits if i != "zeros"), self.inits[0])
-
     def lecture_activations(self) -> list[str]:
         """The lecture's activations the grid trains (all of the grid's if none)."""
         return [a for a in LECTURE_ACTIVATIONS if a in self.activations] or self.activations
@@ -137,7 +139,7 @@ class Spec:
     def lecture_cells(self) -> tuple[list[str], list[str]]:
         """``(activations, inits)`` of the lecture's cells the grid trains: its activations
         and its two initializers (the lecture's initializer alone if neither is trained)."""
-        inits = [i for i in LECTURE_INITS if i in self.inits] or [self.lecture_init()]
+        inits = [i for i in LECTURE_INITS if i in self.inits] or [self.lecture_init]
         return self.lecture_activations(), inits
 
     def animation_cells(self) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from trainability.learns import Guess, Learns
 from trainability.studies.batchnorm import claims as bn_claims
 from trainability.studies.gradients import claims as gradient_claims
 from trainability.studies.grid import claims as grid_claims
-from trainability.studies.robustness.claims import CLAIMS, weakest
+from trainability.studies.robustness.claims import CLAIMS
 
 ROLES = ("check", "premise", "no harm")
 COLUMNS = ["claim", "key", "study", "statement", "verdict", "tally", "role", "what",
@@ -59,11 +59,11 @@ def running_claims(spec, runs: pd.DataFrame, ratios: pd.DataFrame, bn_runs: pd.D
 def claims_table(claims: list[Claim]) -> pd.DataFrame:
     """One row per check of every claim (a claim without checks: one row, no check), its
     role (an informative check, a premise, a no-harm check) and whether it is the claim's
-    headline (its weakest informative check: ``robustness.claims.weakest``)."""
+    headline (its weakest informative check: ``Claim.weakest``)."""
     studies = {key: study for _, key, study in CLAIMS}
     rows = []
     for claim in claims:
-        head = weakest(claim)
+        head = claim.weakest
         front = {"claim": claim.id, "key": claim.key, "study": studies[claim.key],
                  "statement": claim.statement, "verdict": claim.verdict,
                  "tally": claim.tally}

@@ -205,8 +205,10 @@ def test_the_claims_at_a_glance_give_numbers_and_where_each_claim_holds():
 
 
 def test_metrics_key_claims_by_name_and_stay_small():
-    studies = [grid(), gradients(), robustness()]
+    lecture = study("lecture", "The lecture side by side") | {"metrics": {"outside": 6}}
+    studies = [lecture, grid(), gradients(), robustness()]
     metrics = merged_metrics(studies)
+    assert metrics["headline"]["lecture_values_outside"] == 6
     assert set(metrics["claims"]["grid"]) == {"sigmoid-lags", "zeros-coin-flip", "wider-easier"}
     assert metrics["claims"]["grid"]["wider-easier"]["verdict"] == "partly"
     assert metrics["headline"]["sigmoid_test_acc"] == pytest.approx(0.615)

@@ -190,6 +190,9 @@ def merged_metrics(studies: list[dict]) -> dict:
         headline["sigmoid_bn_test_acc"] = round(bn["checks"][0]["effect"], 6)
     headline["claims_supported"] = sum(c["verdict"] == SUPPORTED for s in studies
                                        for c in s["claims"])
+    lecture = next((s["metrics"] for s in studies if s["name"] == "lecture"), {})
+    if "outside" in lecture:  # the lecture's read-off values beyond every seed of ours
+        headline["lecture_values_outside"] = lecture["outside"]
     out["headline"] = headline
     return out
 

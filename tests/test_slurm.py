@@ -345,7 +345,7 @@ def rules_that_run_a_job() -> dict[str, str]:
 def test_profile_groups_every_rule_that_runs_a_job_and_the_rules_size_themselves():
     """Every rule that runs a command is in one of the profile's groups (a new rule would
     otherwise go to Slurm on its own) and declares its resources from the cost model (one
-    of common.smk's helpers), so the profile sets none; every rule the profile names
+    of rulekit.py's helpers), so the profile sets none; every rule the profile names
     exists (Snakemake ignores a name it does not know)."""
     jobs = rules_that_run_a_job()
     profile = yaml.safe_load((ROOT / PROFILE / "config.yaml").read_text())

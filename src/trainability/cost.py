@@ -1,6 +1,6 @@
 """What a job will cost before it runs: its peak memory and CPU seconds, from its parameters.
 
-The workflow asks this while it parses (``common.smk``): every rule declares ``mem_mb``
+The workflow asks this while it parses (``rulekit.py``): every rule declares ``mem_mb``
 and ``runtime`` from it, a job that cannot fit is refused before anything runs, and the
 CPU time of what is out of date is printed. Snakemake imports this module: no NumPy.
 

@@ -1,6 +1,6 @@
 # ---- every study's products, written once: tables, figures, section and the alias rule ----
 # A study's own rule file defines its training rule(s) and registers its spec with
-# `products(SPEC, reads=...)` (common.smk); this file makes, for each registered study,
+# `products(SPEC, reads=...)` (trainability/rulekit.py); this file makes, for each registered study,
 # <study>_tables (its run files -> results/tables/<study>/), <study>_figures (the tables ->
 # results/figures/<study>/), <study>_section (-> results/sections/<study>.md and .json) and
 # <study>, the alias that asks for all of them: `snakemake --cores 2 <study>`.

@@ -38,6 +38,7 @@ class RuleKit:
     def __init__(self, workflow, config: Mapping):
         self.workflow, self.config = workflow, config
         self.products_of = {}  # study -> what its product rules need (products.smk makes them)
+        self.trainings = []  # the studies' `trainability train` rules (products.smk makes them)
         self.budget = Budget(config)
         self.training = {}  # study -> its training rules: what its tables, figures, section read
         self.reports = []  # the rules report_resources sizes, each reading the ones before it
@@ -71,6 +72,18 @@ class RuleKit:
         self.products_of[spec.study] = types.SimpleNamespace(
             spec=spec, reads=reads or {},
             history={stage: (history or {}).get(stage, True) for stage in studies.STAGES})
+
+    def trains(self, spec, output: str, data, **constraints: str) -> None:
+        """Register a study's training rule for products.smk: `<study>_train`, whose jobs
+        run `trainability train --data <data> <spec.train_args> --out <run file>`.
+        `output`: the run files' pattern; `data`: the dataset (a path, or a function of
+        the wildcards); `constraints`: its wildcards' (beside common.smk's). Its logs and
+        benchmarks are named by the run file's path from the first wildcard on
+        ("{activation}/w{width}-{tag}.npz": "{activation}-w{width}-{tag}")."""
+        job = output[output.index("{"):].removesuffix(".npz").replace("/", "-")
+        self.trainings.append(types.SimpleNamespace(
+            name=f"{spec.study}_train", spec=spec, output=output, data=data,
+            constraints=constraints, job=job, resources=self.train_resources(spec)))
 
     # ---- what each job costs (trainability/cost.py): its rule's `resources:`, and the
     # checks before anything runs (trainability/budget.py)

@@ -33,7 +33,7 @@ wildcard_constraints:
 # The helpers the rule files call (trainability/rulekit.py): specs, code, products, costs.
 KIT = RuleKit(workflow, config)
 code, stage_code, enabled, spec_of = KIT.code, KIT.stage_code, KIT.enabled, KIT.spec_of
-products, PRODUCTS = KIT.products, KIT.products_of
+products, PRODUCTS, trains = KIT.products, KIT.products_of, KIT.trains
 train_resources, command_resources = KIT.train_resources, KIT.command_resources
 product_resources, dataset_resources = KIT.product_resources, KIT.dataset_resources
 shell_resources, report_resources = KIT.shell_resources, KIT.report_resources

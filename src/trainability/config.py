@@ -43,6 +43,12 @@ def _message(error) -> str:
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"{where}: {error.instance!r} is not allowed; allowed: {allowed}"
+    if error.validator == "anyOf" and all(e.validator == "enum" for e in error.context):
+        # a vocabulary ($defs) or null: the values of every branch
+        allowed = ", ".join(str(v) for e in error.context for v in e.validator_value)
+        return f"{where}: {error.instance!r} is not allowed; allowed: {allowed}"
+    if error.validator == "not" and "const" in error.validator_value:
+        return f"{where}: {error.instance!r} is not allowed here"
     return f"{where}: {error.message}"
 
 

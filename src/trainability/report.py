@@ -14,6 +14,8 @@ import json
 import math
 from pathlib import Path
 
+import yaml
+
 from trainability.anchors import slug
 from trainability.claims import (
     METHOD,
@@ -42,8 +44,6 @@ def read_json(path) -> dict:
         raise InputError(f"{path}: file not found") from None
     try:
         if str(path).endswith((".yaml", ".yml")):
-            import yaml  # only for --params given as a YAML file
-
             return yaml.safe_load(text) or {}
         return json.loads(text)
     except Exception as e:  # json.JSONDecodeError, yaml.YAMLError

@@ -1,5 +1,6 @@
 """What the rule files call while Snakemake parses them: the studies' specs, code
-dependencies, product registrations, and every rule's ``resources:`` from the cost model.
+dependencies, the studies' training and product rules (products.smk makes them), and
+every rule's ``resources:`` from the cost model.
 
 ``common.smk`` makes one ``RuleKit(workflow, config)`` and binds its methods to the names
 the rule files use (``spec_of``, ``train_resources``, ...). Nothing here runs in a job: no
@@ -10,7 +11,8 @@ Resources: a rule's ``resources:`` (``mem_mb``, ``runtime``: what Snakemake sche
 and what a cluster job asks for) come from the cost model (``cost.py``), and the same call
 registers the rule's jobs with the budget (``budget.py``), which ``check_budget`` checks
 once every rule is defined. One line per rule that runs a job, e.g.
-``resources: **train_resources(GRID)``.
+``resources: **command_resources("scaling_init", ...)``; a study's ``trainability train``
+rule gets its resources, and its budget entry, from its ``trains(...)`` registration.
 """
 
 from __future__ import annotations

@@ -3,7 +3,11 @@ one line on stderr and leave no output; outputs are written atomically."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +20,8 @@ from trainability.model import Architecture
 from trainability.optim import OptimizerConfig
 from trainability.train import train
 
+SRC = Path(__file__).resolve().parents[1] / "src"
+HEAVY = ("numpy", "pandas", "scipy", "sklearn", "matplotlib", "seaborn", "jsonschema")
 TRAIN_ARGS = ["--width", "3", "--depth", "2", "--epochs", "2", "--batch-size", "16"]
 
 
@@ -273,3 +279,19 @@ def test_train_with_a_validation_split_fits_on_the_rest_and_tests_after_training
     acc, loss = evaluate(Architecture(2, 3, "relu"), expected.theta, data.X_test, data.y_test)
     np.testing.assert_array_equal(history["test_acc"][:, -1], acc)
     np.testing.assert_allclose(history["test_loss"][:, -1], loss)
+
+
+def test_the_parser_and_the_cost_models_calls_load_no_heavy_library():
+    """`trainability --help` and Snakemake's cost model (cli.job_calls, called for every
+    rule while the workflow is parsed) build the whole parser, every study's commands
+    included, without NumPy: a command imports its work when it runs."""
+    code = ("import sys; from trainability import cli\n"
+            "try: cli.main(['--help'])\n"
+            "except SystemExit: pass\n"
+            "cli.job_calls(['train', '--width', '3', '--seeds', '0'])\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout[-300:]

@@ -1,6 +1,6 @@
 """Costly or impossible parameters are caught before anything runs, with the cost named:
 the cost model (trainability/cost.py), the checks (trainability/budget.py), the rules'
-resources (common.smk) and the command line's out-of-memory message. Nothing here times
+resources (rulekit.py) and the command line's out-of-memory message. Nothing here times
 anything; the CPU model's accuracy is measured by benchmarks/calibrate_cost.py."""
 
 from __future__ import annotations

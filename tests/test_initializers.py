@@ -77,6 +77,14 @@ def test_initializer_is_determined_by_its_generator(name):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_every_initializer_draws_finite_weights_of_its_shape_from_its_generator(name):
+    init = get_initializer(name)
+    a = init(np.random.default_rng(3), FAN_IN, 7, SCALE)
+    assert a.shape == (FAN_IN, 7) and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, init(np.random.default_rng(3), FAN_IN, 7, SCALE))
+
+
 def test_zeros_initializer_gives_exact_zeros():
     w = get_initializer("zeros")(np.random.default_rng(0), FAN_IN, FAN_OUT, SCALE)
     assert w.shape == (FAN_IN, FAN_OUT)

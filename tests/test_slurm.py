@@ -326,41 +326,48 @@ def test_dvc_exp_run_with_the_cluster_profile_gives_the_local_metrics(
     assert "on-slurm" in shown
 
 
-def rules_that_run_a_job() -> dict[str, str]:
-    """Every rule of the workflow that runs a command, and its body. A rule made in a loop
-    over the studies (products.smk: ``rule:`` with ``name: f"{_study}_tables"``) stands for
-    one rule per study."""
+def rule_bodies() -> list[str]:
+    """The body of every rule the Snakefile and rule files write (a rule made in a loop,
+    as products.smk's, once)."""
     sources = [ROOT / "Snakefile", *sorted((ROOT / "src/workflow/rules").glob("*.smk"))]
     text = "\n".join(p.read_text() for p in sources)
-    parts = re.split(r"(?m)^\s*rule (\w+):|^\s*rule:\s*\n(?:\s*#.*\n)*\s*name:\s*\n\s*(\S.*)\n",
-                     text)
-    bodies = {}
-    for named, made, body in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
-        names = [named] if named else [eval(made, {"_study": s}) for s in STUDIES]
-        bodies |= dict.fromkeys(names, body)
-    return {name: body for name, body in bodies.items()
-            if re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body)}
+    return re.split(r"(?m)^\s*rule(?: \w+)?:\s*$", text)[1:]
 
 
-def test_profile_groups_every_rule_that_runs_a_job_and_the_rules_size_themselves():
-    """Every rule that runs a command is in one of the profile's groups (a new rule would
-    otherwise go to Slurm on its own) and declares its resources from the cost model (one
-    of common.smk's helpers), so the profile sets none; every rule the profile names
-    exists (Snakemake ignores a name it does not know)."""
-    jobs = rules_that_run_a_job()
+@pytest.fixture(scope="module")
+def local_dry_run(tmp_path_factory) -> dict[str, dict]:
+    """Every job of a local dry run of the tiny project (every study on), by its output."""
+    project = make_project(tmp_path_factory.mktemp("dry") / "project")
+    return dry_run_jobs(run(["snakemake", "-n", "--cores", "2"], project).stdout)
+
+
+def test_profile_groups_every_rule_that_runs_a_job_and_the_rules_size_themselves(
+        local_dry_run):
+    """Every rule that runs a job (of the tiny project, where every study is on) is in one
+    of the profile's groups (a new rule would otherwise go to Slurm on its own), and every
+    rule that runs a command declares its resources from the cost model (one of
+    rulekit.py's helpers), so the profile sets none; every rule the profile names exists
+    (Snakemake ignores a name it does not know)."""
+    jobs = {job["rule"] for job in local_dry_run.values()}
     profile = yaml.safe_load((ROOT / PROFILE / "config.yaml").read_text())
-    assert {"grid_train", "size_lottery", "params_file", "report"} <= set(jobs)
-    assert not set(jobs) - set(profile["groups"]), "add to groups in profiles/slurm"
-    assert not set(profile["groups"]) - set(jobs), "profiles/slurm names rules that do not exist"
+    assert {"grid_train", "size_lottery", "params_file", "report"} <= jobs
+    assert {f"{study}_{stage}" for study in STUDIES for stage in ("tables", "figures",
+                                                                   "section")} <= jobs
+    assert not jobs - set(profile["groups"]), "add to groups in profiles/slurm"
+    assert not set(profile["groups"]) - jobs, "profiles/slurm names rules that do not exist"
     assert set(profile["groups"].values()) == GROUPS
     assert "set-resources" not in profile and "set-threads" not in profile
-    helper = re.compile(r"(?m)^\s*resources:\s*\n\s*\*\*(train|product|command|dataset|"
-                        r"document|shell|report)_resources\(")
-    unsized = sorted(name for name, body in jobs.items() if not helper.search(body))
+    helper = re.compile(r"(?m)^\s*resources:\s*\n\s*\*\*(?:(train|product|command|dataset|"
+                        r"document|shell|report)_resources\(|_training\.resources,)")
+    commands = [body for body in rule_bodies()
+                if re.search(r"(?m)^\s*(shell|script|run|notebook|wrapper):", body)]
+    assert len(commands) >= 10
+    unsized = [body.strip().splitlines()[:3] for body in commands if not helper.search(body)]
     assert not unsized, f"rules without resources from the cost model: {unsized}"
 
 
-def test_the_shipped_profile_groups_every_job_and_asks_for_what_the_cost_model_gives(tmp_path):
+def test_the_shipped_profile_groups_every_job_and_asks_for_what_the_cost_model_gives(
+        tmp_path, local_dry_run):
     """A dry run with profiles/slurm as shipped (no cluster needed): every job is in the
     group the profile names, and asks Slurm for the mem_mb and runtime a local run asks
     Snakemake for: the cost model's, not the profile's fallback."""
@@ -370,9 +377,8 @@ def test_the_shipped_profile_groups_every_job_and_asks_for_what_the_cost_model_g
                   deadline=False)
     assert dry.returncode == 0, failure(dry)
     on_slurm = dry_run_jobs(dry.stdout + dry.stderr)
-    local = dry_run_jobs(run(["snakemake", "-n", "--cores", "2"], project).stdout)
+    local = local_dry_run
     assert on_slurm.keys() == local.keys() and len(local) > 40  # the tiny project: 49
-    assert {job["rule"] for job in on_slurm.values()} == set(rules_that_run_a_job())
     fallback = profile["default-resources"]
     for output, job in on_slurm.items():
         assert job["group"] == profile["groups"][job["rule"]], (output, job)

@@ -1,7 +1,7 @@
 """What the workflow checks before any job starts: what the out-of-date work costs, and
 that every job of it fits.
 
-``common.smk`` registers each rule's jobs here with their costs (``cost.py``) and whether
+``rulekit.py`` registers each rule's jobs here with their costs (``cost.py``) and whether
 they are out of date; once every rule file is read, the main Snakemake process calls
 ``Budget.check``, which
 

@@ -279,7 +279,7 @@ def _finite_or_none(x):
 def bootstrap_mean(values) -> tuple[float, float, float, int]:
     """``(mean, lo, hi, n)`` of the finite ``values``: percentile bootstrap 95% interval;
     NaN interval for fewer than two values."""
-    from scipy import stats
+    from scipy import stats  # ~1.6 s: not for the tables and figures importing this module
 
     v = _finite(values)
     if len(v) == 0:
@@ -299,7 +299,7 @@ def bootstrap_mean(values) -> tuple[float, float, float, int]:
 def bootstrap_difference(a, b) -> tuple[float, float, float, int]:
     """``(mean(a) - mean(b), lo, hi, min(n_a, n_b))`` for independent samples: each
     resampled on its own."""
-    from scipy import stats
+    from scipy import stats  # ~1.6 s: not for the tables and figures importing this module
 
     a, b = _finite(a), _finite(b)
     if len(a) == 0 or len(b) == 0:
@@ -334,7 +334,7 @@ def paired(a: Mapping, b: Mapping) -> np.ndarray:
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
     """Wilson score 95% interval of a rate (SciPy's binomtest)."""
-    from scipy import stats
+    from scipy import stats  # ~1.6 s: not for the tables and figures importing this module
 
     if n <= 0:
         return math.nan, math.nan

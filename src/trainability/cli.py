@@ -11,13 +11,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import os
 import re
 import sys
 
+from trainability import cost
 from trainability.argtypes import optimizer_setting, positive_float, positive_int
+from trainability.budget import human_bytes
 from trainability.jobusage import USAGE_VARIABLE, usage_line
 from trainability.study import STUDIES
+from trainability.study import run as run_stage
 
 
 def _add_dataset(sub):
@@ -35,7 +39,7 @@ def _add_dataset(sub):
 
 
 def _run_dataset(args):
-    from trainability.data import dataset_job
+    from trainability.data import dataset_job  # NumPy (scikit-learn): only when it runs
 
     print(dataset_job(
         args.out, name=args.name, n_samples=args.n_samples, noise=args.noise,
@@ -120,7 +124,7 @@ def _train_kwargs(args) -> dict:
 
 
 def _run_train(args):
-    from trainability.jobs import train_job
+    from trainability.jobs import train_job  # the trainer (NumPy): only when it runs
 
     print(train_job(args.data, args.out, **_train_kwargs(args)))
 
@@ -172,9 +176,7 @@ def _add_study(sub, study):
 
 
 def _run_stage(args):
-    from trainability.study import run
-
-    written = run(args.study, args.stage, args.spec, args.results)
+    written = run_stage(args.study, args.stage, args.spec, args.results)
     print(f"{args.study} {args.stage}: wrote {len(written)} files")
 
 
@@ -200,9 +202,7 @@ def _add_report(sub):
 
 
 def _run_report(args):
-    import json
-
-    from trainability.report import read_json, write_report
+    from trainability.report import read_json, write_report  # pandas: only when it runs
 
     if args.params_json is not None:
         try:
@@ -232,7 +232,7 @@ def _add_html(sub):
 
 
 def _run_html(args):
-    from trainability.html import write_html
+    from trainability.html import write_html  # markdown-it, NumPy: only when it runs
 
     write_html(args.report, args.appendix, args.out)
     print(f"wrote {args.out}")
@@ -252,7 +252,7 @@ def _add_usage(sub):
 
 
 def _run_usage(args):
-    from trainability.usage import markdown, read
+    from trainability.usage import markdown, read  # pandas: only when it runs
 
     print(markdown(read(args.benchmarks)))
 
@@ -277,8 +277,7 @@ def _parser(cls=argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     parser, _ = _parser()
     args = parser.parse_args(argv)
-
-    from trainability.io import InputError
+    from trainability.io import InputError  # io imports NumPy: not before parsing (--help)
 
     command = " ".join(filter(None, (args.command, getattr(args, "stage", None))))
     try:
@@ -303,8 +302,6 @@ TRAIN_SETTINGS = {"width": "--width", "depth": "--depth", "seeds": "--seeds",
 def _out_of_memory(args, error: MemoryError) -> str:
     """One line for a MemoryError: what the job needs, by the cost model where it knows
     (a training job), and the setting to lower."""
-    from trainability.budget import human_bytes
-
     found = re.search(r"allocate (\S+ \S+)", str(error))
     failed = f"an array of {found.group(1)} did not fit" if found else "an allocation failed"
     if args.command == "dataset":
@@ -312,8 +309,7 @@ def _out_of_memory(args, error: MemoryError) -> str:
     if args.command != "train":
         return f"out of memory: {failed}; lower the settings that made its inputs"
     try:
-        from trainability import cost
-        from trainability.io import InputError, npz_rows
+        from trainability.io import InputError, npz_rows  # io imports NumPy: never at the top
 
         rows = npz_rows(args.data, ("y_train", "y_test"))
         need = cost.train_cost(**_train_kwargs(args), n_train=rows[0], n_test=rows[1])

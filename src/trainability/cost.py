@@ -1,6 +1,6 @@
 """What a job will cost before it runs: its peak memory and CPU seconds, from its parameters.
 
-The workflow asks this while it parses (``common.smk``): every rule declares ``mem_mb``
+The workflow asks this while it parses (``rulekit.py``): every rule declares ``mem_mb``
 and ``runtime`` from it, a job that cannot fit is refused before anything runs, and the
 CPU time of what is out of date is printed. Snakemake imports this module: no NumPy.
 
@@ -37,6 +37,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from trainability.registry import lookup
+
 MACHINE = "2-core AMD EPYC (L2 1 MiB/core), 24 GB, NumPy 2.4.6 + OpenBLAS, 1 BLAS thread"
 BASELINE = 40e6  # bytes: RSS of a 1-model, 1-epoch job (Python + NumPy + trainability)
 IMPORTS = {"gelu": (20e6, 0.15)}  # (bytes, CPU seconds): gelu imports scipy.special
@@ -50,6 +52,8 @@ STEP_ARRAY_BYTES = 160_000  # train.STEP_ARRAY_BYTES (Snakemake imports this mod
 # arithmetic in float32 takes this share of float64's time (width 128 and 512, 1-10 models,
 # adam and sgd: 0.49-0.52 measured; the size study trains in float32 from width 64)
 FLOAT32_WORK = 0.5
+# Every activation and optimizer of the registries has its entry (tests/test_vocabulary.py);
+# an unknown name is a ValueError, not a guess.
 ACTIVATION_COST = {  # elementwise cost of the activation and its derivative, relu = 1
     "relu": 1.0, "leaky_relu": 0.93, "elu": 1.54, "gelu": 7.27, "swish": 1.8, "sigmoid": 1.36,
     "tanh": 1.07, "linear": 1.0}
@@ -159,7 +163,7 @@ def cpu_terms(**train_kwargs) -> dict[str, float]:
     # sets after every epoch, and the diagnostics' extra forward and backward passes
     training = 3 * epochs * n_fit
     evaluation = (epochs + 1) * (n_fit + n_other) + 2 * s["diagnosed"] * n_fit
-    units = k * s["depth"] * s["width"] * ACTIVATION_COST.get(s["activation"], 2.0)
+    units = k * s["depth"] * s["width"] * lookup(ACTIVATION_COST, s["activation"], "activation")
     # elementwise passes over arrays that fit in a core's L2 cache cost less per entry
     in_cache = [s["k_call"] * min(s["batch_size"], n_fit) * s["width"] * f <= CACHE,
                 s["k_call"] * n_fit * s["width"] * f <= CACHE]
@@ -189,7 +193,7 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
     optimizer = dict(optimizer or {"name": "rmsprop"})
     # the costliest optimizer of the settings (their models are in the same arrays)
     names = [s.get("name", optimizer.get("name")) for s in settings] or [optimizer.get("name")]
-    name = max(names, key=lambda n: OPTIMIZER_PASSES.get(n, 13))
+    name = max(names, key=lambda n: lookup(OPTIMIZER_PASSES, n, "optimizer"))
     lrs = optimizer.get("lr", 0.001)
     n_lrs = len(lrs) if isinstance(lrs, list | tuple) else 1
     n_fit, n_other = n_train, n_test
@@ -210,8 +214,7 @@ def _shape(*, n_train: int, n_test: int, width: int, depth: int, seeds: Sequence
         params=weights + depth * width + 1 + 2 * width * len(batch_norm),
         batch_norm=len(batch_norm), batch_size=batch_size, steps=epochs * -(-n_fit // batch_size),
         diagnosed=diagnosed, activation=activation, f=f,
-        optimizer_arrays=OPTIMIZER_ARRAYS.get(name, 3),
-        optimizer_passes=OPTIMIZER_PASSES.get(name, 13),
+        optimizer_arrays=OPTIMIZER_ARRAYS[name], optimizer_passes=OPTIMIZER_PASSES[name],
         checkpoints=len(range(0, epochs + 1, checkpoint_every)) + 1 if checkpoint_every else 0,
         dims={"width": width, "depth": depth, "seeds": batch_seeds or len(seeds),
               "inits": len(inits), "lrs": n_lrs, "points": n_train + n_test,

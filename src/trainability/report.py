@@ -15,6 +15,8 @@ import math
 import re
 from pathlib import Path
 
+import yaml
+
 from trainability.anchors import Slugger, slug
 from trainability.claims import (
     METHOD,
@@ -50,8 +52,6 @@ def read_json(path) -> dict:
         raise InputError(f"{path}: file not found") from None
     try:
         if str(path).endswith((".yaml", ".yml")):
-            import yaml  # only for --params given as a YAML file
-
             return yaml.safe_load(text) or {}
         return json.loads(text)
     except Exception as e:  # json.JSONDecodeError, yaml.YAMLError

@@ -15,6 +15,7 @@ of ours, which the sections' sanity checks report).
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from trainability import study
-from trainability.io import InputError, load_run, write_text
+from trainability.io import InputError, atomic_path, load_run, write_text
 from trainability.train import PER_DENSE, PER_HIDDEN, SCALARS
 
 # recorded by some runs only: Keras-style per-epoch means; a validation split's history
@@ -184,10 +185,6 @@ def write_csv(path, frame: pd.DataFrame) -> None:
     """Deterministic CSV (fixed float format), written atomically."""
     text = frame.to_csv(index=False, float_format="%.9g", lineterminator="\n")
     if str(path).endswith(".gz"):
-        import gzip
-
-        from trainability.io import atomic_path
-
         # no name or time in the gzip header: same table, same bytes
         with atomic_path(path) as tmp, open(tmp, "wb") as raw:
             with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0,

@@ -7,26 +7,6 @@
 if enabled("batchnorm"):
     BATCHNORM = spec_of("batchnorm", dataset=DATASET, train_code=code_hash(TRAIN_CODE))
 
-    rule batchnorm_train:
-        input:
-            data=DATASET,
-            code=TRAIN_CODE,
-        output:
-            "results/runs/batchnorm/{activation}/{placement}-{tag}.npz",
-        wildcard_constraints:
-            placement="none|every|after[0-9-]+",
-        params:
-            args=BATCHNORM.train_args,
-        resources:
-            **train_resources(BATCHNORM),
-        benchmark:
-            jobusage.benchmark("batchnorm_train", "{activation}-{placement}-{tag}")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            jobusage.log("batchnorm_train", "{activation}-{placement}-{tag}"),
-        shell:
-            "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
-            " > {log:q} 2>&1"
-
+    trains(BATCHNORM, "results/runs/batchnorm/{activation}/{placement}-{tag}.npz", DATASET,
+           placement="none|every|after[0-9-]+")
     products(BATCHNORM, reads={"section": {"data": DATASET}})

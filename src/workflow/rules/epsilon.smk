@@ -8,25 +8,6 @@ if enabled("epsilon"):
 
     EPSILON = spec_of("epsilon", dataset=DATASET, train_code=code_hash(TRAIN_CODE))
 
-    rule epsilon_train:
-        input:
-            data=DATASET,
-            code=TRAIN_CODE,
-        output:
-            "results/runs/epsilon/{activation}/w{width}-{tag}.npz",
-        params:
-            args=EPSILON.train_args,
-        resources:
-            **train_resources(EPSILON),
-        benchmark:
-            jobusage.benchmark("epsilon_train", "{activation}-w{width}-{tag}")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            jobusage.log("epsilon_train", "{activation}-w{width}-{tag}"),
-        shell:
-            "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
-            " > {log:q} 2>&1"
-
+    trains(EPSILON, "results/runs/epsilon/{activation}/w{width}-{tag}.npz", DATASET)
     products(EPSILON, reads={"section": {"data": DATASET}},
              history={"tables": False, "figures": False})

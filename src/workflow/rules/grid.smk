@@ -4,27 +4,7 @@
 
 
 GRID = spec_of("grid", dataset=DATASET, train_code=code_hash(TRAIN_CODE))
-
-
-rule grid_train:
-    input:
-        data=DATASET,
-        code=TRAIN_CODE,
-    output:
-        "results/runs/grid/{activation}/w{width}-{tag}.npz",
-    params:
-        args=GRID.train_args,
-    resources:
-        **train_resources(GRID),
-    benchmark:
-        jobusage.benchmark("grid_train", "{activation}-w{width}-{tag}")
-    conda:
-        "../envs/trainability.yaml"
-    log:
-        jobusage.log("grid_train", "{activation}-w{width}-{tag}"),
-    shell:
-        "trainability train --data {input.data:q} {params.args:q} --out {output:q} > {log:q} 2>&1"
-
+trains(GRID, "results/runs/grid/{activation}/w{width}-{tag}.npz", DATASET)
 products(
     GRID,
     reads={"figures": {"data": DATASET, "runs": GRID.run_files()}, "section": {"data": DATASET}},

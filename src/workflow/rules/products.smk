@@ -1,9 +1,40 @@
-# ---- every study's products, written once: tables, figures, section and the alias rule ----
-# A study's own rule file defines its training rule(s) and registers its spec with
-# `products(SPEC, reads=...)` (common.smk); this file makes, for each registered study,
-# <study>_tables (its run files -> results/tables/<study>/), <study>_figures (the tables ->
-# results/figures/<study>/), <study>_section (-> results/sections/<study>.md and .json) and
-# <study>, the alias that asks for all of them: `snakemake --cores 2 <study>`.
+# ---- every study's training rule and products, written once ----
+# A study's own rule file registers its `trainability train` rule with
+# `trains(SPEC, "<run files' pattern>", <dataset>)` and its products with
+# `products(SPEC, reads=...)` (trainability/rulekit.py); this file makes, for each registered
+# study, <study>_train (the dataset -> its run files), <study>_tables (its run files ->
+# results/tables/<study>/), <study>_figures (the tables -> results/figures/<study>/),
+# <study>_section (-> results/sections/<study>.md and .json) and <study>, the alias that
+# asks for all of them: `snakemake --cores 2 <study>`. Rules that run other commands stay in
+# the study's file.
+
+
+for _training in KIT.trainings:
+
+    rule:
+        name:
+            _training.name
+        input:
+            data=_training.data,
+            code=TRAIN_CODE,
+        output:
+            _training.output,
+        wildcard_constraints:
+            **_training.constraints,
+        params:
+            args=_training.spec.train_args,
+        resources:
+            **_training.resources,
+        benchmark:
+            jobusage.benchmark(_training.name, _training.job)
+        conda:
+            "../envs/trainability.yaml"
+        log:
+            jobusage.log(_training.name, _training.job),
+        shell:
+            # a literal: Snakemake evaluates the command when the job runs, after the loop
+            "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
+            " > {log:q} 2>&1"
 
 
 for _product in PRODUCTS.values():

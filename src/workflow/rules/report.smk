@@ -78,5 +78,5 @@ rule report_html:
 
 
 if workflow.is_main_process:
-    check_budget()  # once every rule file has registered its jobs; before any change
+    KIT.check_budget(logger.info)  # once every rule file has registered its jobs; before any change
     wf.repair(logger.warning, dry_run=workflow.output_settings.dryrun)

@@ -30,28 +30,8 @@ if enabled("robustness"):
         shell:
             "trainability dataset {params.args:q} --out {output:q} > {log:q} 2>&1"
 
-    rule robustness_train:
-        input:
-            data=ROBUSTNESS.job_data,
-            code=TRAIN_CODE,
-        output:
-            "results/runs/robustness/{activation}/{placement}-{tag}.npz",
-        wildcard_constraints:
-            placement="none|after[0-9]+",
-        params:
-            args=ROBUSTNESS.train_args,
-        resources:
-            **train_resources(ROBUSTNESS),
-        benchmark:
-            jobusage.benchmark("robustness_train", "{activation}-{placement}-{tag}")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            jobusage.log("robustness_train", "{activation}-{placement}-{tag}"),
-        shell:
-            "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
-            " > {log:q} 2>&1"
-
+    trains(ROBUSTNESS, "results/runs/robustness/{activation}/{placement}-{tag}.npz",
+           ROBUSTNESS.job_data, placement="none|after[0-9]+")
     products(ROBUSTNESS, reads={"tables": {"data": [DATASET, *ROBUSTNESS.data_files()]},
                                 "figures": {"data": [DATASET, *ROBUSTNESS.data_files()]},
                                 "section": {"data": [DATASET, *ROBUSTNESS.data_files()]}},

@@ -55,27 +55,7 @@ if enabled("scaling"):
         shell:
             "trainability scaling-init {params.args:q} --out {output:q} > {log:q} 2>&1"
 
-    rule scaling_train:
-        input:
-            data=SCALING.data_of,
-            code=TRAIN_CODE,
-        output:
-            "results/runs/scaling/{variant}/{activation}-{tag}.npz",
-        wildcard_constraints:
-            variant="raw|scaled|standardized",
-        params:
-            args=SCALING.train_args,
-        resources:
-            **train_resources(SCALING),
-        benchmark:
-            jobusage.benchmark("scaling_train", "{variant}-{activation}-{tag}")
-        conda:
-            "../envs/trainability.yaml"
-        log:
-            jobusage.log("scaling_train", "{variant}-{activation}-{tag}"),
-        shell:
-            "trainability train --data {input.data:q} {params.args:q} --out {output:q}"
-            " > {log:q} 2>&1"
-
+    trains(SCALING, "results/runs/scaling/{variant}/{activation}-{tag}.npz", SCALING.data_of,
+           variant="raw|scaled|standardized")
     products(SCALING, reads={"tables": {"data": list(SCALING.input_files().values())},
                              "section": {"data": DATASET}})

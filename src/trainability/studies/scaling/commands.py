@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from trainability.argtypes import positive_float, positive_int
-from trainability.studies.scaling import inputs, runs
 
 
 def add_commands(sub) -> None:
@@ -52,6 +51,8 @@ def add_commands(sub) -> None:
 
 
 def _run_init(args) -> None:
+    from trainability.studies.scaling import runs  # NumPy: not while parsing
+
     if not args.stds and not args.inits:
         raise ValueError("give at least one of --stds and --inits")
     print(runs.init_outputs(
@@ -63,6 +64,7 @@ def _run_init(args) -> None:
 def _init_calls(args) -> list[dict]:
     """For the cost model (``cli.job_calls``): per activation and initialization, its
     networks' forward pass over the training points, as a ``jobs.train_job`` of 0 epochs."""
+    from trainability.studies.scaling import runs  # NumPy: not while parsing
     depth = max(args.depth, args.profile_depth)
     return [dict(activation=activation, inits=[init], init_scale=scale, width=width,
                  depth=depth, seeds=args.seeds, epochs=0, batch_size=32, diagnostics=False,
@@ -73,4 +75,6 @@ def _init_calls(args) -> list[dict]:
 
 
 def _run_inputs(args) -> None:
+    from trainability.studies.scaling import inputs  # NumPy: not while parsing
+
     print(inputs.make_inputs(args.data, args.scale, args.scaled_out, args.standardized_out))

@@ -28,7 +28,7 @@ def _add_protocol(p) -> None:
 
 
 def _protocol(args, **extra):
-    from trainability.studies.size.training import Protocol
+    from trainability.studies.size.training import Protocol  # NumPy: not while parsing
 
     return Protocol(depth=args.depth, init=args.init, optimizer=args.optimizer, lr=args.lr,
                     batch_size=args.batch_size, epochs=args.epochs,
@@ -70,7 +70,7 @@ def _width_settings(args) -> dict:
 
 
 def _run_train(args) -> None:
-    from trainability.studies.size.runs import width_job
+    from trainability.studies.size.runs import width_job  # NumPy: not while parsing
 
     print(width_job(args.data, args.out, _protocol(args), args.validation_fraction,
                     **_width_settings(args)))
@@ -78,7 +78,7 @@ def _run_train(args) -> None:
 
 def _train_calls(args) -> list[dict]:
     """The job's trainer calls, for the cost model (``cli.job_calls``)."""
-    from trainability.studies.size.calls import width_calls
+    from trainability.studies.size.calls import width_calls  # NumPy: not while parsing
 
     return width_calls(_protocol(args), args.validation_fraction, **_width_settings(args))
 
@@ -107,7 +107,7 @@ def _add_lottery(sub) -> None:
 
 
 def _lottery_settings(args) -> dict:
-    from trainability.studies.size.lottery import Pruning
+    from trainability.studies.size.lottery import Pruning  # NumPy: not while parsing
 
     for name, rate in zip(("first", "hidden", "output"), args.rates, strict=True):
         if not 0 <= rate < 1:
@@ -118,14 +118,14 @@ def _lottery_settings(args) -> dict:
 
 
 def _run_lottery(args) -> None:
-    from trainability.studies.size.runs import lottery_job
+    from trainability.studies.size.runs import lottery_job  # NumPy: not while parsing
 
     print(lottery_job(args.data, args.out, _protocol(args), args.validation_fraction,
                       **_lottery_settings(args)))
 
 
 def _lottery_calls(args) -> list[dict]:
-    from trainability.studies.size.calls import lottery_calls
+    from trainability.studies.size.calls import lottery_calls  # NumPy: not while parsing
 
     return lottery_calls(_protocol(args), args.validation_fraction, **_lottery_settings(args))
 
@@ -156,7 +156,7 @@ def _structured_settings(args) -> dict:
 
 
 def _run_structured(args) -> None:
-    from trainability.studies.size.runs import structured_job
+    from trainability.studies.size.runs import structured_job  # NumPy: not while parsing
 
     protocol = _protocol(args, group_lasso=args.group_lasso)
     print(structured_job(args.data, args.out, protocol, args.validation_fraction,
@@ -164,7 +164,7 @@ def _run_structured(args) -> None:
 
 
 def _structured_calls(args) -> list[dict]:
-    from trainability.studies.size.calls import structured_calls
+    from trainability.studies.size.calls import structured_calls  # NumPy: not while parsing
 
     return structured_calls(_protocol(args, group_lasso=args.group_lasso),
                             args.validation_fraction, **_structured_settings(args))

@@ -107,10 +107,10 @@ def test_exp_run_with_a_changed_param_shows_new_metrics(project, tmp_path):
     assert changed != base
     assert_same_products(project, fresh(tmp_path / "fresh", lr=0.05))
     rows = {r["Experiment"]: r for r in exp_show(project)}
-    column = next(c for c in rows["lr05"] if c.endswith("grid.mean_test_acc"))
-    assert float(rows["lr05"][column]) == pytest.approx(changed["grid"]["mean_test_acc"])
+    column = next(c for c in rows["lr05"] if c.endswith("headline.grid_mean_test_acc"))
+    assert float(rows["lr05"][column]) == pytest.approx(changed["headline"]["grid_mean_test_acc"])
     baseline = next(r for r in rows.values() if r["rev"] == "main")
-    assert float(baseline[column]) == pytest.approx(base["grid"]["mean_test_acc"])
+    assert float(baseline[column]) == pytest.approx(base["headline"]["grid_mean_test_acc"])
 
 
 def test_temp_experiment_is_never_stale(project, tmp_path):
@@ -214,8 +214,9 @@ def test_after_the_readme_first_command_experiments_compare_with_a_baseline(tmp_
     run(["dvc", "exp", "run", "-S", "train.lr=0.05", "-n", "lr05"], project)
     out = run(["dvc", "exp", "show", "--only-changed", "--csv", "--no-pager"], project).stdout
     rows = {r["rev"]: r for r in csv.DictReader(io.StringIO(out))}
-    column = next(c for c in rows["main"] if c.endswith("grid.mean_test_acc"))
-    assert float(rows["main"][column]) == pytest.approx(base["grid"]["mean_test_acc"])
+    column = next(c for c in rows["main"] if c.endswith("headline.grid_mean_test_acc"))
+    assert float(rows["main"][column]) == pytest.approx(base["headline"]["grid_mean_test_acc"])
     experiment = next(r for r in rows.values() if r["Experiment"] == "lr05")
-    assert float(experiment[column]) == pytest.approx(metrics(project)["grid"]["mean_test_acc"])
+    now = metrics(project)["headline"]["grid_mean_test_acc"]
+    assert float(experiment[column]) == pytest.approx(now)
     assert experiment[column] != rows["main"][column]

@@ -34,17 +34,22 @@ def test_full_run_writes_tables_figures_report_and_metrics(finished_project):
     assert required <= set(runs.columns)
     history = pd.read_csv(finished_project / "results/tables/grid/history.csv.gz")
     assert len(history) == len(runs) * (TINY["train"]["epochs"] + 1)
+    grid_json = json.loads((finished_project / "results/sections/grid.json").read_text())
+    assert grid_json["metrics"]["models"] == len(runs)
     metrics = json.loads((finished_project / "results/metrics.json").read_text())
-    assert metrics["grid"]["models"] == len(runs)
     studies = {name for name, section in TINY.items() if section.get("enabled")}
-    assert set(metrics) == {"grid", *studies}  # one key per study, for `dvc exp show`
+    assert set(metrics) == {"claims", "headline"}  # for `dvc exp show`
+    assert set(metrics["claims"]) == {"grid", *studies}  # claims by study and stable name
+    assert metrics["claims"]["grid"].keys() == {c["key"] for c in grid_json["claims"]}
     report = (finished_project / "results/report.md").read_text()
-    summary = report[report.index("## Summary"):report.index("## Provenance")]
+    appendices = "".join(p.read_text() for p in
+                         (finished_project / "results/appendix").glob("*.md"))
     for section in (finished_project / "results/sections").glob("*.md"):
-        title = section.read_text().splitlines()[0].removeprefix("## ")
-        assert f"| {title} |" in summary
+        title = section.read_text().splitlines()[0]
+        assert title in report and f"](appendix/{section.stem}.md)" in report
     for figure in (finished_project / "results/figures").rglob("*.*"):
-        assert f"figures/{figure.relative_to(finished_project / 'results/figures')}" in report
+        name = f"figures/{figure.relative_to(finished_project / 'results/figures')}"
+        assert f"]({name})" in report or f"](../{name})" in appendices  # main or appendix
     assert (finished_project / "results/figures/grid/heatmap_w3.png").stat().st_size > 0
     page = Page((finished_project / "results/report.html").read_text())
     figures = list((finished_project / "results/figures").rglob("*.*"))

@@ -188,6 +188,9 @@ def merged_metrics(studies: list[dict]) -> dict:
     bn = Found(studies).claim("batchnorm", "bn-rescues-sigmoid")
     if bn and bn["checks"] and bn["checks"][0]["effect"] is not None:
         headline["sigmoid_bn_test_acc"] = round(bn["checks"][0]["effect"], 6)
+    grid = next((s["metrics"] for s in studies if s["name"] == "grid"), {})
+    if "mean_test_acc" in grid:  # over every cell: moves with any parameter
+        headline["grid_mean_test_acc"] = grid["mean_test_acc"]
     headline["claims_supported"] = sum(c["verdict"] == SUPPORTED for s in studies
                                        for c in s["claims"])
     lecture = next((s["metrics"] for s in studies if s["name"] == "lecture"), {})

@@ -526,6 +526,7 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     assert "good condition" in snakemake(project, "--lint").stderr
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(trained, monkeypatch):
     spec, results = trained
     monkeypatch.chdir(results.parent)

@@ -661,6 +661,7 @@ def test_section_json_has_every_claim_and_the_metrics(staged):
         "sigmoid/random_normal/w3", "tanh/random_normal/w3", "sigmoid/he_normal/w3"}
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(staged, monkeypatch):
     spec = staged["spec"]
     monkeypatch.chdir(staged["root"])

@@ -23,6 +23,8 @@ from trainability.studies.grid import boundaries
 from trainability.studies.grid import figures as gf
 from trainability.studies.grid.spec import Spec
 
+pytestmark = pytest.mark.legibility
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -458,6 +458,7 @@ def test_study_plans_alone_and_switches_off(tmp_path):
     assert not any(r.startswith("gradients") for r in planned_jobs(Path(project)))
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(tiny, monkeypatch):
     root, spec = tiny
     monkeypatch.chdir(root)

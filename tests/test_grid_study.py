@@ -549,6 +549,7 @@ def test_the_reports_setup_names_the_widths_trained_in_single_precision():
     assert setup(params)["float32_widths"] == [4, 6]
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(grid, monkeypatch):
     monkeypatch.chdir(grid["root"])  # run files are named relative to the project
     spec = grid["spec"]

@@ -187,6 +187,7 @@ def test_the_values_transcribe_the_reference():
             assert number in text, (v.key, number)
 
 
+@pytest.mark.legibility
 def test_each_kind_of_figure_is_at_most_1100_pixels_wide_with_no_text_below_10_points():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text

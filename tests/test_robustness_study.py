@@ -291,6 +291,7 @@ def test_the_backward_signal_sentence_is_written_only_when_the_verdicts_show_it(
     assert ("under lr_x3 layer 1 still gets at most a tenth" in text) is keeps_up
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(dataset):
     spec = spec_of(params(), dataset)
     models = models_table(spec, lecture_like)

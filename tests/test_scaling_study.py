@@ -522,6 +522,7 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     assert planned_jobs(project) == {"params_file": 1, "report": 1, "report_html": 1}
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(tiny, monkeypatch):
     monkeypatch.chdir(tiny.root)
     legibility.assert_legible(study.module("scaling", "figures").make(tiny.spec, tiny.tables))

@@ -844,6 +844,7 @@ def test_invalid_size_settings_fail_before_any_job_with_the_key_named(tmp_path):
         result.stdout + result.stderr)
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(staged, monkeypatch):
     spec, results = staged
     monkeypatch.chdir(results.parent)

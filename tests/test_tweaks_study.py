@@ -605,6 +605,7 @@ def test_tiny_run_writes_the_study_tables_figures_and_section(finished_project):
     assert "tweaks" in json.loads((results / "metrics.json").read_text())
 
 
+@pytest.mark.legibility
 def test_every_figure_is_legible(staged, monkeypatch):
     spec, results = staged
     monkeypatch.chdir(results.parent)

@@ -517,8 +517,8 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     snakemake(project)
     report = (project / "results/report.md").read_text()
     assert "## Batch normalization and the sigmoid network" in report
-    assert set(json.loads((project / "results/metrics.json").read_text())["batchnorm"]
-               ["claims"]) == {"bn-rescues-sigmoid", "bn-harmless", "bn-gradient"}
+    assert set(json.loads((project / "results/metrics.json").read_text())["claims"]
+               ["batchnorm"]) == {"bn-rescues-sigmoid", "bn-harmless", "bn-gradient"}
     assert planned_jobs(project) == {}
     (project / "results/figures/batchnorm/final.png").unlink()
     assert set(planned_jobs(project)) == {"batchnorm_figures", "batchnorm_section", "report",

@@ -69,5 +69,5 @@ def test_a_learning_rate_that_lets_sigmoid_learn_flips_the_verdict_and_the_words
     assert faster["verdict"] != "supported"
     assert verdict_in_report(report, "B1") == faster["verdict"]
     assert (WITHOUT_HELP in report or UNDECIDED in report) and BARELY not in report
-    assert json.loads((project / "results/metrics.json").read_text())["batchnorm"]["claims"][
-        "B1"]["verdict"] == faster["verdict"]
+    assert json.loads((project / "results/metrics.json").read_text())["claims"]["batchnorm"][
+        "bn-rescues-sigmoid"]["verdict"] == faster["verdict"]

@@ -513,7 +513,7 @@ def test_tiny_pipeline_with_only_this_study(tmp_path):
     snakemake(project)
     report = (project / "results/report.md").read_text()
     assert "## Scaling and initialization" in report and "**Claim S5:" in report
-    assert "scaling" in json.loads((project / "results/metrics.json").read_text())
+    assert "scaling" in json.loads((project / "results/metrics.json").read_text())["claims"]
     assert planned_jobs(project) == {}
     lint = snakemake(project, "--lint")
     assert "Congratulations" in lint.stdout + lint.stderr

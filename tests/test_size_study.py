@@ -806,7 +806,7 @@ pipeline = pytest.mark.pipeline
 def test_the_report_has_the_section_and_the_metrics(finished_project):
     results = finished_project / "results"
     assert "## How big should the network be?" in (results / "report.md").read_text()
-    assert "N1" in json.loads((results / "metrics.json").read_text())["size"]["claims"]
+    assert "big-trains" in json.loads((results / "metrics.json").read_text())["claims"]["size"]
     assert "Nothing to be done" in snakemake(finished_project, "-n", "size").stdout
 
 

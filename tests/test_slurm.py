@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -197,13 +198,13 @@ def local_project(cluster_project, tmp_path_factory):
 
 def results(root: Path) -> dict[str, bytes]:
     """Every data file a run leaves in results/ (datasets, run files, tables, plot data,
-    metrics; not logs, benchmarks (timings), images, or the report, which states the run's
-    wall time), by path; gzip's contents, not its header."""
+    metrics; not logs, benchmarks (timings), images, or the report and its HTML page, which
+    state the run's wall time), by path; gzip's contents, not its header."""
     files = {}
     for path in sorted((root / "results").rglob("*")):
         rel = str(path.relative_to(root))
         skip = rel.startswith(("results/logs/", "results/benchmarks/")) or \
-            path.suffix in (".png", ".md")
+            path.suffix in (".png", ".md", ".html")
         if path.is_file() and not skip:
             data = path.read_bytes()
             files[rel] = gzip.decompress(data) if path.suffix == ".gz" else data
@@ -282,10 +283,14 @@ def test_a_group_job_asks_slurm_for_its_largest_round_and_all_rounds_runtime(
 
 def test_failing_job_is_reported_as_failed(cluster_project, slurm_env, tmp_path):
     project = copy(cluster_project[0], tmp_path / "project")
-    # a grid cell with an activation that does not exist: the job starts on the cluster
-    # and its command fails there
+    # a grid cell to train again from a dataset that is a valid archive without the data
+    # (an unknown activation no longer gets that far: the cost model refuses it while
+    # Snakemake plans): the job starts on the cluster and its command fails there
     run = next((project / "results/runs/grid/relu").glob("*.npz"))
-    target = f"results/runs/grid/no_such_activation/{run.name}"
+    run.unlink()
+    target = str(run.relative_to(project))
+    dataset = next((project / "results/data").glob("*.npz"))
+    np.savez(dataset, nothing=np.zeros(1))
     result = cluster_snakemake(project, slurm_env, target)
     assert result.returncode != 0, failure(result)
     jobs = re.findall(r"submitted with SLURM jobid (\d+)", result.stderr)

@@ -246,3 +246,13 @@ def test_a_link_to_the_section_of_a_study_switched_off_becomes_plain_words():
     g["text"] += "\n\nSee [the size study](#size) and [the grid](#the-grid)."
     main, _ = render_report(PARAMS, [g], PROVENANCE)
     assert "See the size study and [the grid](#the-grid)." in main
+
+
+def test_claims_with_nothing_to_check_leave_their_answers_without_a_headline():
+    """A configuration without the sigmoid network (batchnorm.activations: [tanh]): B1 and
+    B3 are not tested; the answer says so and the report still renders."""
+    bn = study("batchnorm", "Batch norm", [claim("B1", "bn-rescues-sigmoid"),
+                                           claim("B3", "bn-gradient")])
+    text = first_screen([grid(), bn])
+    assert "Not clearly ([claim B1](#batch-norm): **not tested**)." in text
+    assert "first layer" not in text

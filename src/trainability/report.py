@@ -200,14 +200,6 @@ def merged_metrics(studies: list[dict]) -> dict:
     return out
 
 
-def _get(params: dict, *keys, default=None):
-    for key in keys:
-        if not isinstance(params, dict) or key not in params:
-            return default
-        params = params[key]
-    return params
-
-
 def setup(params: dict) -> dict:
     """The running example's settings, for the Setup section."""
     data, model, train = params["data"], params["model"], params["train"]
@@ -225,14 +217,12 @@ def setup(params: dict) -> dict:
 
 
 def summary(studies: list[dict]) -> dict:
-    rows, total = [], dict.fromkeys(VERDICTS, 0)
+    """How many claims got each verdict, over every study."""
+    total = dict.fromkeys(VERDICTS, 0)
     for s in studies:
-        counts = verdict_counts(s["claims"])
-        rows.append([s["title"], len(s["claims"]), *counts.values()])
-        for v, n in counts.items():
+        for v, n in verdict_counts(s["claims"]).items():
             total[v] += n
-    return {"table": table(rows, ["study", "claims", *VERDICTS]), "total": total,
-            "n_claims": sum(len(s["claims"]) for s in studies)}
+    return {"total": total, "n_claims": sum(len(s["claims"]) for s in studies)}
 
 
 def at_a_glance(studies: list[dict]) -> str:

@@ -259,7 +259,6 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
         "spec": spec,
         "title": TITLE,
         "claims": by_key,
-        "claim_list": claims,
         "figures": figures(spec, rel),
         "labels": {p: placement_label(p) for p in spec.placements},
         "sanity": sanity,

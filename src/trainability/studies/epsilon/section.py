@@ -149,7 +149,6 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
     return {
         "spec": spec,
         "claims": {c.key: c for c in claims},
-        "claim_list": claims,
         "sanity": sanity,
         "figures": figures(spec, rel),
         "n_models": len(runs),

@@ -160,7 +160,6 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
     return {
         "spec": spec,
         "claims": {c.key: c for c in claims},
-        "claim_list": claims,
         "sanity": sanity,
         "figures": {name: figure(rel, name, caption(HERE, kind)) for name, kind in spec.figures()},
         "n_models": int((ratios.moment == "init").sum()),

@@ -91,7 +91,6 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
     return {
         "spec": spec,
         "claims": by_key,
-        "claim_list": claims,
         "sanity": sanity,
         "figures": figures(spec, rel),
         "init": init,

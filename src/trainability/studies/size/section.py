@@ -328,7 +328,7 @@ def context(spec, tables, claims: list[Claim], sanity: list[Sanity], rel: str) -
                for n in _names(width)} if width is not None else {}
     splits = t("splits")
     return {
-        "spec": spec, "claims": by_key, "claim_list": claims, "sanity": sanity,
+        "spec": spec, "claims": by_key, "sanity": sanity,
         "learns": Learns.of(spec), "room": size_claims.room(spec),
         "room_share": size_claims.ROOM,
         "ceilings": {n: splits[splits.dataset == n].set_index("split").ceiling.to_dict()
